@@ -1,0 +1,129 @@
+"""Document text -> passages: sentence-aware, paragraph-respecting, with overlap.
+
+Every passage is a span of the source text, so `text[start:end]` is always
+exactly the passage, overlapping ones included.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+__all__ = ["Span", "sentence_spans", "passage_spans"]
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_LINE = re.compile(r"[^\n]+")
+_WORD_END = re.compile(r"\S+")
+
+
+class Span(NamedTuple):
+    start: int
+    end: int
+    paragraph: int
+
+
+def sentence_spans(text: str) -> list[Span]:
+    """Sentences of `text`, each a span trimmed of surrounding white space.
+
+    Paragraphs are separated by blank lines, and a line break always ends a
+    sentence (headings and by-lines stand alone).
+
+    >>> [text[s:e] for text in ["One. Two!\\n\\nThree"] for s, e, _ in sentence_spans(text)]
+    ['One.', 'Two!', 'Three']
+    """
+    spans: list[Span] = []
+    for number, (p_start, p_end) in enumerate(_paragraphs(text)):
+        for line in _LINE.finditer(text, p_start, p_end):
+            for start, end in _split_line(line.group()):
+                spans.append(Span(line.start() + start, line.start() + end, number))
+    return spans
+
+
+def passage_spans(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
+    """Pack sentences into passages of about `size` characters.
+
+    A passage ends early at a paragraph break once it is half full; the next
+    passage repeats trailing sentences of the previous one (up to `overlap`
+    characters, same paragraph only). A sentence longer than `size` is cut at
+    white space.
+
+    >>> passage_spans("A a. B b. C c.", size=10, overlap=4)
+    [(0, 9), (5, 14)]
+    """
+    sents = _fit(sentence_spans(text), text, size)
+    passages: list[tuple[int, int]] = []
+    i = 0
+    while i < len(sents):
+        start, j = sents[i].start, i
+        while j + 1 < len(sents):
+            nxt = sents[j + 1]
+            if nxt.end - start > size:
+                break
+            if nxt.paragraph != sents[j].paragraph and sents[j].end - start >= size // 2:
+                break
+            j += 1
+        passages.append((start, sents[j].end))
+        if j + 1 == len(sents):
+            break
+        back = j + 1
+        while (
+            back - 1 > i
+            and sents[j].end - sents[back - 1].start <= overlap
+            and sents[back - 1].paragraph == sents[j + 1].paragraph
+        ):
+            back -= 1
+        i = back
+    return passages
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    bounds, pos = [], 0
+    for brk in _PARAGRAPH_BREAK.finditer(text):
+        bounds.append((pos, brk.start()))
+        pos = brk.end()
+    bounds.append((pos, len(text)))
+    return [(s, e) for s, e in bounds if text[s:e].strip()]
+
+
+def _split_line(line: str) -> list[tuple[int, int]]:
+    """Sentence offsets within one line of text, trimmed; falls back to the whole line."""
+    import blingfire
+
+    _, offsets = blingfire.text_to_sentences_and_offsets(line)
+    spans, last = [], 0
+    for start, end in offsets:
+        if not (last <= start < end <= len(line)):
+            return [_trim(line, 0, len(line))]  # offsets we cannot trust: keep the line whole
+        start, end = _trim(line, start, end)
+        if start < end:
+            spans.append((start, end))
+            last = end
+    return spans or [_trim(line, 0, len(line))]
+
+
+def _trim(s: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and s[start].isspace():
+        start += 1
+    while end > start and s[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _fit(sents: list[Span], text: str, size: int) -> list[Span]:
+    """Cut sentences longer than `size` into pieces at white space."""
+    out: list[Span] = []
+    for s in sents:
+        start = s.start
+        while s.end - start > size:
+            cut = start
+            for word in _WORD_END.finditer(text, start, start + size):
+                cut = word.end()
+            if cut <= start:  # one word longer than size: cut it hard
+                cut = start + size
+            out.append(Span(start, cut, s.paragraph))
+            start = cut
+            while start < s.end and text[start].isspace():
+                start += 1
+        if start < s.end:
+            out.append(Span(start, s.end, s.paragraph))
+    return out

@@ -1,0 +1,156 @@
+"""Command line: `rag index`, `rag ask`, `rag add`, `rag serve`.
+
+Library errors become a one-line message and exit code 1; heavy libraries
+are imported inside the commands that need them, so `rag --help` is quick.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .config import Settings
+from .errors import InputError, RagError
+
+__all__ = ["main"]
+
+
+def common(f):
+    """--corpus, --index and --model, shared by every command that touches the index."""
+
+    @click.option("--corpus", type=click.Path(path_type=Path), help="Folder of articles [default: ./corpus].")
+    @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder [default: ./index].")
+    @click.option("--model", help="sentence-transformers model name or path [default: bundled all-MiniLM-L6-v2].")
+    @functools.wraps(f)
+    def wrapper(corpus, index_dir, model, **kwargs):
+        try:
+            settings = Settings.load(corpus=corpus, index=index_dir, model=model, k=kwargs.get("k"))
+            return f(settings, **kwargs)
+        except RagError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+
+    return wrapper
+
+
+def make_engine(settings: Settings):
+    from .engine import Engine
+
+    return Engine(settings)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what is being done.")
+@click.version_option(package_name="rag")
+def main(verbose: bool) -> None:
+    """Ask questions of a folder of articles; answers are the articles' own passages, with citations."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "sentence_transformers", "transformers", "faiss", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@main.command("index")
+@common
+@click.option("--full", is_flag=True, help="Rebuild everything, not only what changed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+def index_cmd(settings: Settings, full: bool, as_json: bool) -> None:
+    """Index new and changed articles; drop deleted ones."""
+    report = _update(make_engine(settings), full)
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+        return
+    if report.rebuilt:
+        click.echo(f"Rebuilt the index: {report.rebuilt}.", err=True)
+    click.echo(
+        f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
+        f"{report.passages_embedded} passages embedded, {report.passages_total} in the index ({report.seconds:.1f} s)."
+    )
+    for s in report.skipped:
+        click.echo(f"skipped {s.source}: {s.reason}", err=True)
+
+
+def _update(engine, full: bool = False):
+    from tqdm import tqdm
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="passage", desc="Embedding", disable=not sys.stderr.isatty())
+        bar.update(done - bar.n)
+
+    try:
+        return engine.update(full=full, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+@main.command()
+@common
+@click.argument("question", nargs=-1, required=True)
+@click.option("-k", type=click.IntRange(1, 100), help="How many passages to show [default: 5].")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per question, one per line.")
+@click.option("--explain", is_flag=True, help="Show how each retriever ranked each passage.")
+def ask(settings: Settings, question: tuple[str, ...], k: int | None, as_json: bool, explain: bool) -> None:
+    """Answer QUESTION from the articles. Use - to read one question per line from stdin."""
+    questions = _stdin_lines() if question == ("-",) else [" ".join(question)]
+    engine = make_engine(settings)
+    engine.ensure_current(notify=lambda msg: click.echo(msg, err=True))
+    for q in questions:
+        answer = engine.ask(q, k)
+        if as_json:
+            click.echo(json.dumps(answer.to_json(explain), ensure_ascii=False))
+        else:
+            click.echo(format_answer(answer, explain))
+
+
+def _stdin_lines() -> list[str]:
+    data = sys.stdin.buffer.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("the questions on stdin are not valid UTF-8 text.") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise InputError("no questions on stdin: give one question per line.")
+    return lines
+
+
+def format_answer(answer, explain: bool = False) -> str:
+    """Human-readable answer: numbered passages, citation, highlighted sentence, score."""
+    bold = sys.stdout.isatty()
+    lines = [] if answer.answered else ["The articles do not seem to answer this. Closest passages (low confidence):", ""]
+    for r in answer.results:
+        c = r.citation
+        lines.append(f"[{r.rank}] {c.title} — {c.source}, characters {c.start}-{c.end}  (score {r.score:.3f})")
+        before, hl, after = r.text[: r.highlight_start], r.highlight, r.text[r.highlight_end :]
+        marked = f"\033[1m{hl}\033[0m" if bold else f"»{hl}«"
+        lines.append("    " + " ".join(f"{before}{marked}{after}".split()))
+        if explain:
+            lines.append("    " + ", ".join(f"{k}={v}" for k, v in r.explain.items()))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n" if lines else "No passages in the index.\n"
+
+
+@main.command()
+@common
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace articles of the same name.")
+def add(settings: Settings, files: tuple[Path, ...], overwrite: bool) -> None:
+    """Copy FILES into the corpus and update the index."""
+    sources, report = make_engine(settings).add(files, overwrite=overwrite)
+    click.echo(f"Added {', '.join(sources)}; {report.passages_total} passages in the index.")
+    for s in report.skipped:
+        click.echo(f"skipped {s.source}: {s.reason}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,79 @@
+"""All settings in one place: defaults, then environment, then explicit options."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .errors import ConfigError
+
+__all__ = ["Settings", "DEFAULT_MODEL"]
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+# Environment variable -> (field name, type)
+_ENV = {
+    "RAG_CORPUS": ("corpus", Path),
+    "RAG_INDEX": ("index", Path),
+    "RAG_MODEL": ("model", str),
+    "RAG_CHUNK_SIZE": ("chunk_size", int),
+    "RAG_CHUNK_OVERLAP": ("chunk_overlap", int),
+    "RAG_TOP_K": ("k", int),
+    "RAG_HOST": ("host", str),
+    "RAG_PORT": ("port", int),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the articles and the index live, and how passages are made.
+
+    >>> Settings(chunk_size=400).chunk_size
+    400
+    """
+
+    corpus: Path = field(default_factory=lambda: Path("corpus"))
+    index: Path = field(default_factory=lambda: Path("index"))
+    model: str = DEFAULT_MODEL
+    chunk_size: int = 600  # target passage length in characters
+    chunk_overlap: int = 120  # characters of trailing sentences repeated
+    k: int = 5
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    def __post_init__(self) -> None:
+        if self.chunk_size < 50:
+            raise ConfigError(f"chunk size {self.chunk_size} is too small: use at least 50 characters.")
+        if not 0 <= self.chunk_overlap < self.chunk_size // 2:
+            raise ConfigError(
+                f"chunk overlap {self.chunk_overlap} must be between 0 and half the chunk size ({self.chunk_size // 2})."
+            )
+        if not 1 <= self.k <= 100:
+            raise ConfigError(f"-k must be between 1 and 100, not {self.k}.")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"port {self.port} is not a valid port number (1-65535).")
+
+    @classmethod
+    def load(cls, environ: dict[str, str] | None = None, **options: object) -> Settings:
+        """Defaults, overridden by RAG_* environment variables, overridden by options that are not None."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for var, (name, kind) in _ENV.items():
+            if environ.get(var):
+                try:
+                    values[name] = kind(environ[var])
+                except ValueError:
+                    raise ConfigError(f"{var}={environ[var]!r} is not a valid {kind.__name__}.") from None
+        values.update({k: v for k, v in options.items() if v is not None})
+        for name in ("corpus", "index"):
+            if name in values:
+                values[name] = Path(values[name])  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def chunking(self) -> dict[str, int]:
+        return {"size": self.chunk_size, "overlap": self.chunk_overlap}

@@ -1,0 +1,167 @@
+"""The one entry point the CLI and the web app share.
+
+    engine = Engine(Settings.load())
+    engine.update()                       # -> IndexReport
+    engine.ask("Who led Rust for Linux?") # -> Answer
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .answer import ANSWER_THRESHOLD, Answer, Citation, Result, best_sentence
+from .chunking import sentence_spans
+from .config import Settings
+from .documents import ARTICLE_TYPES
+from .embedding import Embedder, load_embedder
+from .errors import InputError
+from .indexer import IndexReport, stale_reason, update_index
+from .search import Hit, rrf, search
+from .store import Store, live_generation
+
+__all__ = ["Engine", "clean_question"]
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+
+
+class Engine:
+    """Index a corpus and answer questions from it.
+
+    `embedder` may be given (tests pass a fake one); otherwise the configured
+    model is loaded the first time it is needed.
+    """
+
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings or Settings.load()
+        self._embedder = embedder
+        self._store: Store | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(self.settings.model)
+            return self._embedder
+
+    @property
+    def model_name(self) -> str:
+        return self._embedder.name if self._embedder else self.settings.model
+
+    # -- index -------------------------------------------------------------
+
+    def update(self, full: bool = False, progress: Callable[[int, int], None] | None = None) -> IndexReport:
+        """Index new and changed articles, drop deleted ones."""
+        with self._lock:
+            source = self._embedder if self._embedder else lambda: self.embedder
+            return update_index(self.settings, source, full=full, progress=progress)
+
+    def stale_reason(self) -> str | None:
+        return stale_reason(self.settings, self.model_name)
+
+    def ensure_current(self, notify: Callable[[str], None] | None = None) -> IndexReport | None:
+        """Update the index first if it is missing or out of date; `notify` hears why."""
+        reason = self.stale_reason()
+        if reason is None:
+            return None
+        if notify:
+            notify(f"Updating the index ({reason})...")
+        return self.update()
+
+    def store(self) -> Store:
+        """The live index, reloaded when a newer generation has been written."""
+        with self._lock:
+            live = live_generation(self.settings.index)
+            if self._store is None or self._store.path != live:
+                store = Store.load(self.settings.index)
+                if store is None:
+                    self.update()
+                    store = Store.load(self.settings.index)
+                self._store = store
+            return self._store
+
+    def add(self, files: Sequence[Path], overwrite: bool = False) -> tuple[list[str], IndexReport]:
+        """Copy articles into the corpus and update the index; returns their sources and the report."""
+        corpus = self.settings.corpus
+        corpus.mkdir(parents=True, exist_ok=True)
+        targets = []
+        for f in files:
+            f = Path(f)
+            if not f.is_file():
+                raise InputError(f"{f} is not a file.")
+            if f.suffix.lower() not in ARTICLE_TYPES:
+                raise InputError(f"{f.name}: not an article type; use one of {', '.join(ARTICLE_TYPES)}.")
+            target = corpus / f.name
+            if target.exists() and not overwrite:
+                raise InputError(f"{target} already exists: rename the file, or pass --overwrite to replace it.")
+            targets.append((f, target))
+        for f, target in targets:
+            shutil.copyfile(f, target)
+        return [t.relative_to(corpus).as_posix() for _, t in targets], self.update()
+
+    # -- ask ---------------------------------------------------------------
+
+    def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
+        """The passages that best answer `question`, with citations.
+
+        `history` holds earlier questions of the same conversation, most
+        recent last; they help a follow-up such as "when did he start?".
+        """
+        question = clean_question(question)
+        k = k or self.settings.k
+        store = self.store()
+        query_vector = self.embedder.embed_query(question)
+        hits = search(store, query_vector, question, k)
+        if history:
+            hits = self._with_context(store, question, query_vector, hits, history, k)
+        results = [self._result(store, rank, hit, question, query_vector) for rank, hit in enumerate(hits, 1)]
+        answered = bool(hits) and max(h.dense_score for h in hits) >= ANSWER_THRESHOLD
+        return Answer(question, answered, results)
+
+    def _with_context(self, store, question, query_vector, hits, history, k) -> list[Hit]:
+        """Fuse results for the bare question with results for it read after the last question."""
+        context = f"{history[-1]} {question}"
+        context_hits = search(store, self.embedder.embed_query(context), context, k)
+        by_passage = {h.passage: h for h in context_hits} | {h.passage: h for h in hits}
+        fused = rrf([[h.passage for h in hits], [h.passage for h in context_hits]])
+        return [by_passage[p] for p in sorted(fused, key=fused.get, reverse=True)[:k]]
+
+    def _result(self, store: Store, rank: int, hit: Hit, question: str, query_vector: np.ndarray) -> Result:
+        text = store.text(hit.passage)
+        doc = store.document(hit.passage)
+        row = store.passages[hit.passage]
+        start, end = int(row["start"]), int(row["end"])
+        sentences = [text[s:e] for s, e, _ in sentence_spans(text)]
+        vectors = self.embedder.embed(sentences) if len(sentences) > 1 else None
+        hs, he = best_sentence(question, text, vectors, query_vector)
+        explain = {
+            "dense_rank": hit.dense_rank,
+            "keyword_rank": hit.keyword_rank,
+            "dense_score": round(hit.dense_score, 6),
+            "keyword_score": round(hit.keyword_score, 6),
+            "fused_score": round(hit.score, 6),
+        }
+        citation = Citation(doc["title"], doc["source"], doc.get("url"), start, end)
+        return Result(rank, text, text[hs:he], hs, he, hit.score, citation, explain)
+
+
+def clean_question(question: str) -> str:
+    """The question with control characters removed and white space folded; refuses empty or huge ones."""
+    if not isinstance(question, str):
+        raise InputError("the question must be text.")
+    text = "".join(ch if ch.isprintable() else " " for ch in question)
+    text = " ".join(text.split())
+    if not text:
+        raise InputError("the question is empty: type a question, e.g. rag ask \"Who leads Rust for Linux?\"")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InputError(f"the question is {len(text)} characters long; keep it under {MAX_QUESTION_CHARS}.")
+    return text
+

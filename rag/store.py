@@ -1,0 +1,227 @@
+"""The index on disk: one folder per generation, switched atomically.
+
+    index/
+      CURRENT            name of the live generation (replaced atomically)
+      gen-<id>/
+        manifest.json    format version, model, chunking, documents
+        passages.npy     (doc, start, end) per passage
+        texts.bin        passage texts, UTF-8, back to back
+        offsets.npy      byte offsets of each text in texts.bin (N + 1)
+        vectors.npy      float32 embeddings, unit length (N x dim)
+        dense.faiss      FAISS index over the vectors
+        keyword/         BM25 index (bm25s) over the passage texts
+
+A new generation is written beside the live one and only then named in
+CURRENT, so a reader sees the old index or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexStateError
+
+__all__ = ["FORMAT_VERSION", "Manifest", "Store", "write_store", "read_manifest", "live_generation", "remove_stale"]
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+PASSAGE_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i8"), ("end", "<i8")])
+
+
+@dataclass
+class Manifest:
+    model: str
+    dim: int
+    chunking: dict[str, int]
+    documents: list[dict]  # source, hash, size, mtime_ns, title, author, date, url, first, count
+    passages: int
+    created: float
+    version: int = FORMAT_VERSION
+
+    def to_json(self) -> dict:
+        return {
+            "format_version": self.version,
+            "model": {"name": self.model, "dim": self.dim},
+            "chunking": self.chunking,
+            "created": self.created,
+            "passages": self.passages,
+            "documents": self.documents,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Manifest:
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IndexStateError(
+                f"the index was written in format {version}, this version reads format {FORMAT_VERSION}: "
+                "run `rag index --full` to rebuild it."
+            )
+        return cls(
+            model=data["model"]["name"],
+            dim=int(data["model"]["dim"]),
+            chunking=dict(data["chunking"]),
+            documents=list(data["documents"]),
+            passages=int(data["passages"]),
+            created=float(data["created"]),
+        )
+
+
+def live_generation(index_dir: Path) -> Path | None:
+    try:
+        name = (index_dir / "CURRENT").read_text().strip()
+    except FileNotFoundError:
+        return None
+    return index_dir / name
+
+
+def read_manifest(index_dir: Path) -> Manifest | None:
+    """The live manifest, or None when there is no index yet."""
+    gen = live_generation(index_dir)
+    if gen is None:
+        return None
+    try:
+        return Manifest.from_json(json.loads((gen / "manifest.json").read_text()))
+    except FileNotFoundError:
+        raise IndexStateError(f"index {index_dir} is incomplete: run `rag index --full` to rebuild it.") from None
+    except (ValueError, KeyError, TypeError):
+        raise IndexStateError(f"index {index_dir} has a damaged manifest: run `rag index --full`.") from None
+
+
+class Store:
+    """A loaded, read-only generation of the index."""
+
+    def __init__(self, path: Path, manifest: Manifest) -> None:
+        import faiss
+
+        self.path = path
+        self.manifest = manifest
+        try:
+            self.passages = np.load(path / "passages.npy", mmap_mode="r")
+            self.offsets = np.load(path / "offsets.npy", mmap_mode="r")
+            self._texts = np.memmap(path / "texts.bin", dtype=np.uint8, mode="r") if self.offsets[-1] else None
+            self.dense = faiss.read_index(str(path / "dense.faiss"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+            from .keyword import KeywordIndex
+
+            self.keyword = KeywordIndex.load(path / "keyword")
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise IndexStateError(
+                f"index {path.parent} is damaged ({exc.__class__.__name__}): run `rag index --full` to rebuild it."
+            ) from None
+        if len(self.passages) != manifest.passages or self.dense.ntotal != manifest.passages:
+            raise IndexStateError(f"index {path.parent} is inconsistent: run `rag index --full` to rebuild it.")
+
+    @classmethod
+    def load(cls, index_dir: Path) -> Store | None:
+        """The live generation, or None when no index has been written yet."""
+        for _ in range(3):  # a writer may swap generations between our two reads
+            manifest = read_manifest(index_dir)
+            gen = live_generation(index_dir)
+            if manifest is None or gen is None:
+                return None
+            try:
+                return cls(gen, manifest)
+            except IndexStateError:
+                if live_generation(index_dir) == gen:
+                    raise
+        raise IndexStateError(f"index {index_dir} keeps changing under us: try again.")
+
+    def __len__(self) -> int:
+        return self.manifest.passages
+
+    def text(self, i: int) -> str:
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        return bytes(self._texts[a:b]).decode("utf-8") if self._texts is not None else ""
+
+    def document(self, i: int) -> dict:
+        """Metadata of the document that passage `i` belongs to."""
+        return self.manifest.documents[int(self.passages[i]["doc"])]
+
+    def vectors(self) -> np.ndarray:
+        return np.load(self.path / "vectors.npy", mmap_mode="r")
+
+
+def write_store(
+    index_dir: Path,
+    manifest: Manifest,
+    passages: np.ndarray,
+    texts: list[str],
+    vectors: np.ndarray,
+) -> Path:
+    """Write a new generation and make it live; returns its folder."""
+    import faiss
+
+    from .keyword import KeywordIndex
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    tmp = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
+    tmp.mkdir()
+    try:
+        encoded = [t.encode("utf-8") for t in texts]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in encoded], out=offsets[1:])
+        (tmp / "texts.bin").write_bytes(b"".join(encoded))
+        np.save(tmp / "offsets.npy", offsets)
+        np.save(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE))
+        np.save(tmp / "vectors.npy", vectors.astype(np.float32))
+        dense = faiss.IndexFlatIP(manifest.dim)
+        if len(vectors):
+            dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        faiss.write_index(dense, str(tmp / "dense.faiss"))
+        KeywordIndex.build(texts).save(tmp / "keyword")
+        (tmp / "manifest.json").write_text(json.dumps(manifest.to_json(), indent=1, ensure_ascii=False))
+        _fsync_tree(tmp)
+        gen = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        os.rename(tmp, gen)
+        _replace_text(index_dir / "CURRENT", gen.name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    remove_stale(index_dir)
+    return gen
+
+
+def remove_stale(index_dir: Path) -> None:
+    """Delete generations and half-written folders that CURRENT does not name."""
+    live = live_generation(index_dir)
+    for entry in index_dir.iterdir():
+        if entry.is_dir() and entry != live and (entry.name.startswith("gen-") or entry.name.startswith(".tmp-")):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    with tmp.open("w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for root, _, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(root))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,116 @@
+"""The command line as a user meets it: real model, real index on disk."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import main
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+PASSAGE_KEYS = {"rank", "text", "highlight", "score", "title", "source", "url", "start", "end"}
+
+
+@pytest.fixture
+def run(settings):
+    def invoke(*args, input=None):
+        paths = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
+        result = CliRunner().invoke(main, [args[0], *paths, *args[1:]], input=input)
+        return result
+
+    return invoke
+
+
+def test_index_json_summary_then_nothing_to_do(run):
+    first = run("index", "--json")
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.stdout)
+    for key in ["added", "updated", "removed", "unchanged", "passages_embedded", "passages_total", "seconds"]:
+        assert key in summary
+    assert summary["added"] == 2 and summary["passages_embedded"] == summary["passages_total"] > 0
+    again = json.loads(run("index", "--json").stdout)
+    assert (again["unchanged"], again["passages_embedded"]) == (2, 0)
+
+
+def test_ask_json_contract(run, settings):
+    result = run("ask", "--json", "-k", "3", "Who led the Rust for Linux effort?")
+    assert result.exit_code == 0, result.output
+    assert "Updating the index" in result.stderr
+    obj = json.loads(result.stdout)
+    assert obj["question"] == "Who led the Rust for Linux effort?" and obj["answered"] is True
+    assert [p["rank"] for p in obj["passages"]] == [1, 2, 3]
+    for p in obj["passages"]:
+        assert set(p) == PASSAGE_KEYS
+        article = (settings.corpus / p["source"]).read_text()
+        assert p["text"] in article and p["highlight"] in p["text"]
+        assert isinstance(p["score"], float) and p["start"] < p["end"]
+    assert any("Miguel Ojeda" in p["text"] for p in obj["passages"])
+
+
+def test_ask_reads_one_question_per_line_from_stdin(run):
+    result = run("ask", "--json", "-", input="Who is Miguel Ojeda?\n\nWhat is Bottlerocket?\n")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["question"] for o in lines] == ["Who is Miguel Ojeda?", "What is Bottlerocket?"]
+
+
+def test_human_output_numbers_cites_and_marks_the_sentence(run):
+    result = run("ask", "-k", "2", "Which kernel version was Rust expected in?")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("[1] ") and "\n[2] " in result.stdout
+    assert "characters" in result.stdout and "score" in result.stdout and "»" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("ask", "   "), "question is empty"),
+        (("ask", "-k", "0", "q"), "-k"),
+        (("add", "missing.txt"), "not a file"),
+    ],
+)
+def test_bad_input_gets_a_short_message_and_non_zero_exit(run, args, message):
+    result = run(*args)
+    assert result.exit_code != 0
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_add_copies_the_article_and_indexes_it(run, settings, tmp_path):
+    new = tmp_path / "sourdough.md"
+    new.write_text("---\ntitle: Bread\n---\nA sourdough starter is flour and water, fed daily.")
+    result = run("add", str(new))
+    assert result.exit_code == 0, result.output
+    assert (settings.corpus / "sourdough.md").read_text() == new.read_text()
+    top = json.loads(run("ask", "--json", "-k", "1", "What is a sourdough starter made of?").stdout)
+    assert top["passages"][0]["title"] == "Bread"
+    assert "already exists" in run("add", str(new)).output
+
+
+def test_help_is_quick_and_imports_no_heavy_library():
+    code = "import sys; from rag.cli import main; heavy = {'torch', 'sentence_transformers', 'gradio', 'faiss', 'numpy'}; print(sorted(heavy & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    result = subprocess.run([sys.executable, "-m", "rag", "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and "ask" in result.stdout
+
+
+def test_fresh_process_answers_the_aws_question_from_both_articles(tmp_path):
+    """The product's promise: a fresh checkout answers at once, citing both articles."""
+    import shutil
+
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    result = subprocess.run(
+        [sys.executable, "-m", "rag", "ask", "--json", "Which AWS container OS has Rust in it?"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["answered"]
+    sources = {p["source"] for p in answer["passages"]}
+    assert sources == {"rust-in-the-linux-kernel.txt", "torvalds-on-rust-in-linux.txt"}
+    assert any("Bottlerocket" in p["text"] for p in answer["passages"])

@@ -1,0 +1,114 @@
+import json
+
+import pytest
+
+from rag.documents import read_document, scan
+from rag.engine import Engine
+from rag.store import Store
+
+from .conftest import FakeEmbedder
+
+
+def test_first_build_embeds_every_passage(engine, fake_embedder):
+    report = engine.update()
+    assert (report.added, report.updated, report.removed, report.unchanged) == (2, 0, 0, 0)
+    assert report.passages_embedded == report.passages_total == fake_embedder.embedded > 20
+
+
+def test_stored_passages_are_exact_spans_of_their_articles(engine, settings):
+    engine.update()
+    store = Store.load(settings.index)
+    files, _ = scan(settings.corpus)
+    texts = {f.source: read_document(f).text for f in files}
+    for i in range(len(store)):
+        doc, start, end = store.passages[i]
+        source = store.manifest.documents[doc]["source"]
+        assert texts[source][start:end] == store.text(i)
+
+
+def test_nothing_changed_embeds_nothing(engine, fake_embedder):
+    engine.update()
+    before = fake_embedder.embedded
+    report = engine.update()
+    assert (report.unchanged, report.passages_embedded, fake_embedder.embedded) == (2, 0, before)
+    assert engine.stale_reason() is None
+
+
+def test_changing_one_article_embeds_only_its_passages(engine, settings, fake_embedder):
+    first = engine.update()
+    path = settings.corpus / "torvalds-on-rust-in-linux.txt"
+    path.write_text(path.read_text() + "\nA new closing sentence about PPR-9087.\n")
+    assert "changed" in engine.stale_reason()
+    fake_embedder.embedded = 0
+    report = engine.update()
+    store = Store.load(settings.index)
+    doc = next(d for d in store.manifest.documents if d["source"] == path.name)
+    assert (report.updated, report.unchanged) == (1, 1)
+    assert report.passages_embedded == fake_embedder.embedded == doc["count"]
+    assert report.passages_total >= first.passages_total
+    assert engine.ask("PPR-9087", k=1).results[0].citation.source == path.name
+
+
+def test_adding_and_deleting_articles(engine, settings):
+    engine.update()
+    (settings.corpus / "new" ).mkdir()
+    (settings.corpus / "new" / "bread.md").write_text("# Sourdough\n\nSourdough bread needs a starter.")
+    report = engine.update()
+    assert (report.added, report.unchanged) == (1, 2)
+    assert engine.ask("sourdough starter", k=1).results[0].citation.source == "new/bread.md"
+
+    (settings.corpus / "rust-in-the-linux-kernel.txt").unlink()
+    report = engine.update()
+    assert (report.removed, report.unchanged, report.passages_embedded) == (1, 2, 0)
+    sources = {d["source"] for d in Store.load(settings.index).manifest.documents}
+    assert sources == {"new/bread.md", "torvalds-on-rust-in-linux.txt"}
+    hits = engine.ask("Miguel Ojeda Rust for Linux pull request", k=5).results
+    assert all(r.citation.source != "rust-in-the-linux-kernel.txt" for r in hits)
+
+
+def test_other_model_or_chunking_rebuilds_everything_and_says_why(engine, settings, fake_embedder):
+    engine.update()
+
+    class OtherModel(FakeEmbedder):
+        name = "other-model"
+
+    report = Engine(settings, embedder=OtherModel()).update()
+    assert "model changed" in report.rebuilt and report.unchanged == 0 and report.added == 2
+    report = Engine(settings.with_(chunk_size=300), embedder=OtherModel()).update()
+    assert "chunking changed" in report.rebuilt
+    report = Engine(settings.with_(chunk_size=300), embedder=OtherModel()).update(full=True)
+    assert report.rebuilt == "full rebuild requested"
+
+
+def test_manifest_records_format_model_chunking_and_hashes(engine, settings):
+    engine.update()
+    gen = settings.index / (settings.index / "CURRENT").read_text().strip()
+    manifest = json.loads((gen / "manifest.json").read_text())
+    assert manifest["format_version"] == 1
+    assert manifest["model"] == {"name": "fake-hash-64", "dim": 64}
+    assert manifest["chunking"] == {"size": 600, "overlap": 120}
+    assert all(len(d["hash"]) == 64 for d in manifest["documents"])
+
+
+def test_only_the_live_generation_is_kept(engine, settings):
+    engine.update()
+    (settings.corpus / "x.txt").write_text("Extra article.")
+    engine.update()
+    gens = sorted(p.name for p in settings.index.iterdir() if p.is_dir())
+    assert gens == [(settings.index / "CURRENT").read_text().strip()]
+
+
+def test_ask_builds_a_missing_index_first(engine, settings):
+    assert not settings.index.exists()
+    assert engine.stale_reason() == "no index yet"
+    answer = engine.ensure_current()
+    assert answer.added == 2
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x01"])
+def test_empty_questions_are_refused(engine, question):
+    from rag.errors import InputError
+
+    engine.update()
+    with pytest.raises(InputError, match="empty"):
+        engine.ask(question)
