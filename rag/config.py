@@ -16,6 +16,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _ENV = {
     "RAG_CORPUS": ("corpus", Path),
     "RAG_INDEX": ("index", Path),
+    "RAG_STORE": ("store", str),
     "RAG_MODEL": ("model", str),
     "RAG_CHUNK_SIZE": ("chunk_size", int),
     "RAG_CHUNK_OVERLAP": ("chunk_overlap", int),
@@ -35,6 +36,7 @@ class Settings:
 
     corpus: Path = field(default_factory=lambda: Path("corpus"))
     index: Path = field(default_factory=lambda: Path("index"))
+    store: str | None = None  # milvus://... to keep the index in Milvus; None: the FAISS folder `index`
     model: str = DEFAULT_MODEL
     chunk_size: int = 600  # target passage length in characters
     chunk_overlap: int = 120  # characters of trailing sentences repeated
@@ -43,6 +45,10 @@ class Settings:
     port: int = 7860
 
     def __post_init__(self) -> None:
+        if self.store:
+            from .milvus import parse_store_url
+
+            parse_store_url(self.store)  # raises ConfigError with the accepted forms
         if self.chunk_size < 50:
             raise ConfigError(f"chunk size {self.chunk_size} is too small: use at least 50 characters.")
         if not 0 <= self.chunk_overlap < self.chunk_size // 2:

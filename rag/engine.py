@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .answer import ANSWER_THRESHOLD, Answer, Citation, Result, best_sentence
+from .backends import open_backend
 from .chunking import sentence_spans
 from .config import Settings
 from .documents import ARTICLE_TYPES
@@ -23,7 +24,7 @@ from .embedding import Embedder, load_embedder
 from .errors import InputError
 from .indexer import IndexReport, stale_reason, update_index
 from .search import Hit, rrf, search
-from .store import Store, live_generation
+from .store import Store
 
 __all__ = ["Engine", "clean_question"]
 
@@ -79,12 +80,12 @@ class Engine:
     def store(self) -> Store:
         """The live index, reloaded when a newer generation has been written."""
         with self._lock:
-            live = live_generation(self.settings.index)
-            if self._store is None or self._store.path != live:
-                store = Store.load(self.settings.index)
+            backend = open_backend(self.settings)
+            if self._store is None or not backend.is_live(self._store):
+                store = backend.load()
                 if store is None:
                     self.update()
-                    store = Store.load(self.settings.index)
+                    store = backend.load()
                 self._store = store
             return self._store
 

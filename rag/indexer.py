@@ -16,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .backends import open_backend
 from .chunking import passage_spans
 from .config import Settings
 from .documents import ArticleFile, Document, Skipped, file_hash, read_document, scan
 from .embedding import Embedder
 from .errors import CorpusError, IndexBusyError, IndexStateError
-from .store import PASSAGE_DTYPE, Manifest, Store, read_manifest, remove_stale, write_store
+from .store import PASSAGE_DTYPE, Manifest, write_store
 
 __all__ = ["IndexReport", "update_index", "stale_reason", "index_lock"]
 
@@ -79,7 +80,7 @@ def stale_reason(settings: Settings, model: str) -> str | None:
     Cheap: files whose size and mtime match the manifest are not read.
     """
     try:
-        old = read_manifest(settings.index)
+        old = open_backend(settings).read_manifest()
     except IndexStateError as exc:
         return str(exc)
     reason = _rebuild_reason(old, settings, model, full=False)
@@ -110,15 +111,16 @@ def update_index(
     full: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> IndexReport:
-    """Bring the index in `settings.index` in line with `settings.corpus`.
+    """Bring the index (`settings.index`, or `settings.store`) in line with `settings.corpus`.
 
     `embedder` may be a factory, called only if something needs embedding.
     `progress(done, total)` is called as passages are embedded.
     """
     t0 = time.perf_counter()
     files, skipped = scan(settings.corpus)
-    with _locked(settings.index):
-        report = _update(settings, files, embedder, full, progress)
+    backend = open_backend(settings)
+    with _locked(backend.lock_dir):
+        report = _update(settings, backend, files, embedder, full, progress)
     report.skipped = skipped + report.skipped
     report.seconds = time.perf_counter() - t0
     return report
@@ -147,11 +149,11 @@ class _locked:
         self.lock.release()
 
 
-def _update(settings, files, embedder, full, progress) -> IndexReport:
+def _update(settings, backend, files, embedder, full, progress) -> IndexReport:
     model = embedder.name if isinstance(embedder, Embedder) else settings.model
     try:
-        old_manifest = read_manifest(settings.index)
-        old = Store.load(settings.index) if old_manifest else None
+        old_manifest = backend.read_manifest()
+        old = backend.load() if old_manifest else None
     except IndexStateError as exc:
         log.warning("%s Rebuilding it.", exc)
         old_manifest, old = None, None
@@ -194,7 +196,7 @@ def _update(settings, files, embedder, full, progress) -> IndexReport:
     stat_drift = any(f.size != d["size"] or f.mtime_ns != d["mtime_ns"] for f, d, _ in kept)
     if old and not report.changed and not stat_drift and len(old_docs) == len(kept):
         report.passages_total = len(old)
-        remove_stale(settings.index)
+        backend.tidy()
         return report
 
     new_texts = [doc.text[s:e] for _, doc, spans in fresh for s, e in spans]
@@ -214,7 +216,7 @@ def _update(settings, files, embedder, full, progress) -> IndexReport:
     else:
         dim = old.manifest.dim if old else _dim_of(embedder)
         new_vectors = np.zeros((0, dim), dtype=np.float32)
-    manifest = _write(settings, model, dim, old, kept, fresh, new_vectors)
+    manifest = backend.write(settings, model, dim, old, kept, fresh, new_vectors)
     report.passages_total = manifest.passages
     return report
 

@@ -50,14 +50,10 @@ def search(store: Store, query_vector: np.ndarray, query: str, k: int, candidate
     if n == 0:
         return []
     depth = min(n, max(candidates, 4 * k))
-    sims, ids = store.dense.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), depth)
-    dense = [int(i) for i in ids[0] if i >= 0]
-    dense_sim = {int(i): float(s) for i, s in zip(ids[0], sims[0], strict=True) if i >= 0}
-    kw_scores = store.keyword.scores(query)
-    keyword: list[int] = []
-    if len(kw_scores) and kw_scores.max() > 0:
-        top = np.argpartition(-kw_scores, min(depth, n) - 1)[:depth]
-        keyword = [int(i) for i in top[np.argsort(-kw_scores[top])] if kw_scores[i] > 0]
+    dense, sims = store.dense_search(query_vector, depth)
+    dense_sim = dict(zip(dense, sims, strict=True))
+    keyword, scores = store.keyword_search(query, depth)
+    kw_scores = dict(zip(keyword, scores, strict=True))
     fused = rrf([dense, keyword])
     dense_pos = {p: r for r, p in enumerate(dense, 1)}
     keyword_pos = {p: r for r, p in enumerate(keyword, 1)}
@@ -65,7 +61,7 @@ def search(store: Store, query_vector: np.ndarray, query: str, k: int, candidate
     hits: list[Hit] = []
     for p in _distinct(store, ranked):
         if p not in dense_sim:
-            dense_sim[p] = float(np.dot(store.vectors()[p], query_vector))
+            dense_sim[p] = float(np.dot(store.vector(p), query_vector))
         hits.append(
             Hit(
                 p,
@@ -73,7 +69,7 @@ def search(store: Store, query_vector: np.ndarray, query: str, k: int, candidate
                 dense_pos.get(p),
                 keyword_pos.get(p),
                 dense_sim[p],
-                float(kw_scores[p]) if len(kw_scores) else 0.0,
+                kw_scores.get(p, 0.0),
             )
         )
         if len(hits) == k:

@@ -149,6 +149,24 @@ class Store:
     def vectors(self) -> np.ndarray:
         return np.load(self.path / "vectors.npy", mmap_mode="r")
 
+    def vector(self, i: int) -> np.ndarray:
+        return self.vectors()[i]
+
+    def dense_search(self, vector: np.ndarray, n: int) -> tuple[list[int], list[float]]:
+        """Ids and inner products of the `n` passages nearest to `vector`, best first."""
+        sims, ids = self.dense.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), n)
+        found = ids[0] >= 0
+        return [int(i) for i in ids[0][found]], [float(s) for s in sims[0][found]]
+
+    def keyword_search(self, query: str, n: int) -> tuple[list[int], list[float]]:
+        """Ids and BM25 scores of the `n` best passages for `query`, best first (none when no term matches)."""
+        scores = self.keyword.scores(query)
+        if not len(scores) or scores.max() <= 0:
+            return [], []
+        top = np.argpartition(-scores, min(n, len(scores)) - 1)[:n]
+        top = [int(i) for i in top[np.argsort(-scores[top])] if scores[i] > 0]
+        return top, [float(scores[i]) for i in top]
+
 
 def write_store(
     index_dir: Path,

@@ -1,0 +1,72 @@
+"""Where the index lives: a FAISS folder (the default) or Milvus, behind one small interface.
+
+    backend = open_backend(settings)   # FAISS in settings.index, or Milvus when settings.store is set
+    backend.read_manifest()            # Manifest, or None when there is no index yet
+    store = backend.load()             # a read-only store for search, or None
+    backend.is_live(store)             # False once an update has replaced what `store` shows
+    backend.write(...)                 # apply an update worked out by the indexer (under its lock)
+    backend.tidy()                     # drop what an interrupted or finished update left behind
+
+A store offers what search and answers read: `len(store)`, `store.manifest`,
+`dense_search(vector, n)`, `keyword_search(query, n)`, `text(i)`,
+`document(i)`, `vector(i)` and `passages[i]` (doc, start, end). Fusion,
+de-duplication and answers are shared, so both backends answer alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from .config import Settings
+from .store import Manifest, Store, live_generation, read_manifest, remove_stale
+
+__all__ = ["Backend", "FaissBackend", "open_backend"]
+
+
+class Backend(Protocol):
+    lock_dir: Path
+
+    def read_manifest(self) -> Manifest | None: ...
+
+    def load(self): ...
+
+    def is_live(self, store) -> bool: ...
+
+    def write(self, settings: Settings, model: str, dim: int, old, kept, fresh, new_vectors) -> Manifest: ...
+
+    def tidy(self) -> None: ...
+
+
+class FaissBackend:
+    """Generation folders under `settings.index` (see store.py)."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self.lock_dir = index_dir
+
+    def read_manifest(self) -> Manifest | None:
+        return read_manifest(self.index_dir)
+
+    def load(self) -> Store | None:
+        return Store.load(self.index_dir)
+
+    def is_live(self, store: Store) -> bool:
+        return store.path == live_generation(self.index_dir)
+
+    def write(self, settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
+        from .indexer import _write  # the FAISS writer assembles a whole new generation
+
+        return _write(settings, model, dim, old, kept, fresh, new_vectors)
+
+    def tidy(self) -> None:
+        remove_stale(self.index_dir)
+
+
+def open_backend(settings: Settings) -> Backend:
+    """The backend `settings` name: Milvus for a milvus:// store, otherwise the FAISS folder."""
+    if settings.store:
+        from .milvus import MilvusBackend, parse_store_url
+
+        return MilvusBackend(parse_store_url(settings.store))
+    return FaissBackend(settings.index)

@@ -1,0 +1,368 @@
+"""The index in Milvus: a server, a cluster, or Milvus Lite in a local file.
+
+    <name>_meta              the manifest: a header row ("manifest") and one row per document
+    <name>_passages_<gen>    one row per passage: id, doc, start, end, text, terms,
+                             vector (dense, inner product) and sparse (Milvus' BM25 over terms)
+
+Passage ids are `doc << 20 | n`, so every passage names its document. A
+changed article gets a new document id: its new passages are inserted, the
+header row is replaced (the commit point), then the old passages are
+deleted. A reader takes the documents of one header generation, and skips
+passages of documents it does not know, so it sees the old index or the new
+one. A full rebuild writes a new passages collection and drops the old one.
+
+BM25 runs in Milvus, over the terms of our own tokenizer (stems, identifiers
+such as "6.1" or "CVE-2021-1234" joined with "_" so any Milvus analyzer keeps
+them whole), with the same k1 and b as the local index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+
+from .errors import ConfigError, IndexBusyError, IndexStateError
+from .keyword import tokenize
+from .store import PASSAGE_DTYPE, Manifest
+
+__all__ = ["MilvusLocation", "MilvusBackend", "MilvusStore", "parse_store_url", "bm25_terms"]
+
+log = logging.getLogger(__name__)
+
+DOC_SHIFT = 20  # passage id = doc << DOC_SHIFT | passage number within the document
+BM25 = {"bm25_k1": 1.5, "bm25_b": 0.75}  # as bm25s, which the FAISS backend uses
+MAX_VARCHAR = 65535  # bytes, Milvus' limit for one VARCHAR value
+BATCH = 1000  # rows per insert or delete request
+WINDOW = 16384  # documents per manifest query (Milvus' largest query result)
+ROW_FIELDS = ["start", "end", "text"]
+_JOIN = str.maketrans({c: "_" for c in ".-/:+"})
+
+
+@dataclass(frozen=True)
+class MilvusLocation:
+    """Where the index lives in Milvus: `uri` for MilvusClient, a collection name prefix."""
+
+    uri: str  # a path ending in .db (Milvus Lite) or http://host:port
+    token: str = ""  # user:password, for a server with authentication
+    name: str = "rag"
+
+    @property
+    def lite(self) -> bool:
+        return self.uri.endswith(".db")
+
+    def __str__(self) -> str:
+        return f"Milvus Lite file {self.uri}" if self.lite else f"Milvus at {self.uri}"
+
+
+def parse_store_url(url: str) -> MilvusLocation:
+    """milvus:///path/to/file.db (Milvus Lite) or milvus://[user:password@]host[:port] (a server).
+
+    `?collection=NAME` keeps several indexes apart in one Milvus (default "rag").
+
+    >>> parse_store_url("milvus://db.internal?collection=news")
+    MilvusLocation(uri='http://db.internal:19530', token='', name='news')
+    """
+    parts = urlsplit(url)
+    hint = "use milvus:///path/to/file.db for Milvus Lite or milvus://host:19530 for a Milvus server."
+    if parts.scheme != "milvus":
+        raise ConfigError(f"store {url!r} is not a Milvus URL: {hint}")
+    name = parse_qs(parts.query).get("collection", ["rag"])[0]
+    if not (name[:1].isalpha() or name[:1] == "_") or not name.replace("_", "").isalnum() or len(name) > 64:
+        raise ConfigError(f"collection name {name!r}: use letters, digits and _ (64 at most), starting with a letter.")
+    if not parts.netloc:
+        if not parts.path.endswith(".db"):
+            raise ConfigError(f"store {url!r}: a Milvus Lite file name must end in .db; {hint}")
+        return MilvusLocation(parts.path, "", name)
+    try:
+        host, port = parts.hostname, parts.port or 19530
+    except ValueError:
+        raise ConfigError(f"store {url!r} has an invalid port: {hint}") from None
+    if not host:
+        raise ConfigError(f"store {url!r} names no host: {hint}")
+    token = f"{parts.username}:{parts.password or ''}" if parts.username else ""
+    return MilvusLocation(f"http://{host}:{port}", token, name)
+
+
+def bm25_terms(text: str) -> str:
+    """Our terms of `text`, space separated, each one word for any Milvus analyzer.
+
+    >>> bm25_terms("Rust lands in 6.1, says CVE-2021-1234")
+    'rust land 6_1 6 1 say cve_2021_1234 cve 2021 1234'
+    """
+    return " ".join(term.translate(_JOIN) for term in tokenize(text))
+
+
+def _connect(location: MilvusLocation):
+    return _client(location.uri, location.token)
+
+
+@lru_cache(maxsize=8)
+def _client(uri: str, token: str):
+    """One client per Milvus and process (Milvus Lite serves a file from inside this process)."""
+    from pymilvus import MilvusClient
+    from pymilvus.exceptions import MilvusException
+
+    location = MilvusLocation(uri, token)
+
+    quiet = logging.getLogger("milvus_lite.server_manager")  # logs a traceback before pymilvus raises
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        if location.lite:
+            Path(location.uri).parent.mkdir(parents=True, exist_ok=True)
+        if not location.lite:
+            return MilvusClient(uri=location.uri, token=location.token, timeout=30)
+        # Milvus Lite's in-process server refuses keep-alive pings between calls ("too_many_pings").
+        return MilvusClient(uri=location.uri, timeout=30, grpc_options={"grpc.keepalive_permit_without_calls": 0})
+    except MilvusException as exc:
+        if location.lite and _lite_busy(Path(location.uri)):
+            raise IndexBusyError(
+                f"{location} is open in another process (a Milvus Lite file serves one process at a time): "
+                "stop that process, or use a Milvus server."
+            ) from None
+        raise ConfigError(f"cannot open {location} ({exc.message}): check --store / RAG_STORE.") from None
+    finally:
+        quiet.setLevel(level)
+
+
+def _lite_busy(path: Path) -> bool:
+    import fcntl
+
+    try:
+        with (path / "LOCK").open("a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+@contextmanager
+def _errors(location: MilvusLocation) -> Iterator[None]:
+    """Milvus failures as IndexStateError, with where they happened."""
+    from pymilvus.exceptions import MilvusException
+
+    try:
+        yield
+    except MilvusException as exc:
+        raise IndexStateError(f"{location} failed: {exc.message}. Check that it is running, then try again.") from None
+
+
+class MilvusStore:
+    """One generation of the index in Milvus, read-only; rows of retrieved passages are kept."""
+
+    def __init__(self, client, location: MilvusLocation, manifest: Manifest, header: dict) -> None:
+        self.client = client
+        self.location = location
+        self.manifest = manifest
+        self.generation = int(header["generation"])
+        self.collection = str(header["collection"])
+        self._docs = {int(d["id"]): d for d in manifest.documents}
+        self._rows: dict[int, tuple[int, int, int, str]] = {}
+        self.passages = _Passages(self)
+
+    def __len__(self) -> int:
+        return self.manifest.passages
+
+    def dense_search(self, vector: np.ndarray, n: int) -> tuple[list[int], list[float]]:
+        """Ids and inner products of the `n` passages nearest to `vector`, best first."""
+        params = {"metric_type": "IP"} if self.location.lite else {"metric_type": "IP", "params": {"ef": max(64, n)}}
+        data = [np.asarray(vector, dtype=np.float32).tolist()]
+        with _errors(self.location):
+            hits = self.client.search(
+                self.collection, data=data, anns_field="vector", limit=n, search_params=params, output_fields=ROW_FIELDS
+            )[0]
+        return self._keep(hits)
+
+    def keyword_search(self, query: str, n: int) -> tuple[list[int], list[float]]:
+        """Ids and BM25 scores of the `n` best passages for `query`, best first (none when no term matches)."""
+        terms = bm25_terms(query)
+        if not terms:
+            return [], []
+        with _errors(self.location):
+            hits = self.client.search(
+                self.collection,
+                data=[terms],
+                anns_field="sparse",
+                limit=n,
+                search_params={"metric_type": "BM25"},
+                output_fields=ROW_FIELDS,
+            )[0]
+        ids, scores = self._keep(hits)
+        scores = [abs(s) for s in scores]  # Milvus Lite reports BM25 as a negative distance, a server as a score
+        return [i for i, s in zip(ids, scores, strict=True) if s > 0], [s for s in scores if s > 0]
+
+    def _keep(self, hits) -> tuple[list[int], list[float]]:
+        """Remember the rows of `hits` and drop passages of documents this generation does not hold."""
+        if len(self._rows) > 50_000:
+            self._rows.clear()
+        ids, scores = [], []
+        for hit in hits:
+            i, row = int(hit["id"]), hit["entity"]
+            if i >> DOC_SHIFT not in self._docs:
+                continue  # written by an update that is not (or no longer) this generation
+            self._rows[i] = (i >> DOC_SHIFT, int(row["start"]), int(row["end"]), row["text"])
+            ids.append(i)
+            scores.append(float(hit["distance"]))
+        return ids, scores
+
+    def _row(self, i: int) -> tuple[int, int, int, str]:
+        row = self._rows.get(i)
+        if row is None:
+            found = self._get(i, ROW_FIELDS)
+            row = self._rows[i] = (i >> DOC_SHIFT, int(found["start"]), int(found["end"]), found["text"])
+        return row
+
+    def _get(self, i: int, fields: list[str]) -> dict:
+        with _errors(self.location):
+            found = self.client.get(self.collection, ids=[i], output_fields=fields)
+        if not found:
+            raise IndexStateError("the index was updated while answering: ask again.")
+        return found[0]
+
+    def text(self, i: int) -> str:
+        return self._row(i)[3]
+
+    def document(self, i: int) -> dict:
+        """Metadata of the document that passage `i` belongs to."""
+        return self._docs[i >> DOC_SHIFT]
+
+    def vector(self, i: int) -> np.ndarray:
+        return np.asarray(self._get(i, ["vector"])["vector"], dtype=np.float32)
+
+
+class _Passages:
+    """`store.passages[i]` -> (doc, start, end), as the FAISS store's array gives it."""
+
+    def __init__(self, store: MilvusStore) -> None:
+        self._store = store
+
+    def __getitem__(self, i: int):
+        doc, start, end, _ = self._store._row(int(i))
+        return np.array([(doc, start, end)], dtype=PASSAGE_DTYPE)[0]
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+
+class MilvusBackend:
+    """Reads and writes the index in Milvus; see the module docstring for the layout."""
+
+    def __init__(self, location: MilvusLocation) -> None:
+        self.location = location
+        self.meta = f"{location.name}_meta"
+        digest = hashlib.sha256(f"{location.uri} {location.name}".encode()).hexdigest()[:16]
+        self.lock_dir = Path(tempfile.gettempdir()) / "rag-locks" / digest  # one writer per machine
+
+    @property
+    def client(self):
+        return _connect(self.location)
+
+    # -- read ----------------------------------------------------------------
+
+    def read_manifest(self) -> Manifest | None:
+        snapshot = self._snapshot()
+        return snapshot[0] if snapshot else None
+
+    def load(self) -> MilvusStore | None:
+        snapshot = self._snapshot()
+        if snapshot is None:
+            return None
+        manifest, header = snapshot
+        with _errors(self.location):
+            if not self.client.has_collection(header["collection"]):
+                raise IndexStateError(f"{self.location} lost the passages of the index: run `rag index --full`.")
+            dim = next(f["params"]["dim"] for f in self._fields(header["collection"]) if f["name"] == "vector")
+            if int(dim) != manifest.dim:
+                raise IndexStateError(
+                    f"{self.location} holds {dim}-d vectors, not {manifest.dim}: run `rag index --full`."
+                )
+            self._loaded(header["collection"])
+        return MilvusStore(self.client, self.location, manifest, header)
+
+    def is_live(self, store: MilvusStore) -> bool:
+        header = self._header()
+        return header is not None and int(header.get("generation", -1)) == store.generation
+
+    def _snapshot(self) -> tuple[Manifest, dict] | None:
+        """The manifest of one generation: its header and the documents live in it."""
+        for _ in range(3):  # a writer may commit between our reads
+            header = self._header()
+            if header is None:
+                return None
+            try:
+                manifest = Manifest.from_json(header)
+                generation, next_doc = int(header["generation"]), int(header["next_doc"])
+                str(header["collection"])
+            except (KeyError, TypeError, ValueError):
+                raise IndexStateError(f"{self.location} has a damaged manifest: run `rag index --full`.") from None
+            docs = [json.loads(r["value"]) for r in self._doc_rows(self._visible(generation), next_doc)]
+            again = self._header()
+            if again is not None and again.get("generation") == generation:
+                manifest.documents = sorted(docs, key=lambda d: d["source"])
+                return manifest, header
+        raise IndexStateError(f"{self.location} keeps changing under us: try again.")
+
+    def _header(self) -> dict | None:
+        with _errors(self.location):
+            if not self.client.has_collection(self.meta):
+                return None
+            self._loaded(self.meta)
+            rows = self.client.get(self.meta, ids=["manifest"], output_fields=["value"])
+        if not rows:
+            return None
+        try:
+            return json.loads(rows[0]["value"])
+        except ValueError:
+            raise IndexStateError(f"{self.location} has a damaged manifest: run `rag index --full`.") from None
+
+    @staticmethod
+    def _visible(generation: int) -> str:
+        return f"added <= {generation} and (removed == 0 or removed > {generation})"
+
+    def _doc_rows(self, condition: str, next_doc: int) -> list[dict]:
+        """Document rows meeting `condition`, read in windows of document ids."""
+        rows: list[dict] = []
+        with _errors(self.location):
+            for low in range(1, max(next_doc, 1), WINDOW):
+                where = f"doc >= {low} and doc < {low + WINDOW} and ({condition})"
+                rows.extend(self.client.query(self.meta, filter=where, output_fields=["doc", "value"], limit=WINDOW))
+        return rows
+
+    def _fields(self, collection: str) -> list[dict]:
+        return self.client.describe_collection(collection)["fields"]
+
+    def _loaded(self, collection: str) -> None:
+        from pymilvus.client.types import LoadState
+
+        if self.client.get_load_state(collection)["state"] != LoadState.Loaded:
+            self.client.load_collection(collection)
+
+    # -- write ---------------------------------------------------------------
+
+    def write(self, settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
+        """Apply an update: insert fresh articles, commit a new header, delete what they replace."""
+        from .milvus_write import apply_update
+
+        with _errors(self.location):
+            return apply_update(self, settings, model, dim, old, kept, fresh, new_vectors)
+
+    def tidy(self) -> None:
+        """Finish or undo what an interrupted update left behind."""
+        from .milvus_write import clean_up
+
+        with _errors(self.location):
+            header = self._header()
+            clean_up(self, header)

@@ -1,0 +1,214 @@
+"""The retrieval and update tests again, with the index in Milvus Lite instead of the FAISS folder.
+
+Tests that only go through the Engine are imported from their modules and run
+here with `settings` pointing at Milvus; the ones that look inside the FAISS
+folder have a Milvus counterpart below. One Milvus Lite file serves the whole
+session (it takes seconds to start); each test has collections of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from rag.backends import open_backend
+from rag.cli import main
+from rag.config import Settings
+from rag.documents import read_document, scan
+from rag.engine import Engine
+from rag.errors import IndexStateError
+
+from .conftest import CORPUS, ROOT, FakeEmbedder
+from .test_indexer import (  # noqa: F401  (collected here, run against Milvus)
+    test_empty_questions_are_refused,
+    test_first_build_embeds_every_passage,
+    test_nothing_changed_embeds_nothing,
+    test_other_model_or_chunking_rebuilds_everything_and_says_why,
+)
+from .test_quality import test_answer_bearing_passage_is_in_the_top_3  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def milvus_db(tmp_path_factory):
+    return tmp_path_factory.mktemp("milvus") / "rag.db"
+
+
+def store_url(milvus_db, key: str) -> str:
+    return f"milvus://{milvus_db}?collection=t{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+
+
+@pytest.fixture
+def settings(tmp_path, corpus, milvus_db, request) -> Settings:
+    return Settings(corpus=corpus, index=tmp_path / "index", store=store_url(milvus_db, request.node.nodeid))
+
+
+@pytest.fixture(scope="module")
+def real_engine(tmp_path_factory, real_embedder, milvus_db) -> Engine:
+    """The bundled corpus indexed with the real model into Milvus."""
+    root = tmp_path_factory.mktemp("real-milvus")
+    shutil.copytree(CORPUS, root / "corpus")
+    settings = Settings(corpus=root / "corpus", index=root / "index", store=store_url(milvus_db, "real"))
+    engine = Engine(settings, embedder=real_embedder)
+    engine.update()
+    return engine
+
+
+def all_passages(store) -> list[dict]:
+    fields = ["doc", "start", "end", "text"]
+    return store.client.query(store.collection, filter="doc > 0", output_fields=fields, limit=10000)
+
+
+def test_stored_passages_are_exact_spans_of_their_articles(engine, settings):
+    engine.update()
+    store = engine.store()
+    files, _ = scan(settings.corpus)
+    texts = {f.source: read_document(f).text for f in files}
+    rows = all_passages(store)
+    assert len(rows) == len(store) > 20
+    for row in rows:
+        source = store.document(row["id"])["source"]
+        assert texts[source][row["start"] : row["end"]] == row["text"] == store.text(row["id"])
+
+
+def test_changing_one_article_embeds_only_its_passages(engine, settings, fake_embedder):
+    first = engine.update()
+    path = settings.corpus / "torvalds-on-rust-in-linux.txt"
+    path.write_text(path.read_text() + "\nA new closing sentence about PPR-9087.\n")
+    assert "changed" in engine.stale_reason()
+    fake_embedder.embedded = 0
+    report = engine.update()
+    store = engine.store()
+    doc = next(d for d in store.manifest.documents if d["source"] == path.name)
+    assert (report.updated, report.unchanged) == (1, 1)
+    assert report.passages_embedded == fake_embedder.embedded == doc["count"]
+    assert report.passages_total >= first.passages_total
+    assert len(all_passages(store)) == len(store)  # the old passages of the article are gone
+    assert engine.ask("PPR-9087", k=1).results[0].citation.source == path.name
+
+
+def test_adding_and_deleting_articles(engine, settings):
+    engine.update()
+    (settings.corpus / "new").mkdir()
+    (settings.corpus / "new" / "bread.md").write_text("# Sourdough\n\nSourdough bread needs a starter.")
+    report = engine.update()
+    assert (report.added, report.unchanged) == (1, 2)
+    assert engine.ask("sourdough starter", k=1).results[0].citation.source == "new/bread.md"
+
+    (settings.corpus / "rust-in-the-linux-kernel.txt").unlink()
+    report = engine.update()
+    assert (report.removed, report.unchanged, report.passages_embedded) == (1, 2, 0)
+    store = engine.store()
+    assert {d["source"] for d in store.manifest.documents} == {"new/bread.md", "torvalds-on-rust-in-linux.txt"}
+    assert len(all_passages(store)) == len(store)
+    hits = engine.ask("Miguel Ojeda Rust for Linux pull request", k=5).results
+    assert all(r.citation.source != "rust-in-the-linux-kernel.txt" for r in hits)
+
+
+def test_manifest_records_format_model_chunking_and_hashes(engine, settings):
+    engine.update()
+    backend = open_backend(settings)
+    header = backend._header()
+    assert header["format_version"] == 1 and header["passages"] == len(engine.store())
+    assert header["model"] == {"name": "fake-hash-64", "dim": 64}
+    assert header["chunking"] == {"size": 600, "overlap": 120}
+    assert all(len(d["hash"]) == 64 for d in backend.read_manifest().documents)
+
+
+def test_a_full_rebuild_replaces_the_passages_collection(engine, settings):
+    engine.update()
+    backend = open_backend(settings)
+    before = engine.store().collection
+    engine.update(full=True)
+    prefix = f"{backend.location.name}_"
+    names = sorted(n for n in backend.client.list_collections() if n.startswith(prefix))
+    assert names == sorted([f"{prefix}meta", engine.store().collection]) and before not in names
+
+
+def test_ask_builds_a_missing_index_first(engine, settings):
+    assert open_backend(settings).read_manifest() is None
+    assert engine.stale_reason() == "no index yet"
+    assert engine.ensure_current().added == 2
+    assert not settings.index.exists()  # nothing is written beside the corpus
+
+
+def test_a_reader_keeps_its_generation_and_an_interrupted_update_leaves_no_trace(engine, settings, monkeypatch):
+    engine.update()
+    reader = Engine(settings, embedder=engine.embedder)
+    before = reader.ask("Bottlerocket containers", k=3).to_json()
+    (settings.corpus / "bread.md").write_text("# Sourdough\n\nSourdough bread needs a starter of flour and water.")
+    (settings.corpus / "rust-in-the-linux-kernel.txt").unlink()
+    backend = open_backend(settings)
+    client = backend.client
+    real_upsert = client.upsert
+
+    def crash_on_commit(collection, rows, **kwargs):
+        if any(r["key"] == "manifest" for r in rows):
+            raise KeyboardInterrupt  # the process dies between inserting passages and committing
+        return real_upsert(collection, rows, **kwargs)
+
+    monkeypatch.setattr(client, "upsert", crash_on_commit)
+    with pytest.raises(KeyboardInterrupt):
+        engine.update()
+    monkeypatch.undo()
+    assert reader.ask("Bottlerocket containers", k=3).to_json() == before
+    assert all(r.citation.source != "bread.md" for r in reader.ask("sourdough starter", k=5).results)
+
+    report = engine.update()
+    assert (report.added, report.removed) == (1, 1)
+    store = reader.store()
+    assert {d["source"] for d in store.manifest.documents} == {"bread.md", "torvalds-on-rust-in-linux.txt"}
+    assert len(all_passages(store)) == len(store)
+    assert reader.ask("sourdough starter", k=1).results[0].citation.source == "bread.md"
+
+
+def test_both_backends_give_the_same_answers(settings, fake_embedder):
+    faiss = Engine(settings.with_(store=None), embedder=fake_embedder)
+    milvus = Engine(settings, embedder=fake_embedder)
+    faiss.update()
+    milvus.update()
+    for question in ["Who led the Rust for Linux effort?", "Bottlerocket", "kernel 6.1 release", "memory safety"]:
+        assert milvus.ask(question, k=5).to_json() == faiss.ask(question, k=5).to_json(), question
+
+
+def test_lost_passages_collection_is_reported_and_rebuilt(engine, settings):
+    engine.update()
+    backend = open_backend(settings)
+    backend.client.drop_collection(engine.store().collection)
+    with pytest.raises(IndexStateError, match="rag index --full"):
+        backend.load()
+    assert engine.update().passages_total == len(Engine(settings, embedder=FakeEmbedder()).store())
+
+
+def test_cli_indexes_and_answers_from_milvus(settings):
+    paths = ["--corpus", str(settings.corpus), "--store", settings.store]
+    first = CliRunner().invoke(main, ["index", *paths, "--json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["added"] == 2
+    result = CliRunner().invoke(main, ["ask", *paths, "--json", "-k", "3", "Who led the Rust for Linux effort?"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert any("Miguel Ojeda" in p["text"] for p in answer["passages"])
+    assert not settings.index.exists()
+
+
+def test_a_milvus_lite_file_in_use_gets_a_short_message(settings, engine, tmp_path):
+    engine.update()  # this process now serves the file
+    result = subprocess.run(
+        [sys.executable, "-m", "rag", "index", "--corpus", str(settings.corpus), "--store", settings.store],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 1
+    assert "open in another process" in result.stderr and "Traceback" not in result.stderr
