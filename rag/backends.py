@@ -21,7 +21,7 @@ from typing import Protocol
 from .config import Settings
 from .store import Manifest, Store, live_generation, read_manifest, remove_stale
 
-__all__ = ["Backend", "FaissBackend", "open_backend"]
+__all__ = ["Backend", "FaissBackend", "open_backend", "separate_index"]
 
 
 class Backend(Protocol):
@@ -70,3 +70,16 @@ def open_backend(settings: Settings) -> Backend:
 
         return MilvusBackend(parse_store_url(settings.store))
     return FaissBackend(settings.index)
+
+
+def separate_index(settings: Settings, name: str, folder: Path) -> Settings:
+    """Settings for another index beside the configured one (an evaluation set, say): the FAISS folder
+    `folder`, or in Milvus the collections `<collection>_<name>` of the same Milvus."""
+    if not settings.store:
+        return settings.with_(index=folder)
+    from dataclasses import replace
+
+    from .milvus import parse_store_url
+
+    location = parse_store_url(settings.store)
+    return settings.with_(index=folder, store=replace(location, name=f"{location.name}_{name}").url())

@@ -63,6 +63,11 @@ class MilvusLocation:
     def __str__(self) -> str:
         return f"Milvus Lite file {self.uri}" if self.lite else f"Milvus at {self.uri}"
 
+    def url(self) -> str:
+        """The store URL for this location, as --store takes it."""
+        where = self.uri if self.lite else (f"{self.token}@" if self.token else "") + self.uri.removeprefix("http://")
+        return f"milvus://{where}?collection={self.name}"
+
 
 def parse_store_url(url: str) -> MilvusLocation:
     """milvus:///path/to/file.db (Milvus Lite) or milvus://[user:password@]host[:port] (a server).
@@ -113,19 +118,17 @@ def _client(uri: str, token: str):
     from pymilvus.exceptions import MilvusException
 
     location = MilvusLocation(uri, token)
-
     quiet = logging.getLogger("milvus_lite.server_manager")  # logs a traceback before pymilvus raises
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
     try:
         if location.lite:
-            Path(location.uri).parent.mkdir(parents=True, exist_ok=True)
-        if not location.lite:
-            return MilvusClient(uri=location.uri, token=location.token, timeout=30)
-        # Milvus Lite's in-process server refuses keep-alive pings between calls ("too_many_pings").
-        return MilvusClient(uri=location.uri, timeout=30, grpc_options={"grpc.keepalive_permit_without_calls": 0})
+            Path(uri).parent.mkdir(parents=True, exist_ok=True)
+            # Milvus Lite's in-process server refuses keep-alive pings between calls ("too_many_pings").
+            return MilvusClient(uri=uri, timeout=30, grpc_options={"grpc.keepalive_permit_without_calls": 0})
+        return MilvusClient(uri=uri, token=token, timeout=30)
     except MilvusException as exc:
-        if location.lite and _lite_busy(Path(location.uri)):
+        if location.lite and _lite_busy(Path(uri)):
             raise IndexBusyError(
                 f"{location} is open in another process (a Milvus Lite file serves one process at a time): "
                 "stop that process, or use a Milvus server."
@@ -293,29 +296,30 @@ class MilvusBackend:
         return MilvusStore(self.client, self.location, manifest, header)
 
     def is_live(self, store: MilvusStore) -> bool:
-        header = self._header()
+        header = self.header()
         return header is not None and int(header.get("generation", -1)) == store.generation
 
     def _snapshot(self) -> tuple[Manifest, dict] | None:
         """The manifest of one generation: its header and the documents live in it."""
         for _ in range(3):  # a writer may commit between our reads
-            header = self._header()
+            header = self.header()
             if header is None:
                 return None
             try:
                 manifest = Manifest.from_json(header)
                 generation, next_doc = int(header["generation"]), int(header["next_doc"])
-                str(header["collection"])
+                if not isinstance(header["collection"], str):
+                    raise TypeError
             except (KeyError, TypeError, ValueError):
                 raise IndexStateError(f"{self.location} has a damaged manifest: run `rag index --full`.") from None
-            docs = [json.loads(r["value"]) for r in self._doc_rows(self._visible(generation), next_doc)]
-            again = self._header()
+            docs = [json.loads(r["value"]) for r in self.document_rows(self.visible(generation), next_doc)]
+            again = self.header()
             if again is not None and again.get("generation") == generation:
                 manifest.documents = sorted(docs, key=lambda d: d["source"])
                 return manifest, header
         raise IndexStateError(f"{self.location} keeps changing under us: try again.")
 
-    def _header(self) -> dict | None:
+    def header(self) -> dict | None:
         with _errors(self.location):
             if not self.client.has_collection(self.meta):
                 return None
@@ -329,10 +333,10 @@ class MilvusBackend:
             raise IndexStateError(f"{self.location} has a damaged manifest: run `rag index --full`.") from None
 
     @staticmethod
-    def _visible(generation: int) -> str:
+    def visible(generation: int) -> str:
         return f"added <= {generation} and (removed == 0 or removed > {generation})"
 
-    def _doc_rows(self, condition: str, next_doc: int) -> list[dict]:
+    def document_rows(self, condition: str, next_doc: int) -> list[dict]:
         """Document rows meeting `condition`, read in windows of document ids."""
         rows: list[dict] = []
         with _errors(self.location):
@@ -364,5 +368,5 @@ class MilvusBackend:
         from .milvus_write import clean_up
 
         with _errors(self.location):
-            header = self._header()
+            header = self.header()
             clean_up(self, header)

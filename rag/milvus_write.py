@@ -33,7 +33,7 @@ def apply_update(backend: MilvusBackend, settings, model, dim, old, kept, fresh,
     """Write the change the indexer worked out (see indexer._update) and return the new manifest."""
     client = backend.client
     _ensure_meta(backend)
-    header = backend._header()
+    header = backend.header()
     generation = int(header.get("generation", 0)) if header else 0
     if old is not None and old.generation != generation:
         raise IndexBusyError(f"{backend.location} was updated by another process meanwhile: run `rag index` again.")
@@ -99,7 +99,7 @@ def clean_up(backend: MilvusBackend, header: dict | None) -> None:
         dead += len(ids)
     prefix = f"{backend.location.name}_passages_"
     for name in client.list_collections():
-        if name.startswith(prefix) and name != live:
+        if name.startswith(prefix) and name[len(prefix) :].isdigit() and name != live:
             client.drop_collection(name)
     if dead:
         log.info("removed %d replaced or unfinished documents from %s", dead, backend.location)
@@ -121,7 +121,7 @@ def _live_documents(backend: MilvusBackend, header: dict | None) -> list[dict]:
     """Documents of the live generation, read even when its header is from another format."""
     if not header or "generation" not in header:
         return []
-    rows = backend._doc_rows(backend._visible(int(header["generation"])), int(header.get("next_doc", 1)))
+    rows = backend.document_rows(backend.visible(int(header["generation"])), int(header.get("next_doc", 1)))
     return [json.loads(r["value"]) for r in rows]
 
 

@@ -116,7 +116,7 @@ def test_adding_and_deleting_articles(engine, settings):
 def test_manifest_records_format_model_chunking_and_hashes(engine, settings):
     engine.update()
     backend = open_backend(settings)
-    header = backend._header()
+    header = backend.header()
     assert header["format_version"] == 1 and header["passages"] == len(engine.store())
     assert header["model"] == {"name": "fake-hash-64", "dim": 64}
     assert header["chunking"] == {"size": 600, "overlap": 120}

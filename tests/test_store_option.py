@@ -3,7 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
-from rag.backends import FaissBackend, open_backend
+from rag.backends import FaissBackend, open_backend, separate_index
 from rag.cli import main
 from rag.config import Settings
 from rag.errors import ConfigError
@@ -49,6 +49,19 @@ def test_the_default_backend_is_the_faiss_folder(tmp_path):
     assert isinstance(open_backend(Settings(index=tmp_path)), FaissBackend)
     backend = open_backend(Settings(store="milvus://host?collection=news"))
     assert isinstance(backend, MilvusBackend) and backend.meta == "news_meta"
+
+
+@pytest.mark.parametrize(
+    "store, separate",
+    [
+        ("milvus:///data/rag.db", "milvus:///data/rag.db?collection=rag_beir"),
+        ("milvus://u:p@host:19531?collection=news", "milvus://u:p@host:19531?collection=news_beir"),
+    ],
+)
+def test_a_separate_index_shares_the_milvus_under_another_name(tmp_path, store, separate):
+    settings = separate_index(Settings(store=store), "beir", tmp_path / "beir")
+    assert (settings.store, settings.index) == (separate, tmp_path / "beir")
+    assert separate_index(Settings(), "beir", tmp_path / "beir").index == tmp_path / "beir"
 
 
 def test_identifiers_stay_whole_for_milvus_bm25():

@@ -1,0 +1,204 @@
+"""SciFact on both backends: the FAISS folder and Milvus Lite, fed the very same vectors.
+
+    python benchmarks/milvus_vs_faiss.py [--data ../shared/data/scifact] [--work /tmp/rag-milvus-bench]
+
+The corpus is written as one article per abstract (title + " " + text),
+indexed through the product's own update path on each backend, and the 300
+test claims are searched with the product's search (dense + BM25, fused).
+Embeddings are computed once with the bundled model and cached in --work,
+so the times below are the backends' own, not the model's. Prints one table:
+build time, an update of 1% of the articles, a check with nothing to do,
+retrieval latency per query, and nDCG@10 (graded qrels, log2 discount).
+
+Documents are ranked by their best passage among the top 30 passages.
+`--scale` adds dense search latency and memory of a FAISS flat index at
+larger synthetic sizes, to place the move to a Milvus server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import math
+import shutil
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rag.config import Settings
+from rag.embedding import Embedder, load_embedder
+from rag.engine import Engine
+from rag.search import search
+
+PASSAGES_PER_QUERY = 30
+
+
+class CachedEmbedder(Embedder):
+    """The bundled model behind a cache on disk, keyed by the text's SHA-1: embed once, reuse forever."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.model = None
+        self.vectors: dict[str, np.ndarray] = {}
+        if path.exists():
+            data = np.load(path)
+            self.vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+        self.name, self.dim, self.computed = "all-MiniLM-L6-v2", 384, 0
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+        missing = [i for i, k in enumerate(keys) if k not in self.vectors]
+        if missing:
+            self.model = self.model or load_embedder()
+            fresh = self.model.embed_batch([texts[i] for i in missing])
+            self.vectors.update({keys[i]: v for i, v in zip(missing, fresh, strict=True)})
+            self.computed += len(missing)
+        return np.stack([self.vectors[k] for k in keys])
+
+    def save(self) -> None:
+        if self.computed:
+            keys = list(self.vectors)
+            np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
+            self.computed = 0
+
+
+def ndcg_at_10(ranked: Sequence[str], gains: dict[str, int]) -> float:
+    """nDCG@10 with graded gains and a log2 discount (as BEIR and MTEB report it).
+
+    >>> round(ndcg_at_10(["b", "a"], {"a": 1}), 4)
+    0.6309
+    """
+    dcg = sum(gains.get(d, 0) / math.log2(rank + 2) for rank, d in enumerate(ranked[:10]))
+    ideal = sorted(gains.values(), reverse=True)[:10]
+    best = sum(g / math.log2(rank + 2) for rank, g in enumerate(ideal))
+    return dcg / best if best else 0.0
+
+
+def load_scifact(data: Path):
+    corpus = [json.loads(line) for line in (data / "corpus.jsonl").open()]
+    queries = {q["_id"]: q["text"] for q in map(json.loads, (data / "queries.jsonl").open())}
+    qrels: dict[str, dict[str, int]] = {}
+    with (data / "qrels" / "test.tsv").open() as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
+    return corpus, {q: queries[q] for q in qrels}, qrels
+
+
+def write_corpus(corpus: list[dict], folder: Path) -> None:
+    if folder.exists() and len(list(folder.iterdir())) == len(corpus):
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for doc in corpus:
+        (folder / f"{doc['_id']}.txt").write_text(f"{doc['title']} {doc['text']}")
+
+
+def run_backend(settings: Settings, embedder: CachedEmbedder, queries, qrels, query_vectors, folder: Path) -> dict:
+    engine = Engine(settings, embedder=embedder)
+    build = engine.update(full=True)
+    embedder.save()
+    store = engine.store()
+    latencies, scores, rankings = [], [], {}
+    for qid, text in queries.items():
+        t0 = time.perf_counter()
+        hits = search(store, query_vectors[qid], text, PASSAGES_PER_QUERY)
+        latencies.append(time.perf_counter() - t0)
+        docs = list(dict.fromkeys(Path(store.document(h.passage)["source"]).stem for h in hits))
+        rankings[qid] = docs[:10]
+        scores.append(ndcg_at_10(docs, qrels[qid]))
+    changed = sorted(settings.corpus.iterdir())[::100]  # 1% of the articles
+    originals = {p: p.read_text() for p in changed}
+    for p in changed:
+        p.write_text(originals[p] + " This abstract was revised.")
+    update = engine.update()
+    for p, text in originals.items():
+        p.write_text(text)
+    engine.update()
+    t0 = time.perf_counter()
+    engine.update()
+    noop = time.perf_counter() - t0
+    return {
+        "passages": len(store),
+        "disk": sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6,
+        "build": build.seconds,
+        "update": update.seconds,
+        "updated": update.updated,
+        "noop": noop,
+        "p50": 1000 * statistics.median(latencies),
+        "p95": 1000 * float(np.percentile(latencies, 95)),
+        "ndcg": statistics.mean(scores),
+        "rankings": rankings,
+    }
+
+
+def scale_rows(sizes: Sequence[int], dim: int = 384, queries: int = 20) -> list[tuple[int, float, float]]:
+    """Dense search latency (ms) and vector memory (GB) of a FAISS flat index of random unit vectors.
+
+    One thread: on a shared machine, OpenMP threads waiting for each other would dominate the time.
+    """
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in sizes:
+        index = faiss.IndexFlatIP(dim)
+        for at in range(0, n, 100_000):
+            block = rng.standard_normal((min(100_000, n - at), dim), dtype=np.float32)
+            index.add(block / np.linalg.norm(block, axis=1, keepdims=True))
+        q = rng.standard_normal((queries, dim), dtype=np.float32)
+        t0 = time.perf_counter()
+        for row in q:
+            index.search(row.reshape(1, -1), 120)
+        rows.append((n, 1000 * (time.perf_counter() - t0) / queries, n * dim * 4 / 1e9))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/scifact"), help="a BEIR folder")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/rag-milvus-bench"))
+    parser.add_argument("--scale", action="store_true", help="also time FAISS flat search at 100k and 1M vectors")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    corpus, queries, qrels = load_scifact(args.data)
+    write_corpus(corpus, args.work / "corpus")
+    embedder = CachedEmbedder(args.work / "embeddings.npz")
+    query_vectors = {qid: embedder.embed_query(text) for qid, text in queries.items()}
+
+    index, lite = args.work / "index", args.work / "milvus.db"
+    shutil.rmtree(index, ignore_errors=True)
+    shutil.rmtree(lite, ignore_errors=True)
+    base = Settings(corpus=args.work / "corpus", index=index)
+    results = {
+        "FAISS folder": run_backend(base, embedder, queries, qrels, query_vectors, index),
+        "Milvus Lite": run_backend(base.with_(store=f"milvus://{lite}"), embedder, queries, qrels, query_vectors, lite),
+    }
+    embedder.save()
+
+    print(f"SciFact test: {len(corpus)} articles, {len(queries)} queries; vectors from the cache, not timed.\n")
+    columns = ["backend", "passages", "on disk (MB)", "build (s)", "update 1% (s)", "nothing to do (s)"]
+    columns += ["query p50 (ms)", "p95", "nDCG@10"]
+    print("| " + " | ".join(columns) + " |\n" + "|---" * len(columns) + "|")
+    for name, r in results.items():
+        print(
+            f"| {name} | {r['passages']} | {r['disk']:.0f} | {r['build']:.1f} | {r['update']:.1f} "
+            f"({r['updated']} articles) | {r['noop']:.2f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['ndcg']:.4f} |"
+        )
+    faiss_r, milvus_r = results["FAISS folder"]["rankings"], results["Milvus Lite"]["rankings"]
+    same = sum(faiss_r[q] == milvus_r[q] for q in queries)
+    diff = abs(results["FAISS folder"]["ndcg"] - results["Milvus Lite"]["ndcg"])
+    print(f"\nnDCG@10 difference {diff:.4f}; identical top-10 documents for {same} of {len(queries)} queries.")
+    if args.scale:
+        print("\n| vectors (384-d) | FAISS flat search, 1 thread (ms) | vector memory (GB) |\n|---|---|---|")
+        for n, ms, gb in scale_rows([100_000, 1_000_000]):
+            print(f"| {n:,} | {ms:.1f} | {gb:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
