@@ -22,7 +22,10 @@ _ENV = {
     "RAG_TOP_K": ("k", int),
     "RAG_HOST": ("host", str),
     "RAG_PORT": ("port", int),
+    "RAG_MAX_FILE_MB": ("max_file_mb", float),
 }
+
+_KIND = {int: "a whole number", float: "a number", str: "text", Path: "a path"}
 
 
 @dataclass(frozen=True)
@@ -41,35 +44,59 @@ class Settings:
     k: int = 5
     host: str = "127.0.0.1"
     port: int = 7860
+    max_file_mb: float = 20.0  # larger articles are skipped, not read (a 50 MB text is ~100k passages)
 
     def __post_init__(self) -> None:
         if self.chunk_size < 50:
-            raise ConfigError(f"chunk size {self.chunk_size} is too small: use at least 50 characters.")
+            raise ConfigError(f"chunk size {self.chunk_size} is too small: use at least 50 characters.", "chunk_size")
         if not 0 <= self.chunk_overlap < self.chunk_size // 2:
             raise ConfigError(
-                f"chunk overlap {self.chunk_overlap} must be between 0 and half the chunk size ({self.chunk_size // 2})."
+                f"chunk overlap {self.chunk_overlap} must be between 0 and half "
+                f"the chunk size ({self.chunk_size // 2}).",
+                "chunk_overlap",
             )
         if not 1 <= self.k <= 100:
-            raise ConfigError(f"-k must be between 1 and 100, not {self.k}.")
+            raise ConfigError(f"-k must be between 1 and 100, not {self.k}.", "k")
         if not 0 < self.port < 65536:
-            raise ConfigError(f"port {self.port} is not a valid port number (1-65535).")
+            raise ConfigError(f"port {self.port} is not a valid port number (1-65535).", "port")
+        if not 0 < self.max_file_mb < float("inf"):
+            raise ConfigError(
+                f"the article size limit must be a positive number of MB, not {self.max_file_mb}.", "max_file_mb"
+            )
+        if not self.model.strip():
+            raise ConfigError("the model name is empty: leave it out to use the bundled model.", "model")
 
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, **options: object) -> Settings:
         """Defaults, overridden by RAG_* environment variables, overridden by options that are not None."""
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
+        from_env: dict[str, str] = {}  # field -> the variable that set it
         for var, (name, kind) in _ENV.items():
-            if environ.get(var):
-                try:
-                    values[name] = kind(environ[var])
-                except ValueError:
-                    raise ConfigError(f"{var}={environ[var]!r} is not a valid {kind.__name__}.") from None
-        values.update({k: v for k, v in options.items() if v is not None})
+            raw = environ.get(var, "").strip()
+            if not raw:
+                continue
+            try:
+                values[name] = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{var}={raw!r} is not {_KIND[kind]}: fix it or unset it.", name) from None
+            from_env[name] = var
+        given = {k: v for k, v in options.items() if v is not None}
+        values.update(given)
         for name in ("corpus", "index"):
             if name in values:
                 values[name] = Path(values[name])  # type: ignore[arg-type]
-        return cls(**values)  # type: ignore[arg-type]
+        try:
+            return cls(**values)  # type: ignore[arg-type]
+        except ConfigError as exc:
+            var = from_env.get(exc.setting or "")
+            if var and exc.setting not in given:
+                raise ConfigError(f"{var}={environ[var].strip()!r} is invalid: {exc}", exc.setting) from None
+            raise
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1_000_000)
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

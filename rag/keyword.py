@@ -86,6 +86,11 @@ class KeywordIndex:
             return cls(bm25s.BM25())
         return cls(bm25s.BM25.load(str(folder), mmap=True, show_progress=False))
 
+    def size(self) -> int:
+        """How many passages are indexed (0 for an empty index)."""
+        scores = getattr(self.bm25, "scores", None)
+        return 0 if scores is None else int(scores["num_docs"])
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for `query` (zeros when no term is known)."""
         if getattr(self.bm25, "scores", None) is None:
