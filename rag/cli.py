@@ -130,57 +130,72 @@ def ask(settings: Settings, question: tuple[str, ...], k: int | None, as_json: b
     not UTF-8) gets a message on stderr (and, with --json, an object with an
     "error" key in its place); the others are answered and the exit code is 1.
     """
-    from .engine import clean_question
-
     if question == ("-",):
         questions = _stdin_questions()
     else:
-        questions = [_argument_question(" ".join(question))]
-        clean_question(questions[0][1])  # refuse a bad question before loading anything
-    engine = make_engine(settings)
-    report = engine.ensure_current(notify=lambda msg: click.echo(printable(msg), err=True))
-    if report and report.skipped:
-        click.echo(f"{len(report.skipped)} file(s) skipped; `rag index` lists them with the reasons.", err=True)
+        questions = [(None, _argument_question(" ".join(question)))]
+    checked = [(number, text, _problem(text)) for number, text in questions]
+    if len(checked) == 1 and checked[0][0] is None and checked[0][2]:
+        raise checked[0][2]  # one bad question: refused before anything is loaded
+    engine = None
+    if any(problem is None for *_, problem in checked):
+        engine = make_engine(settings)
+        report = engine.ensure_current(notify=lambda msg: click.echo(printable(msg), err=True))
+        if report and report.skipped:
+            click.echo(f"{len(report.skipped)} file(s) skipped; `rag index` lists them with the reasons.", err=True)
     failed = 0
-    for number, q in questions:
-        try:
-            if isinstance(q, InputError):
-                raise q
-            answer = engine.ask(q, k)
-        except InputError as exc:
+    for number, text, problem in checked:
+        if problem is None:
+            try:
+                answer = engine.ask(text, k)
+            except InputError as exc:
+                problem = exc
+        if problem is not None:
             if number is None:
-                raise
+                raise problem
             failed += 1
-            click.echo(printable(f"line {number}: {exc}"), err=True)
+            click.echo(printable(f"line {number}: {problem}"), err=True)
             if as_json:
-                click.echo(json.dumps({"question": q if isinstance(q, str) else None, "error": str(exc)}))
-            continue
-        if as_json:
+                click.echo(json.dumps({"question": text, "error": str(problem)}, ensure_ascii=False))
+        elif as_json:
             click.echo(json.dumps(answer.to_json(explain), ensure_ascii=False))
         else:
             click.echo(format_answer(answer, explain))
     if failed:
-        raise InputError(f"{failed} of {len(questions)} questions could not be answered (see above).")
+        raise InputError(f"{failed} of {len(checked)} questions could not be answered (see above).")
 
 
-def _argument_question(text: str) -> tuple[None, str]:
-    """(None, question) for a question given as arguments; refuses bytes that were not UTF-8."""
+def _problem(text: str | None) -> InputError | None:
+    """Why a question cannot be asked, or None; None text stands for a line that was not UTF-8."""
+    from .engine import clean_question
+
+    if text is None:
+        return InputError("not valid UTF-8 text; save the questions as UTF-8.")
+    try:
+        clean_question(text)
+    except InputError as exc:
+        return exc
+    return None
+
+
+def _argument_question(text: str) -> str:
+    """A question given as arguments; refuses bytes that were not UTF-8."""
     if any("\udc80" <= ch <= "\udcff" for ch in text):  # how Python keeps undecodable bytes of argv
         raise InputError("the question is not valid UTF-8 text; check your terminal's encoding.")
-    return None, text
+    return text
 
 
-def _stdin_questions() -> list[tuple[int, str | InputError]]:
-    """(line number, question) for each non-blank line; a line that is not UTF-8 carries its error instead."""
+def _stdin_questions() -> list[tuple[int, str | None]]:
+    """(line number, question) for each non-blank line of stdin; None for a line that is not UTF-8."""
     data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
     if len(data) > MAX_STDIN_BYTES:
         raise InputError(f"more than {MAX_STDIN_BYTES // 1_000_000} MB of questions on stdin; send fewer at a time.")
-    questions: list[tuple[int, str | InputError]] = []
+    questions: list[tuple[int, str | None]] = []
     for number, raw in enumerate(data.splitlines(), 1):
         try:
             line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError as exc:
-            questions.append((number, InputError(f"not valid UTF-8 text (byte {exc.start + 1}); save it as UTF-8.")))
+        except UnicodeDecodeError:
+            questions.append((number, None))
             continue
         if line.strip():
             questions.append((number, line))

@@ -147,8 +147,12 @@ def read_bytes(path: Path, source: str, max_bytes: int | None = None) -> bytes:
         raise CorpusError(_os_reason(exc, path), source) from None
     with os.fdopen(fd, "rb") as f:
         try:
-            _check_file(os.fstat(fd), max_bytes)
-            data = f.read() if max_bytes is None else f.read(max_bytes + 1)
+            st = os.fstat(fd)
+            _check_file(st, max_bytes)
+            # read(n) allocates n bytes up front, so ask for the size the file has, not for the limit
+            data = f.read() if max_bytes is None else f.read(st.st_size + 1)
+            if max_bytes is not None and len(data) > st.st_size:  # it grew since: read on, up to the limit
+                data += f.read(max_bytes + 1 - len(data))
         except CorpusError as exc:
             raise CorpusError(exc.reason, source) from None
         except OSError as exc:
