@@ -158,6 +158,7 @@ def update_index(
 
 class _locked:
     def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
         self.lock = index_lock(index_dir)
 
     def __enter__(self):
@@ -166,12 +167,13 @@ class _locked:
         try:
             self.lock.acquire(timeout=0)
         except Timeout:
-            log.warning("another process is updating the index in %s; waiting for it to finish", self.lock.lock_file)
+            log.warning("another process is updating the index in %r; waiting for it to finish", str(self.index_dir))
             try:
                 self.lock.acquire(timeout=LOCK_TIMEOUT)
             except Timeout:
                 raise IndexBusyError(
-                    "another `rag index` has held the index for 10 minutes: wait for it to finish, then try again."
+                    f"another process has been updating the index in {str(self.index_dir)!r} for "
+                    f"{LOCK_TIMEOUT / 60:g} minutes: wait for it to finish, then try again."
                 ) from None
         return self
 

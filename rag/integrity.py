@@ -36,16 +36,17 @@ def record(folder: Path) -> dict[str, list]:
 
 def verify(folder: Path, table: dict[str, list], full: bool = False) -> None:
     """Raise IndexStateError if a file in `table` is missing, has another size, or (when hashed) other bytes."""
+    where = f"index {str(folder.parent)!r}"
     for name, (size, digest) in table.items():
         path = folder / name
         try:
             actual = path.stat().st_size
         except FileNotFoundError:
-            raise IndexStateError(f"index {folder.parent} is damaged ({name} is missing)") from None
+            raise IndexStateError(f"{where} is damaged ({name} is missing)") from None
         if actual != size:
-            raise IndexStateError(f"index {folder.parent} is damaged ({name} is {actual} bytes, {size} were written)")
+            raise IndexStateError(f"{where} is damaged ({name} is {actual} bytes, {size} were written)")
         if (full or size <= QUICK_HASH_LIMIT) and _sha256(path) != digest:
-            raise IndexStateError(f"index {folder.parent} is damaged ({name} no longer matches its checksum)")
+            raise IndexStateError(f"{where} is damaged ({name} no longer matches its checksum)")
 
 
 def _sha256(path: Path) -> str:

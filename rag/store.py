@@ -81,12 +81,12 @@ class Manifest:
         version = data.get("format_version") if isinstance(data, dict) else None
         if isinstance(version, int) and version > FORMAT_VERSION:
             raise IndexStateError(
-                f"index {where} was written by a newer version of rag (format {version}; this one reads "
+                f"index {str(where)!r} was written by a newer version of rag (format {version}; this one reads "
                 f"format {FORMAT_VERSION})",
                 f"upgrade rag, or run `rag index --full` to rebuild it in format {FORMAT_VERSION}.",
             )
         if version != FORMAT_VERSION:
-            raise IndexStateError(f"index {where} has no readable format version ({version!r})")
+            raise IndexStateError(f"index {str(where)!r} has no readable format version ({version!r})")
         manifest = cls(
             model=str(data["model"]["name"]),
             dim=int(data["model"]["dim"]),
@@ -124,9 +124,9 @@ def live_generation(index_dir: Path) -> Path | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise IndexStateError(f"index {index_dir} is damaged (CURRENT cannot be read: {exc})") from None
+        raise IndexStateError(f"index {str(index_dir)!r} is damaged (CURRENT cannot be read: {exc})") from None
     if not _GENERATION_NAME.fullmatch(name):
-        raise IndexStateError(f"index {index_dir} is damaged (CURRENT holds {name[:40]!r}, not a folder name)")
+        raise IndexStateError(f"index {str(index_dir)!r} is damaged (CURRENT holds {name[:40]!r}, not a folder name)")
     return index_dir / name
 
 
@@ -147,12 +147,13 @@ def _read_live(index_dir: Path) -> tuple[Path, Manifest] | None:
                 time.sleep(0.005 * attempt)
                 continue
             missing = gen.name if not gen.is_dir() else f"{gen.name}/manifest.json"
-            raise IndexStateError(f"index {index_dir} is damaged ({missing}, named by CURRENT, is missing)") from None
+            where = f"index {str(index_dir)!r}"
+            raise IndexStateError(f"{where} is damaged ({missing}, named by CURRENT, is missing)") from None
         try:
             return gen, Manifest.from_json(json.loads(raw), index_dir)
         except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-            raise IndexStateError(f"index {index_dir} is damaged (its manifest.json cannot be read)") from None
-    raise IndexStateError(f"index {index_dir} keeps changing while being read", "try again.")
+            raise IndexStateError(f"index {str(index_dir)!r} is damaged (its manifest.json cannot be read)") from None
+    raise IndexStateError(f"index {str(index_dir)!r} keeps changing while being read", "try again.")
 
 
 def read_manifest(index_dir: Path) -> Manifest | None:
@@ -182,7 +183,8 @@ class Store:
         except IndexStateError:
             raise
         except Exception as exc:  # numpy, faiss and bm25s each fail differently on a damaged file
-            raise IndexStateError(f"index {path.parent} is damaged ({exc.__class__.__name__}: {exc})"[:300]) from None
+            problem = f"index {str(path.parent)!r} is damaged ({exc.__class__.__name__}: {exc})"
+            raise IndexStateError(problem[:300]) from None
         self._check_shapes()
 
     def _check_shapes(self) -> None:
@@ -199,7 +201,7 @@ class Store:
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             where = self.path.parent
-            raise IndexStateError(f"index {where} is inconsistent ({', '.join(bad)} do not match the manifest)")
+            raise IndexStateError(f"index {str(where)!r} is inconsistent ({', '.join(bad)} do not match the manifest)")
 
     @classmethod
     def load(cls, index_dir: Path) -> Store | None:
@@ -219,7 +221,7 @@ class Store:
                 if live_generation(index_dir) == gen:
                     raise
                 time.sleep(0.005 * attempt)
-        raise IndexStateError(f"index {index_dir} keeps changing while being read", "try again.")
+        raise IndexStateError(f"index {str(index_dir)!r} keeps changing while being read", "try again.")
 
     def __len__(self) -> int:
         return self.manifest.passages

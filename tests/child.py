@@ -1,13 +1,18 @@
 """A second process for crash and concurrency tests: the product's own update code, with the fake embedder.
 
-    python -m tests.child update CORPUS INDEX [--loops N] [--churn] [--pause S]
+    python -m tests.child update CORPUS INDEX [--loops N] [--churn] [--go] [--hold-until FILE] [--slow-motion S]
     python -m tests.child hold-lock INDEX
 
-`update` prints "ready" once its imports are done, then "updated N" after
-each update, followed by the update's report as JSON. With --churn it rewrites CORPUS/churn.txt before each update,
-so every update writes a new generation; --pause makes each embedding batch
-take S seconds, to hold the lock for a while. `hold-lock` takes the index
-lock, prints "locked" and sleeps until it is killed.
+`update` prints "ready" once its imports are done, then "updated N REPORT"
+after each update (REPORT: the report as JSON). --go waits for a line on
+stdin after "ready", so a test can start the process early and the update
+at a moment of its choosing. --churn rewrites CORPUS/churn.txt before each
+update, so every update writes a new generation. --hold-until makes the
+first embedding wait (holding the index lock) until FILE exists.
+--slow-motion sleeps S seconds before and after every rename, replace and
+tree removal, so that kills at random moments also land in the short gaps
+between the steps that switch generations.
+`hold-lock` takes the index lock, prints "locked" and sleeps until killed.
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--loops", type=int, default=1)
     parser.add_argument("--churn", action="store_true")
-    parser.add_argument("--pause", type=float, default=0.0)
+    parser.add_argument("--go", action="store_true")
+    parser.add_argument("--hold-until", type=Path)
+    parser.add_argument("--slow-motion", type=float, default=0.0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
 
@@ -52,19 +59,40 @@ def main(argv: list[str] | None = None) -> None:
     from rag.engine import Engine
     from tests.conftest import FakeEmbedder
 
-    class PausingEmbedder(FakeEmbedder):
+    class HoldingEmbedder(FakeEmbedder):
         def embed_batch(self, texts):
-            time.sleep(args.pause)
+            while args.hold_until and not args.hold_until.exists():
+                time.sleep(0.02)
             return super().embed_batch(texts)
 
+    if args.slow_motion:
+        _slow_down(args.slow_motion)
     corpus, index = args.paths
-    engine = Engine(Settings(corpus=corpus, index=index), embedder=PausingEmbedder())
+    engine = Engine(Settings(corpus=corpus, index=index), embedder=HoldingEmbedder())
     print("ready", flush=True)
+    if args.go:
+        sys.stdin.readline()
     for i in range(args.loops):
         if args.churn:
             (corpus / "churn.txt").write_text(churn_text(i))
         report = engine.update()
         print(f"updated {i} {json.dumps(report.to_json())}", flush=True)
+
+
+def _slow_down(seconds: float) -> None:
+    import os
+    import shutil
+
+    def slowed(step):
+        def run(*args, **kwargs):
+            time.sleep(seconds)
+            result = step(*args, **kwargs)
+            time.sleep(seconds)
+            return result
+
+        return run
+
+    os.rename, os.replace, shutil.rmtree = slowed(os.rename), slowed(os.replace), slowed(shutil.rmtree)
 
 
 if __name__ == "__main__":

@@ -197,3 +197,14 @@ def test_unknown_model_is_refused_and_the_index_kept(settings, engine):
     stderr = refused(result, "cannot load embedding model 'no-such-model'")
     assert "Updating the index" not in stderr  # refused before it announced any work
     assert (settings.index / "CURRENT").read_text() == current
+
+
+def test_ctrl_c_exits_130_with_a_line_not_a_traceback(settings, monkeypatch):
+    class Interrupted:
+        def update(self, **kwargs):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("rag.cli.make_engine", lambda s: Interrupted())
+    result = CliRunner().invoke(main, ["index", "--corpus", str(settings.corpus), "--index", str(settings.index)])
+    assert result.exit_code == 130 and "Traceback" not in result.output
+    assert result.stderr == "Interrupted; the index is as it was before, or completely updated.\n"

@@ -77,7 +77,8 @@ def test_damaged_manifest_is_explained_and_rebuilt_by_index(built, settings, eng
         "other-keys": '{"format_version": 1}',
     }
     manifest.write_text(broken[how])
-    assert engine.stale_reason().startswith(f"index {settings.index} is damaged (its manifest.json cannot be read)")
+    problem = f"index {str(settings.index)!r} is damaged (its manifest.json cannot be read)"
+    assert engine.stale_reason() == problem
     report = engine.update()
     assert "manifest.json cannot be read" in report.rebuilt and report.added == 2
     assert answer_sources(engine) == expected
@@ -141,7 +142,7 @@ def test_damage_in_a_large_file_is_caught_before_anything_is_copied_from_it(buil
     assert Store.load(settings.index) is not None  # too costly to notice per question...
     (settings.corpus / "new.txt").write_text("Capybaras are the largest rodents.")
     report = engine.update()  # ...but noticed before the vectors are carried into the next generation
-    assert report.rebuilt == f"index {settings.index} is damaged (vectors.npy no longer matches its checksum)"
+    assert report.rebuilt == f"index {str(settings.index)!r} is damaged (vectors.npy no longer matches its checksum)"
     assert report.added == 3 and report.passages_embedded == report.passages_total
     clean = Engine(settings.with_(index=settings.index.parent / "clean"), embedder=FakeEmbedder())
     clean.update()
