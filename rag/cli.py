@@ -161,13 +161,10 @@ def add(settings: Settings, files: tuple[Path, ...], overwrite: bool) -> None:
 )
 def serve(settings: Settings, host: str | None, port: int | None, open_: bool) -> None:
     """Start the web chat, after bringing the index up to date."""
-    from .web import check_exposure
     from .web import serve as serve_web
 
     changes = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
-    settings = settings.with_(**changes)
-    check_exposure(settings.host, settings.credentials, open_)
-    serve_web(settings, open_=open_, notify=lambda msg: click.echo(msg, err=True))
+    serve_web(settings.with_(**changes), open_=open_, notify=lambda msg: click.echo(msg, err=True))
 
 
 if __name__ == "__main__":  # pragma: no cover

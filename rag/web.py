@@ -10,10 +10,12 @@ an API endpoint named "ask" (see the README for a gradio_client example).
 
 from __future__ import annotations
 
+import errno
 import functools
 import ipaddress
 import logging
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,6 +44,15 @@ HEADER = (
 SCROLL_TO_QUESTION = """() => {
   const asked = document.querySelectorAll('#rag-chat [data-testid="user"]');
   if (asked.length) asked[asked.length - 1].scrollIntoView({block: 'start', behavior: 'smooth'});
+}"""
+# When a passage is opened, scroll its article view (not the page) so the passage starts near the top.
+SCROLL_TO_PASSAGE = """() => {
+  document.addEventListener('toggle', (event) => {
+    const card = event.target;
+    if (!card.open || !card.closest || !card.closest('.rag-card')) return;
+    const box = card.querySelector('.rag-ctx-text'), span = card.querySelector('mark.rag-span');
+    if (box && span) box.scrollTop += span.getBoundingClientRect().top - box.getBoundingClientRect().top - 16;
+  }, true);
 }"""
 PLACEHOLDER = "### Ask anything about the articles\nOr start with one of these questions:"
 
@@ -207,10 +218,13 @@ def build_app(engine):
                     )
                     new = gr.Button("New chat", scale=1, min_width=90, elem_id="rag-new", variant="secondary")
             with gr.Column(scale=1, min_width=260, elem_id="rag-side"):
+                gr.HTML('<h2 class="rag-side-head">Corpus</h2>')
                 status = gr.HTML(web.status(), elem_id="rag-status")
                 rescan_btn = gr.Button("Re-read the corpus folder", size="sm", variant="secondary")
+                gr.HTML('<h2 class="rag-side-head">Add articles</h2>')
                 files = gr.File(
                     label="Add articles",
+                    show_label=False,
                     file_count="multiple",
                     file_types=list(ARTICLE_TYPES),
                     elem_id="rag-upload",
@@ -265,17 +279,32 @@ def serve(settings: Settings, open_: bool = False, notify: Callable[[str], None]
     """Bring the index up to date, then serve the chat until interrupted."""
     credentials = settings.credentials
     check_exposure(settings.host, credentials, open_)
+    check_port(settings.host, settings.port)
     from .engine import Engine
 
     engine = Engine(settings)
     engine.ensure_current(notify)
-    app = build_app(engine)
+    app = build_app(engine).queue(default_concurrency_limit=2)
+    try:
+        app.launch(prevent_thread_lock=True, **launch_options(settings))
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {settings.host}:{settings.port} ({exc}).") from None
     url = f"http://{settings.host}:{settings.port}"
     notify(f"Web chat on {url}" + (" (password required)" if credentials else "") + "; press Ctrl+C to stop.")
+    app.block_thread()
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail early, before the index is loaded, when the address cannot be listened on."""
     try:
-        app.queue(default_concurrency_limit=2).launch(**launch_options(settings))
+        socket.create_server((host, port)).close()
     except OSError as exc:
-        raise ConfigError(f"cannot listen on {settings.host}:{settings.port} ({exc}): pass --port N.") from None
+        if exc.errno == errno.EADDRINUSE:
+            hint = f"port {port} is taken (is the chat already running?): pass --port N"
+        else:
+            reason = (exc.strerror or str(exc)).split(" (while attempting")[0]
+            hint = f"{reason}: check --host"
+        raise ConfigError(f"cannot listen on {host}:{port}; {hint}.") from None
 
 
 def launch_options(settings: Settings) -> dict:
@@ -299,6 +328,7 @@ def launch_options(settings: Settings) -> dict:
         "max_file_size": f"{settings.max_upload_mb}mb",
         "theme": theme,
         "css": CSS.read_text(encoding="utf-8"),
+        "js": SCROLL_TO_PASSAGE,
         "footer_links": ["api"],
         "ssr_mode": False,
         "mcp_server": False,

@@ -115,7 +115,7 @@ def page(browser, server):
     pg = browser.new_page(viewport=DESKTOP)
     pg.set_default_timeout(WAIT)
     pg.goto(server.url)
-    pg.wait_for_selector("#rag-status .rag-status")
+    pg.wait_for_selector("#rag-new")  # the page has rendered
     yield pg
     pg.close()
 
@@ -243,7 +243,7 @@ def test_phone_width(browser, server):
     pg.set_default_timeout(WAIT)
     try:
         pg.goto(server.url)
-        pg.wait_for_selector("#rag-status .rag-status")
+        pg.wait_for_selector("#rag-new")
         shot(pg, "phone-0-first-visit")
         answer = ask(pg, FIRST)
         expect(answer.locator(".rag-card").first).to_be_visible()
