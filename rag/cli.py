@@ -127,7 +127,9 @@ def _stdin_lines() -> list[str]:
 def format_answer(answer, explain: bool = False) -> str:
     """Human-readable answer: numbered passages, citation, highlighted sentence, score."""
     bold = sys.stdout.isatty()
-    lines = [] if answer.answered else ["The articles do not seem to answer this. Closest passages (low confidence):", ""]
+    lines = (
+        [] if answer.answered else ["The articles do not seem to answer this. Closest passages (low confidence):", ""]
+    )
     for r in answer.results:
         c = r.citation
         lines.append(f"[{r.rank}] {c.title} — {c.source}, characters {c.start}-{c.end}  (score {r.score:.3f})")

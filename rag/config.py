@@ -51,7 +51,8 @@ class Settings:
             raise ConfigError(f"chunk size {self.chunk_size} is too small: use at least 50 characters.")
         if not 0 <= self.chunk_overlap < self.chunk_size // 2:
             raise ConfigError(
-                f"chunk overlap {self.chunk_overlap} must be between 0 and half the chunk size ({self.chunk_size // 2})."
+                f"chunk overlap {self.chunk_overlap} must be between 0 and half "
+                f"the chunk size ({self.chunk_size // 2})."
             )
         if not 1 <= self.k <= 100:
             raise ConfigError(f"-k must be between 1 and 100, not {self.k}.")

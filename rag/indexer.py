@@ -248,9 +248,13 @@ def _write(settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
             texts.extend(doc.text[s:e] for s, e in spans)
             vectors.append(new_vectors[offset : offset + len(spans)])
             info = {"hash": doc.hash, **doc.meta}
-        docs.append({"source": source, **info, "size": f.size, "mtime_ns": f.mtime_ns, "first": len(rows), "count": len(spans)})
+        docs.append(
+            {"source": source, **info, "size": f.size, "mtime_ns": f.mtime_ns, "first": len(rows), "count": len(spans)}
+        )
         rows.extend((number, s, e) for s, e in spans)
-    manifest = Manifest(model=model, dim=dim, chunking=settings.chunking, documents=docs, passages=len(rows), created=time.time())
+    manifest = Manifest(
+        model=model, dim=dim, chunking=settings.chunking, documents=docs, passages=len(rows), created=time.time()
+    )
     all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
     write_store(settings.index, manifest, np.array(rows, dtype=PASSAGE_DTYPE), texts, all_vectors)
     return manifest
