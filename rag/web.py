@@ -208,7 +208,7 @@ def build_app(engine):
                 )
                 with gr.Row(elem_id="rag-ask-row", equal_height=True):
                     box = gr.Textbox(
-                        placeholder="Ask a question about the articles…",
+                        placeholder="Ask about the articles…",
                         show_label=False,
                         autofocus=True,
                         max_length=2000,
