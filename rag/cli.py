@@ -163,7 +163,7 @@ def add(settings: Settings, files: tuple[Path, ...], overwrite: bool) -> None:
 )
 def serve(settings: Settings, host: str | None, port: int | None, open_: bool) -> None:
     """Start the web chat, after bringing the index up to date."""
-    from .web import serve as serve_web
+    from .server import serve as serve_web
 
     changes = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
     serve_web(settings.with_(**changes), open_=open_, notify=lambda msg: click.echo(msg, err=True))

@@ -1,7 +1,6 @@
 """The web chat: ask, follow up, read a passage in its article, add articles.
 
-    serve(Settings.load())     # what `python app.py` and `rag serve` run
-    build_app(Engine(...))     # the page alone (a gr.Blocks), not yet served
+    build_app(Engine(...))     # the page, a gr.Blocks; server.serve() launches it
 
 Every answer comes from Engine; this module lays out the page and turns
 answers into chat messages through render.py. The ask function is also
@@ -10,12 +9,9 @@ an API endpoint named "ask" (see the README for a gradio_client example).
 
 from __future__ import annotations
 
-import errno
 import functools
-import ipaddress
 import logging
 import os
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,12 +19,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402 - after the line above, which gradio reads on import
 
-from .config import Settings
 from .documents import ARTICLE_TYPES, ArticleFile, read_document
-from .errors import ConfigError, CorpusError, RagError
+from .errors import CorpusError, RagError
 from .render import CorpusStatus, render_answer, render_error, render_note, render_question, render_status
 
-__all__ = ["WebChat", "build_app", "serve", "check_exposure", "EXAMPLES_FILE"]
+__all__ = ["WebChat", "build_app", "page_options", "EXAMPLES_FILE"]
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +105,7 @@ class WebChat:
 
         if not files:
             return None, "", self.status()
-        progress(0, desc="Reading the files")
+        progress(0, desc="Reading and indexing the files")
         limit = self.engine.settings.max_upload_mb * 1_000_000
         try:
             report = add_uploads(self.engine, [Path(f) for f in files], limit, _progress(progress))
@@ -256,82 +251,9 @@ def build_app(engine):
     return app
 
 
-def check_exposure(host: str, credentials: tuple[str, str] | None, open_: bool) -> None:
-    """Refuse to serve on an address other computers can reach unless a password is set or --open given."""
-    if credentials or open_ or _is_loopback(host):
-        return
-    raise ConfigError(
-        f"refusing to serve on {host} without a password, since other computers could reach it: "
-        "set RAG_AUTH=user:password, or pass --open to serve without one."
-    )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def serve(settings: Settings, open_: bool = False, notify: Callable[[str], None] = print) -> None:
-    """Bring the index up to date, then serve the chat until interrupted."""
-    credentials = settings.credentials
-    check_exposure(settings.host, credentials, open_)
-    check_port(settings.host, settings.port)
-    from .engine import Engine
-
-    engine = Engine(settings)
-    engine.ensure_current(notify)
-    app = build_app(engine).queue(default_concurrency_limit=2)
-    try:
-        app.launch(prevent_thread_lock=True, **launch_options(settings))
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on {settings.host}:{settings.port} ({exc}).") from None
-    url = f"http://{settings.host}:{settings.port}"
-    notify(f"Web chat on {url}" + (" (password required)" if credentials else "") + "; press Ctrl+C to stop.")
-    app.block_thread()
-
-
-def check_port(host: str, port: int) -> None:
-    """Fail early, before the index is loaded, when the address cannot be listened on."""
-    try:
-        socket.create_server((host, port)).close()
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            hint = f"port {port} is taken (is the chat already running?): pass --port N"
-        else:
-            reason = (exc.strerror or str(exc)).split(" (while attempting")[0]
-            hint = f"{reason}: check --host"
-        raise ConfigError(f"cannot listen on {host}:{port}; {hint}.") from None
-
-
-def launch_options(settings: Settings) -> dict:
-    font = [
-        "ui-sans-serif",
-        "system-ui",
-        "-apple-system",
-        "Segoe UI",
-        "Roboto",
-        "Helvetica Neue",
-        "Arial",
-        "sans-serif",
-    ]
+def page_options() -> dict:
+    """The page's look, which Gradio takes at launch: theme, style sheet and script."""
+    font = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Arial", "sans-serif"]
     mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=font, font_mono=mono)
-    return {
-        "server_name": settings.host,
-        "server_port": settings.port,
-        "auth": settings.credentials,
-        "auth_message": "This chat is password protected.",
-        "max_file_size": f"{settings.max_upload_mb}mb",
-        "theme": theme,
-        "css": CSS.read_text(encoding="utf-8"),
-        "js": SCROLL_TO_PASSAGE,
-        "footer_links": ["api"],
-        "ssr_mode": False,
-        "mcp_server": False,
-        "quiet": True,
-        "show_error": True,
-    }
+    return {"theme": theme, "css": CSS.read_text(encoding="utf-8"), "js": SCROLL_TO_PASSAGE}
