@@ -22,10 +22,13 @@ _ENV = {
     "RAG_TOP_K": ("k", int),
     "RAG_HOST": ("host", str),
     "RAG_PORT": ("port", int),
+    "RAG_AUTH": ("auth", str),
+    "RAG_MAX_UPLOAD_MB": ("max_upload_mb", int),
     "RAG_MAX_FILE_MB": ("max_file_mb", float),
 }
 
 _KIND = {int: "a whole number", float: "a number", str: "text", Path: "a path"}
+_SECRET = {"RAG_AUTH"}  # named in messages, never shown
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Settings:
     k: int = 5
     host: str = "127.0.0.1"
     port: int = 7860
+    auth: str | None = field(default=None, repr=False)  # "user:password" for the web chat
+    max_upload_mb: int = 20  # largest article the web chat accepts
     max_file_mb: float = 20.0  # larger articles are skipped, not read (a 50 MB text is ~100k passages)
 
     def __post_init__(self) -> None:
@@ -59,6 +64,10 @@ class Settings:
             raise ConfigError(f"-k must be between 1 and 100, not {self.k}.", "k")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port {self.port} is not a valid port number (1-65535).", "port")
+        if self.max_upload_mb < 1:
+            raise ConfigError(f"the upload limit must be at least 1 MB, not {self.max_upload_mb}.", "max_upload_mb")
+        if self.auth and not _valid_auth(self.auth):
+            raise ConfigError("the web chat password must be given as user:password (RAG_AUTH=user:password).", "auth")
         if not 0 < self.max_file_mb < float("inf"):
             raise ConfigError(
                 f"the article size limit must be a positive number of MB, not {self.max_file_mb}.", "max_file_mb"
@@ -73,13 +82,14 @@ class Settings:
         values: dict[str, object] = {}
         from_env: dict[str, str] = {}  # field -> the variable that set it
         for var, (name, kind) in _ENV.items():
-            raw = environ.get(var, "").strip()
-            if not raw:
+            raw = environ.get(var, "")
+            if not raw.strip():
                 continue
+            raw = raw if var in _SECRET else raw.strip()
             try:
                 values[name] = kind(raw)
             except ValueError:
-                raise ConfigError(f"{var}={raw!r} is not {_KIND[kind]}: fix it or unset it.", name) from None
+                raise ConfigError(f"{_shown(var, raw)} is not {_KIND[kind]}: fix it or unset it.", name) from None
             from_env[name] = var
         given = {k: v for k, v in options.items() if v is not None}
         values.update(given)
@@ -91,7 +101,7 @@ class Settings:
         except ConfigError as exc:
             var = from_env.get(exc.setting or "")
             if var and exc.setting not in given:
-                raise ConfigError(f"{var}={environ[var].strip()!r} is invalid: {exc}", exc.setting) from None
+                raise ConfigError(f"{_shown(var, environ[var].strip())} is invalid: {exc}", exc.setting) from None
             raise
 
     @property
@@ -102,5 +112,23 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     @property
+    def credentials(self) -> tuple[str, str] | None:
+        """(user, password) from `auth`, or None when no password is set."""
+        if not self.auth:
+            return None
+        user, _, password = self.auth.partition(":")
+        return user, password
+
+    @property
     def chunking(self) -> dict[str, int]:
         return {"size": self.chunk_size, "overlap": self.chunk_overlap}
+
+
+def _shown(var: str, value: str) -> str:
+    """How a variable is named in a message: with its value, unless the value is a secret."""
+    return var if var in _SECRET else f"{var}={value!r}"
+
+
+def _valid_auth(auth: str) -> bool:
+    user, sep, password = auth.partition(":")
+    return bool(user and sep and password)
