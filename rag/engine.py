@@ -49,7 +49,7 @@ class Engine:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = load_embedder(self.settings.model)
+                self._embedder = load_embedder(self.settings.model, self.settings.index)
             return self._embedder
 
     @property
