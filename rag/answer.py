@@ -73,7 +73,9 @@ class Answer:
         return iter(self.results)
 
 
-def best_sentence(question: str, text: str, sentence_vectors: np.ndarray | None, query_vector: np.ndarray | None) -> tuple[int, int]:
+def best_sentence(
+    question: str, text: str, sentence_vectors: np.ndarray | None, query_vector: np.ndarray | None
+) -> tuple[int, int]:
     """Span (within `text`) of the sentence that best answers `question`.
 
     Scores each sentence by the share of the question's terms it holds plus,
@@ -90,4 +92,3 @@ def best_sentence(question: str, text: str, sentence_vectors: np.ndarray | None,
     if sentence_vectors is not None and query_vector is not None:
         scores += sentence_vectors @ query_vector
     return spans[int(np.argmax(scores))]
-

@@ -127,7 +127,9 @@ def _stdin_lines() -> list[str]:
 def format_answer(answer, explain: bool = False) -> str:
     """Human-readable answer: numbered passages, citation, highlighted sentence, score."""
     bold = sys.stdout.isatty()
-    lines = [] if answer.answered else ["The articles do not seem to answer this. Closest passages (low confidence):", ""]
+    lines = (
+        [] if answer.answered else ["The articles do not seem to answer this. Closest passages (low confidence):", ""]
+    )
     for r in answer.results:
         c = r.citation
         lines.append(f"[{r.rank}] {c.title} — {c.source}, characters {c.start}-{c.end}  (score {r.score:.3f})")
@@ -150,6 +152,21 @@ def add(settings: Settings, files: tuple[Path, ...], overwrite: bool) -> None:
     click.echo(f"Added {', '.join(sources)}; {report.passages_total} passages in the index.")
     for s in report.skipped:
         click.echo(f"skipped {s.source}: {s.reason}", err=True)
+
+
+@main.command()
+@common
+@click.option("--host", help="Address to listen on [default: 127.0.0.1, this computer only].")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on [default: 7860].")
+@click.option(
+    "--open", "open_", is_flag=True, help="Allow an address other computers can reach without a password (RAG_AUTH)."
+)
+def serve(settings: Settings, host: str | None, port: int | None, open_: bool) -> None:
+    """Start the web chat, after bringing the index up to date."""
+    from .server import serve as serve_web
+
+    changes = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
+    serve_web(settings.with_(**changes), open_=open_, notify=lambda msg: click.echo(msg, err=True))
 
 
 if __name__ == "__main__":  # pragma: no cover

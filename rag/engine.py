@@ -1,8 +1,8 @@
 """The one entry point the CLI and the web app share.
 
-    engine = Engine(Settings.load())
-    engine.update()                       # -> IndexReport
-    engine.ask("Who led Rust for Linux?") # -> Answer
+engine = Engine(Settings.load())
+engine.update()                       # -> IndexReport
+engine.ask("Who led Rust for Linux?") # -> Answer
 """
 
 from __future__ import annotations
@@ -160,8 +160,7 @@ def clean_question(question: str) -> str:
     text = "".join(ch if ch.isprintable() else " " for ch in question)
     text = " ".join(text.split())
     if not text:
-        raise InputError("the question is empty: type a question, e.g. rag ask \"Who leads Rust for Linux?\"")
+        raise InputError('the question is empty: type a question, e.g. rag ask "Who leads Rust for Linux?"')
     if len(text) > MAX_QUESTION_CHARS:
         raise InputError(f"the question is {len(text)} characters long; keep it under {MAX_QUESTION_CHARS}.")
     return text
-

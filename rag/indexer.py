@@ -250,9 +250,13 @@ def _write(settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
             vectors.append(new_vectors[offset : offset + len(spans)])
             reuse.append(np.full(len(spans), -1))
             info = {"hash": doc.hash, **doc.meta}
-        docs.append({"source": source, **info, "size": f.size, "mtime_ns": f.mtime_ns, "first": len(rows), "count": len(spans)})
+        docs.append(
+            {"source": source, **info, "size": f.size, "mtime_ns": f.mtime_ns, "first": len(rows), "count": len(spans)}
+        )
         rows.extend((number, s, e) for s, e in spans)
-    manifest = Manifest(model=model, dim=dim, chunking=settings.chunking, documents=docs, passages=len(rows), created=time.time())
+    manifest = Manifest(
+        model=model, dim=dim, chunking=settings.chunking, documents=docs, passages=len(rows), created=time.time()
+    )
     all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
     reuse_ids = np.concatenate(reuse) if reuse else np.zeros(0, dtype=np.int64)
     write_store(settings.index, manifest, np.array(rows, dtype=PASSAGE_DTYPE), texts, all_vectors, old, reuse_ids)

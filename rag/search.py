@@ -52,7 +52,7 @@ def search(store: Store, query_vector: np.ndarray, query: str, k: int, candidate
     depth = min(n, max(candidates, 4 * k))
     sims, ids = store.dense.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), depth)
     dense = [int(i) for i in ids[0] if i >= 0]
-    dense_sim = {int(i): float(s) for i, s in zip(ids[0], sims[0]) if i >= 0}
+    dense_sim = {int(i): float(s) for i, s in zip(ids[0], sims[0], strict=True) if i >= 0}
     kw_scores = store.keyword.scores(query)
     keyword: list[int] = []
     if len(kw_scores) and kw_scores.max() > 0:
@@ -67,7 +67,14 @@ def search(store: Store, query_vector: np.ndarray, query: str, k: int, candidate
         if p not in dense_sim:
             dense_sim[p] = float(np.dot(store.vectors()[p], query_vector))
         hits.append(
-            Hit(p, fused[p], dense_pos.get(p), keyword_pos.get(p), dense_sim[p], float(kw_scores[p]) if len(kw_scores) else 0.0)
+            Hit(
+                p,
+                fused[p],
+                dense_pos.get(p),
+                keyword_pos.get(p),
+                dense_sim[p],
+                float(kw_scores[p]) if len(kw_scores) else 0.0,
+            )
         )
         if len(hits) == k:
             break
