@@ -166,7 +166,6 @@ def bundled_model_path() -> Path:
     return path
 
 
-@lru_cache(maxsize=4)
 def load_embedder(name: str = DEFAULT_MODEL, index_dir: Path | None = None, quantized: bool = False) -> Embedder:
     """The embedder for `name`, loaded once per process.
 
@@ -175,7 +174,17 @@ def load_embedder(name: str = DEFAULT_MODEL, index_dir: Path | None = None, quan
     weights, about twice as fast, for indexing.
     """
     if index_dir is None or name not in _BUNDLED_ALIASES:
-        return SentenceTransformerEmbedder(name)
+        return _sentence_transformer(name)
+    return _onnx(name, index_dir, quantized)
+
+
+@lru_cache(maxsize=2)
+def _sentence_transformer(name: str) -> Embedder:
+    return SentenceTransformerEmbedder(name)
+
+
+@lru_cache(maxsize=4)
+def _onnx(name: str, index_dir: Path, quantized: bool) -> Embedder:
     from .export import export_bundled, export_folder, verified_export
 
     folder = export_folder(index_dir)

@@ -259,5 +259,6 @@ def _write(settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
     )
     all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
     reuse_ids = np.concatenate(reuse) if reuse else np.zeros(0, dtype=np.int64)
-    write_store(settings.index, manifest, np.array(rows, dtype=PASSAGE_DTYPE), texts, all_vectors, old, reuse_ids)
+    passages = np.array(rows, dtype=PASSAGE_DTYPE)
+    write_store(settings.index, manifest, passages, texts, all_vectors, previous=old, reuse_ids=reuse_ids)
     return manifest

@@ -122,16 +122,30 @@ class KeywordIndex:
         terms = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
         return cls(terms, *arrays)
 
+    def idf(self, terms: list[str]) -> dict[str, float]:
+        """BM25 inverse document frequency of each term; unknown terms get the idf of a term seen once."""
+        n, ids = len(self), self._term_ids()
+        out = {}
+        for t in terms:
+            i = ids.get(t)
+            df = int(self.indptr[i + 1] - self.indptr[i]) if i is not None else 1
+            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return out
+
+    def _term_ids(self) -> dict[str, int]:
+        if self._ids is None:
+            self._ids = {t: i for i, t in enumerate(self.terms)}
+        return self._ids
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for `query` (zeros when no term is known)."""
         n = len(self)
         if n == 0:
             return np.zeros(0, dtype=np.float32)
-        if self._ids is None:
-            self._ids = {t: i for i, t in enumerate(self.terms)}
+        ids = self._term_ids()
         out = np.zeros(n, dtype=np.float32)
         for term in tokenize(query):  # a repeated query term counts again, as in bm25s
-            t = self._ids.get(term)
+            t = ids.get(term)
             if t is not None:
                 a, b = int(self.indptr[t]), int(self.indptr[t + 1])
                 out[self.indices[a:b]] += self.data[a:b]  # a passage appears once per term: no lost updates

@@ -160,6 +160,7 @@ def write_store(
     passages: np.ndarray,
     texts: list[str],
     vectors: np.ndarray,
+    *,
     previous: Store | None = None,
     reuse_ids: np.ndarray | None = None,
 ) -> Path:

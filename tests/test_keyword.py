@@ -60,3 +60,11 @@ def test_empty_index_scores_nothing(tmp_path):
     index = KeywordIndex.build([])
     index.save(tmp_path / "kw")
     assert len(KeywordIndex.load(tmp_path / "kw").scores("anything")) == 0
+
+
+def test_idf_of_known_and_unknown_terms():
+    index = KeywordIndex.build(TEXTS)
+    idf = index.idf(["rust", "zzz"])
+    n = len(TEXTS)
+    assert idf["rust"] == pytest.approx(np.log(1 + (n - 3 + 0.5) / (3 + 0.5)))  # in three passages
+    assert idf["zzz"] == pytest.approx(np.log(1 + (n - 1 + 0.5) / (1 + 0.5)))
