@@ -8,8 +8,11 @@
         texts.bin        passage texts, UTF-8, back to back
         offsets.npy      byte offsets of each text in texts.bin (N + 1)
         vectors.npy      float32 embeddings, unit length (N x dim)
-        dense.faiss      FAISS index over the vectors
-        keyword/         BM25 index (bm25s) over the passage texts
+        dense.faiss      IVF index over the vectors, large corpora only (see dense.py)
+        keyword/         BM25 index over the passage texts (see keyword.py)
+
+Everything is memory-mapped when a generation is opened, so opening one
+costs about the same for a hundred passages as for a million.
 
 A new generation is written beside the live one and only then named in
 CURRENT, so a reader sees the old index or the new one, never half of one.
@@ -34,7 +37,7 @@ __all__ = ["FORMAT_VERSION", "Manifest", "Store", "write_store", "read_manifest"
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PASSAGE_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i8"), ("end", "<i8")])
 
 
@@ -101,7 +104,8 @@ class Store:
     """A loaded, read-only generation of the index."""
 
     def __init__(self, path: Path, manifest: Manifest) -> None:
-        import faiss
+        from .dense import load_dense
+        from .keyword import KeywordIndex
 
         self.path = path
         self.manifest = manifest
@@ -109,15 +113,15 @@ class Store:
             self.passages = np.load(path / "passages.npy", mmap_mode="r")
             self.offsets = np.load(path / "offsets.npy", mmap_mode="r")
             self._texts = np.memmap(path / "texts.bin", dtype=np.uint8, mode="r") if self.offsets[-1] else None
-            self.dense = faiss.read_index(str(path / "dense.faiss"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-            from .keyword import KeywordIndex
-
+            self._vectors = np.load(path / "vectors.npy", mmap_mode="r")
+            self.dense = load_dense(path, self._vectors)
             self.keyword = KeywordIndex.load(path / "keyword")
-        except (OSError, ValueError, RuntimeError) as exc:
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise IndexStateError(
                 f"index {path.parent} is damaged ({exc.__class__.__name__}): run `rag index --full` to rebuild it."
             ) from None
-        if len(self.passages) != manifest.passages or self.dense.ntotal != manifest.passages:
+        sizes = {len(self.passages), len(self._vectors), self.dense.ntotal, len(self.keyword), manifest.passages}
+        if len(sizes) != 1:
             raise IndexStateError(f"index {path.parent} is inconsistent: run `rag index --full` to rebuild it.")
 
     @classmethod
@@ -147,7 +151,7 @@ class Store:
         return self.manifest.documents[int(self.passages[i]["doc"])]
 
     def vectors(self) -> np.ndarray:
-        return np.load(self.path / "vectors.npy", mmap_mode="r")
+        return self._vectors
 
 
 def write_store(
@@ -156,11 +160,20 @@ def write_store(
     passages: np.ndarray,
     texts: list[str],
     vectors: np.ndarray,
+    *,
+    previous: Store | None = None,
+    reuse_ids: np.ndarray | None = None,
 ) -> Path:
-    """Write a new generation and make it live; returns its folder."""
-    import faiss
+    """Write a new generation and make it live; returns its folder.
 
+    `reuse_ids[i] >= 0` says passage i is that passage of `previous`, unchanged:
+    its keyword terms and dense list are taken from there instead of recomputed.
+    """
+    from .dense import build_dense
     from .keyword import KeywordIndex
+
+    if previous is None:
+        reuse_ids = None
 
     index_dir.mkdir(parents=True, exist_ok=True)
     tmp = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
@@ -172,12 +185,9 @@ def write_store(
         (tmp / "texts.bin").write_bytes(b"".join(encoded))
         np.save(tmp / "offsets.npy", offsets)
         np.save(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE))
-        np.save(tmp / "vectors.npy", vectors.astype(np.float32))
-        dense = faiss.IndexFlatIP(manifest.dim)
-        if len(vectors):
-            dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(dense, str(tmp / "dense.faiss"))
-        KeywordIndex.build(texts).save(tmp / "keyword")
+        np.save(tmp / "vectors.npy", vectors.astype(np.float32, copy=False))
+        build_dense(tmp, vectors, previous.path if previous else None, reuse_ids)
+        KeywordIndex.build(texts, previous.keyword if previous else None, reuse_ids).save(tmp / "keyword")
         (tmp / "manifest.json").write_text(json.dumps(manifest.to_json(), indent=1, ensure_ascii=False))
         _fsync_tree(tmp)
         gen = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
