@@ -50,7 +50,7 @@ class Engine:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = load_embedder(self.settings.model)
+                self._embedder = load_embedder(self.settings.model, self.settings.index)
             return self._embedder
 
     @property
@@ -62,7 +62,9 @@ class Engine:
     def update(self, full: bool = False, progress: Callable[[int, int], None] | None = None) -> IndexReport:
         """Index new and changed articles, drop deleted ones."""
         with self._lock:
-            source = self._embedder if self._embedder else lambda: self.embedder
+            # int8 weights when indexing: about twice as fast, at a measured cost (benchmarks/README.md)
+            model, index = self.settings.model, self.settings.index
+            source = self._embedder if self._embedder else lambda: load_embedder(model, index, quantized=True)
             return update_index(self.settings, source, full=full, progress=progress)
 
     def stale_reason(self) -> str | None:

@@ -200,9 +200,9 @@ def _update(settings, files, embedder, full, progress) -> IndexReport:
         report.passages_total = len(old)
         remove_stale(settings.index)
         return report
-    if kept:
+    if old:
         try:
-            verify(old.path, old.manifest.files, full=True)  # never copy damaged vectors or texts forward
+            verify(old.path, old.manifest.files, full=True)  # the new generation is built on the old: check all of it
         except IndexStateError as exc:
             log.warning("rebuilding the whole index: %s", exc.problem)
             report = _update(settings, files, embedder, True, progress)
@@ -296,7 +296,7 @@ def _write(settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
         at += len(item[2])
     entries.sort(key=lambda e: e[0])
 
-    docs, rows, texts, vectors = [], [], [], []
+    docs, rows, texts, vectors, reuse = [], [], [], [], []
     old_vectors = old.vectors() if old else None
     for number, (source, kind, item) in enumerate(entries):
         if kind == "kept":
@@ -305,11 +305,13 @@ def _write(settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
             spans = [(int(r["start"]), int(r["end"])) for r in old.passages[first : first + count]]
             texts.extend(old.text(i) for i in range(first, first + count))
             vectors.append(old_vectors[first : first + count])
+            reuse.append(np.arange(first, first + count))
             info = {k: meta.get(k) for k in ("hash", "title", "author", "date", "url", "origin")}
         else:
             f, doc, spans, offset = item
             texts.extend(doc.text[s:e] for s, e in spans)
             vectors.append(new_vectors[offset : offset + len(spans)])
+            reuse.append(np.full(len(spans), -1))
             info = {"hash": doc.hash, **doc.meta}
         docs.append(
             {"source": source, **info, "size": f.size, "mtime_ns": f.mtime_ns, "first": len(rows), "count": len(spans)}
@@ -319,5 +321,7 @@ def _write(settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
         model=model, dim=dim, chunking=settings.chunking, documents=docs, passages=len(rows), created=time.time()
     )
     all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
-    write_store(settings.index, manifest, np.array(rows, dtype=PASSAGE_DTYPE), texts, all_vectors)
+    reuse_ids = np.concatenate(reuse) if reuse else np.zeros(0, dtype=np.int64)
+    passages = np.array(rows, dtype=PASSAGE_DTYPE)
+    write_store(settings.index, manifest, passages, texts, all_vectors, previous=old, reuse_ids=reuse_ids)
     return manifest

@@ -8,9 +8,12 @@
         texts.bin        passage texts, UTF-8, back to back
         offsets.npy      byte offsets of each text in texts.bin (N + 1)
         vectors.npy      float32 embeddings, unit length (N x dim)
-        dense.faiss      FAISS index over the vectors
-        keyword/         BM25 index (bm25s) over the passage texts
+        dense.faiss      IVF index over the vectors, large corpora only (see dense.py)
+        keyword/         BM25 index over the passage texts (see keyword.py)
       skipped.json       articles that could not be indexed, and why
+
+Everything is memory-mapped when a generation is opened, so opening one
+costs about the same for a hundred passages as for a million.
 
 A new generation is written beside the live one and only then named in
 CURRENT, so a reader sees the old index or the new one, never half of one.
@@ -50,7 +53,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PASSAGE_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i8"), ("end", "<i8")])
 
 
@@ -84,6 +87,11 @@ class Manifest:
                 f"index {str(where)!r} was written by a newer version of rag (format {version}; this one reads "
                 f"format {FORMAT_VERSION})",
                 f"upgrade rag, or run `rag index --full` to rebuild it in format {FORMAT_VERSION}.",
+            )
+        if isinstance(version, int) and version < FORMAT_VERSION:
+            raise IndexStateError(
+                f"index {str(where)!r} was written by an older version of rag (format {version}; this one reads "
+                f"format {FORMAT_VERSION})"
             )
         if version != FORMAT_VERSION:
             raise IndexStateError(f"index {str(where)!r} has no readable format version ({version!r})")
@@ -169,7 +177,8 @@ class Store:
     """A loaded, read-only generation of the index."""
 
     def __init__(self, path: Path, manifest: Manifest) -> None:
-        import faiss
+        from .dense import load_dense
+        from .keyword import KeywordIndex
 
         self.path = path
         self.manifest = manifest
@@ -179,13 +188,11 @@ class Store:
             self.offsets = np.load(path / "offsets.npy", mmap_mode="r")
             self._texts = np.memmap(path / "texts.bin", dtype=np.uint8, mode="r") if self.offsets[-1] else None
             self._vectors = np.load(path / "vectors.npy", mmap_mode="r")
-            self.dense = faiss.read_index(str(path / "dense.faiss"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-            from .keyword import KeywordIndex
-
+            self.dense = load_dense(path, self._vectors)
             self.keyword = KeywordIndex.load(path / "keyword")
         except IndexStateError:
             raise
-        except Exception as exc:  # numpy, faiss and bm25s each fail differently on a damaged file
+        except Exception as exc:  # numpy, faiss and the keyword index each fail differently on a damaged file
             problem = f"index {str(path.parent)!r} is damaged ({exc.__class__.__name__}: {exc})"
             raise IndexStateError(problem[:300]) from None
         self._check_shapes()
@@ -198,8 +205,8 @@ class Store:
             "passages.npy": len(self.passages) == n,
             "offsets.npy": len(self.offsets) == n + 1 and int(self.offsets[-1]) == texts,
             "vectors.npy": self._vectors.shape == (n, dim),
-            "dense.faiss": self.dense.ntotal == n and self.dense.d == dim,
-            "keyword": self.keyword.size() == n,
+            "dense index": self.dense.ntotal == n and getattr(self.dense, "d", dim) == dim,
+            "keyword index": len(self.keyword) == n,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -247,11 +254,20 @@ def write_store(
     passages: np.ndarray,
     texts: list[str],
     vectors: np.ndarray,
+    *,
+    previous: Store | None = None,
+    reuse_ids: np.ndarray | None = None,
 ) -> Path:
-    """Write a new generation and make it live; returns its folder."""
-    import faiss
+    """Write a new generation and make it live; returns its folder.
 
+    `reuse_ids[i] >= 0` says passage i is that passage of `previous`, unchanged:
+    its keyword terms and dense list are taken from there instead of recomputed.
+    """
+    from .dense import build_dense
     from .keyword import KeywordIndex
+
+    if previous is None:
+        reuse_ids = None
 
     index_dir.mkdir(parents=True, exist_ok=True)
     tmp = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
@@ -263,12 +279,9 @@ def write_store(
         (tmp / "texts.bin").write_bytes(b"".join(encoded))
         np.save(tmp / "offsets.npy", offsets)
         np.save(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE))
-        np.save(tmp / "vectors.npy", vectors.astype(np.float32))
-        dense = faiss.IndexFlatIP(manifest.dim)
-        if len(vectors):
-            dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(dense, str(tmp / "dense.faiss"))
-        KeywordIndex.build(texts).save(tmp / "keyword")
+        np.save(tmp / "vectors.npy", vectors.astype(np.float32, copy=False))
+        build_dense(tmp, vectors, previous.path if previous else None, reuse_ids)
+        KeywordIndex.build(texts, previous.keyword if previous else None, reuse_ids).save(tmp / "keyword")
         manifest.files = record(tmp)
         (tmp / "manifest.json").write_text(json.dumps(manifest.to_json(), indent=1, ensure_ascii=False))
         _fsync_tree(tmp)

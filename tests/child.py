@@ -52,9 +52,8 @@ def main(argv: list[str] | None = None) -> None:
         time.sleep(3600)
         return
 
-    import bm25s  # noqa: F401  heavy imports done before "ready", so a test's clock starts at the update
-    import faiss  # noqa: F401
-
+    import rag.dense  # noqa: F401  imports done before "ready", so a test's clock starts at the update
+    import rag.keyword  # noqa: F401
     from rag.config import Settings
     from rag.engine import Engine
     from tests.conftest import FakeEmbedder

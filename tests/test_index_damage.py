@@ -14,12 +14,12 @@ from rag.cli import main
 from rag.engine import Engine
 from rag.errors import IndexStateError
 from rag.integrity import verify
-from rag.store import Store, live_generation
+from rag.store import FORMAT_VERSION, Store, live_generation
 
 from .conftest import ROOT, FakeEmbedder
 
 QUESTION = "Who submitted the first Rust for Linux pull request?"
-FILES = ["vectors.npy", "dense.faiss", "passages.npy", "texts.bin", "offsets.npy", "keyword/vocab.index.json"]
+FILES = ["vectors.npy", "passages.npy", "texts.bin", "offsets.npy", "keyword/terms.json", "keyword/data.npy"]
 
 
 def damage(gen: Path, how: str, name: str) -> None:
@@ -65,6 +65,33 @@ def test_damaged_file_is_detected_and_rebuilt_on_the_next_question(built, settin
     verify(store.path, store.manifest.files, full=True)
 
 
+@pytest.fixture
+def ivf_index(tmp_path, monkeypatch):
+    """A synthetic generation large enough (for this test) to get an IVF index: dense.faiss, centroids, lists."""
+    import rag.dense
+    from rag.store import PASSAGE_DTYPE, Manifest, write_store
+
+    monkeypatch.setattr(rag.dense, "EXACT_LIMIT", 3000)
+    n, dim = 3000, 32
+    vectors = np.random.default_rng(0).standard_normal((n, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    docs = [{"source": "a.txt", "hash": "0" * 64, "title": "a", "size": 1, "mtime_ns": 1, "first": 0, "count": n}]
+    rows = np.array([(0, i, i + 1) for i in range(n)], dtype=PASSAGE_DTYPE)
+    manifest = Manifest("synthetic", dim, {"size": 600, "overlap": 120}, docs, n, 0.0)
+    gen = write_store(tmp_path / "index", manifest, rows, [f"passage {i}" for i in range(n)], vectors)
+    assert {"dense.faiss", "centroids.npy", "lists.npy"} <= {p.name for p in gen.iterdir()}
+    assert Store.load(tmp_path / "index").dense.ntotal == n
+    return gen
+
+
+@pytest.mark.parametrize("how", ["truncate", "flip", "delete"])
+@pytest.mark.parametrize("name", ["dense.faiss", "centroids.npy", "lists.npy", "dense.json"])
+def test_damaged_ivf_index_is_detected(ivf_index, how, name):
+    damage(ivf_index, how, name)
+    with pytest.raises(IndexStateError, match=rf"is damaged \({name} "):
+        Store.load(ivf_index.parent)
+
+
 @pytest.mark.parametrize("how", ["truncate", "empty", "garbage", "other-keys"])
 def test_damaged_manifest_is_explained_and_rebuilt_by_index(built, settings, engine, how):
     gen, expected = built
@@ -74,7 +101,7 @@ def test_damaged_manifest_is_explained_and_rebuilt_by_index(built, settings, eng
         "truncate": text[: len(text) // 2],
         "empty": "",
         "garbage": "\x00" * 99,
-        "other-keys": '{"format_version": 1}',
+        "other-keys": json.dumps({"format_version": FORMAT_VERSION}),
     }
     manifest.write_text(broken[how])
     problem = f"index {str(settings.index)!r} is damaged (its manifest.json cannot be read)"
@@ -108,10 +135,21 @@ def test_newer_format_is_explained_and_rebuilt(built, settings, engine):
     (gen / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexStateError) as info:
         Store.load(settings.index)
-    assert "written by a newer version of rag (format 99; this one reads format 1)" in str(info.value)
+    assert f"written by a newer version of rag (format 99; this one reads format {FORMAT_VERSION})" in str(info.value)
     assert "upgrade rag, or run `rag index --full`" in str(info.value)
     report = engine.update()
     assert "newer version" in report.rebuilt
+    assert answer_sources(engine) == expected
+
+
+def test_older_format_is_explained_and_rebuilt(built, settings, engine):
+    gen, expected = built
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["format_version"] = FORMAT_VERSION - 1
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    older = f"written by an older version of rag (format {FORMAT_VERSION - 1}; this one reads format {FORMAT_VERSION})"
+    assert older in engine.stale_reason()
+    assert older in engine.update().rebuilt
     assert answer_sources(engine) == expected
 
 
@@ -178,7 +216,7 @@ def test_ask_on_a_damaged_index_through_the_command_line(built, settings, fake_e
 
 def test_damage_that_cannot_be_repaired_is_a_message_not_a_traceback(built, settings, fake_embedder, tmp_path):
     gen, _ = built
-    damage(gen, "delete", "dense.faiss")
+    damage(gen, "delete", "texts.bin")
     paths = ["--corpus", str(tmp_path / "no-corpus"), "--index", str(settings.index)]
     result = CliRunner().invoke(main, ["ask", *paths, QUESTION])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
@@ -192,10 +230,10 @@ def test_real_rag_ask_on_a_truncated_index_rebuilds_and_answers(tmp_path):
     shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
     rag = [sys.executable, "-m", "rag"]
     subprocess.run([*rag, "index"], cwd=tmp_path, check=True, capture_output=True, timeout=600)
-    damage(live_generation(tmp_path / "index"), "truncate", "dense.faiss")
+    damage(live_generation(tmp_path / "index"), "truncate", "vectors.npy")
     result = subprocess.run(
         [*rag, "ask", "--json", QUESTION], cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr and "dense.faiss is" in result.stderr
+    assert "Traceback" not in result.stderr and "vectors.npy is" in result.stderr
     assert any("Ojeda" in p["text"] for p in json.loads(result.stdout)["passages"])
