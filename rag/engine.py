@@ -8,6 +8,7 @@ engine.ask("Who led Rust for Linux?") # -> Answer
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import threading
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from .chunking import sentence_spans
 from .config import Settings
 from .documents import ARTICLE_TYPES
 from .embedding import Embedder, load_embedder
-from .errors import InputError
+from .errors import IndexStateError, InputError
 from .indexer import IndexReport, stale_reason, update_index
 from .search import Hit, rrf, search
 from .store import Store, live_generation
@@ -74,6 +75,7 @@ class Engine:
         reason = self.stale_reason()
         if reason is None:
             return None
+        _ = self.embedder  # an unknown model fails here, before the update is announced
         if notify:
             notify(f"Updating the index ({reason})...")
         return self.update()
@@ -81,14 +83,27 @@ class Engine:
     def store(self) -> Store:
         """The live index, reloaded when a newer generation has been written."""
         with self._lock:
-            live = live_generation(self.settings.index)
+            try:
+                live = live_generation(self.settings.index)
+            except IndexStateError:
+                live = None
             if self._store is None or self._store.path != live:
-                store = Store.load(self.settings.index)
-                if store is None:
-                    self.update()
-                    store = Store.load(self.settings.index)
-                self._store = store
+                self._store = self._load_store()
             return self._store
+
+    def _load_store(self) -> Store:
+        """Load the live index; build it if missing, rebuild it from the corpus if damaged."""
+        try:
+            store = Store.load(self.settings.index)
+        except IndexStateError as exc:
+            log.info("rebuilding the index from the corpus: %s", exc.problem)
+            store = None
+        if store is None:
+            self.update()  # detects the damage again under the lock, unless another process repaired it
+            store = Store.load(self.settings.index)
+        if store is None:
+            raise IndexStateError(f"no index in {self.settings.index} after updating it", "run `rag index`.")
+        return store
 
     def add(self, files: Sequence[Path], overwrite: bool = False) -> tuple[list[str], IndexReport]:
         """Copy articles into the corpus and update the index; returns their sources and the report."""
@@ -155,14 +170,28 @@ class Engine:
         return Result(rank, text, text[hs:he], hs, he, hit.score, citation, explain)
 
 
+_TERMINAL_ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|.)", re.DOTALL)
+
+
 def clean_question(question: str) -> str:
-    """The question with control characters removed and white space folded; refuses empty or huge ones."""
+    """The question with terminal escapes and control characters removed and white space folded.
+
+    Refuses empty, word-less and huge questions.
+
+    >>> clean_question("  Who\tleads\x1b[31m Rust?\x00 ")
+    'Who leads Rust?'
+    """
     if not isinstance(question, str):
         raise InputError("the question must be text.")
-    text = "".join(ch if ch.isprintable() else " " for ch in question)
+    if len(question) > 50 * MAX_QUESTION_CHARS:  # do not spend time cleaning megabytes
+        raise InputError(f"the question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}.")
+    text = _TERMINAL_ESCAPE.sub(" ", question)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())
     if not text:
         raise InputError('the question is empty: type a question, e.g. rag ask "Who leads Rust for Linux?"')
+    if not any(ch.isalnum() for ch in text):
+        raise InputError(f"the question {text[:40]!r} has no words in it: ask in words.")
     if len(text) > MAX_QUESTION_CHARS:
         raise InputError(f"the question is {len(text)} characters long; keep it under {MAX_QUESTION_CHARS}.")
     return text
