@@ -1,16 +1,16 @@
 """SciFact on both backends: the FAISS folder and Milvus Lite, fed the very same vectors.
 
-    python benchmarks/milvus_vs_faiss.py [--data ../shared/data/scifact] [--work /tmp/rag-milvus-bench]
+    python benchmarks/milvus_vs_faiss.py [--scale]
 
-The corpus is written as one article per abstract (title + " " + text),
-indexed through the product's own update path on each backend, and the 300
-test claims are searched with the product's search (dense + BM25, fused).
-Embeddings are computed once with the bundled model and cached in --work,
-so the times below are the backends' own, not the model's. Prints one table:
-build time, an update of 1% of the articles, a check with nothing to do,
-retrieval latency per query, and nDCG@10 (graded qrels, log2 discount).
+SciFact's abstracts, one article each (common.scifact_corpus), are indexed
+through the product's own update path on each backend, and the 300 test
+claims are searched with the product's search (dense + BM25, fused).
+Embeddings are computed once with the bundled model and cached in
+benchmarks/.cache, so the times below are the backends' own, not the
+model's. Prints one table: build time, an update of 1% of the articles, a
+check with nothing to do, retrieval latency per query, and nDCG@10 (graded
+qrels, log2 discount), a document ranking by its best passage among the top 30.
 
-Documents are ranked by their best passage among the top 30 passages.
 `--scale` adds dense search latency and memory of a FAISS flat index at
 larger synthetic sizes, to place the move to a Milvus server.
 """
@@ -18,10 +18,7 @@ larger synthetic sizes, to place the move to a Milvus server.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
-import json
-import math
 import shutil
 import statistics
 import time
@@ -29,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from common import CACHE, machine, ndcg_at_10, pct, scifact_corpus, scifact_queries, table
 
 from rag.config import Settings
 from rag.embedding import Embedder, load_embedder
@@ -67,38 +65,8 @@ class CachedEmbedder(Embedder):
             self.computed = 0
 
 
-def ndcg_at_10(ranked: Sequence[str], gains: dict[str, int]) -> float:
-    """nDCG@10 with graded gains and a log2 discount (as BEIR and MTEB report it).
-
-    >>> round(ndcg_at_10(["b", "a"], {"a": 1}), 4)
-    0.6309
-    """
-    dcg = sum(gains.get(d, 0) / math.log2(rank + 2) for rank, d in enumerate(ranked[:10]))
-    ideal = sorted(gains.values(), reverse=True)[:10]
-    best = sum(g / math.log2(rank + 2) for rank, g in enumerate(ideal))
-    return dcg / best if best else 0.0
-
-
-def load_scifact(data: Path):
-    corpus = [json.loads(line) for line in (data / "corpus.jsonl").open()]
-    queries = {q["_id"]: q["text"] for q in map(json.loads, (data / "queries.jsonl").open())}
-    qrels: dict[str, dict[str, int]] = {}
-    with (data / "qrels" / "test.tsv").open() as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
-    return corpus, {q: queries[q] for q in qrels}, qrels
-
-
-def write_corpus(corpus: list[dict], folder: Path) -> None:
-    if folder.exists() and len(list(folder.iterdir())) == len(corpus):
-        return
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    for doc in corpus:
-        (folder / f"{doc['_id']}.txt").write_text(f"{doc['title']} {doc['text']}")
-
-
 def run_backend(settings: Settings, embedder: CachedEmbedder, queries, qrels, query_vectors, folder: Path) -> dict:
+    """Build, search and update one backend; the corpus is left as it was found."""
     engine = Engine(settings, embedder=embedder)
     build = engine.update(full=True)
     embedder.save()
@@ -130,7 +98,7 @@ def run_backend(settings: Settings, embedder: CachedEmbedder, queries, qrels, qu
         "updated": update.updated,
         "noop": noop,
         "p50": 1000 * statistics.median(latencies),
-        "p95": 1000 * float(np.percentile(latencies, 95)),
+        "p95": 1000 * pct(latencies, 95),
         "ndcg": statistics.mean(scores),
         "rankings": rankings,
     }
@@ -161,43 +129,47 @@ def scale_rows(sizes: Sequence[int], dim: int = 384, queries: int = 20) -> list[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/scifact"), help="a BEIR folder")
-    parser.add_argument("--work", type=Path, default=Path("/tmp/rag-milvus-bench"))
     parser.add_argument("--scale", action="store_true", help="also time FAISS flat search at 100k and 1M vectors")
     args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    corpus, queries, qrels = load_scifact(args.data)
-    write_corpus(corpus, args.work / "corpus")
-    embedder = CachedEmbedder(args.work / "embeddings.npz")
+    print(machine())
+    work = CACHE / "milvus-vs-faiss"
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = work / "corpus"  # a copy: the update step edits 1% of the articles, then puts them back
+    if not corpus.is_dir():
+        shutil.copytree(scifact_corpus(), corpus)
+    queries, qrels = scifact_queries("test")
+    embedder = CachedEmbedder(work / "embeddings.npz")
     query_vectors = {qid: embedder.embed_query(text) for qid, text in queries.items()}
 
-    index, lite = args.work / "index", args.work / "milvus.db"
+    index, lite = work / "index", work / "milvus.db"
     shutil.rmtree(index, ignore_errors=True)
     shutil.rmtree(lite, ignore_errors=True)
-    base = Settings(corpus=args.work / "corpus", index=index)
+    base = Settings(corpus=corpus, index=index)
     results = {
         "FAISS folder": run_backend(base, embedder, queries, qrels, query_vectors, index),
         "Milvus Lite": run_backend(base.with_(store=f"milvus://{lite}"), embedder, queries, qrels, query_vectors, lite),
     }
     embedder.save()
 
-    print(f"SciFact test: {len(corpus)} articles, {len(queries)} queries; vectors from the cache, not timed.\n")
-    columns = ["backend", "passages", "on disk (MB)", "build (s)", "update 1% (s)", "nothing to do (s)"]
-    columns += ["query p50 (ms)", "p95", "nDCG@10"]
-    print("| " + " | ".join(columns) + " |\n" + "|---" * len(columns) + "|")
-    for name, r in results.items():
-        print(
-            f"| {name} | {r['passages']} | {r['disk']:.0f} | {r['build']:.1f} | {r['update']:.1f} "
-            f"({r['updated']} articles) | {r['noop']:.2f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['ndcg']:.4f} |"
-        )
+    articles = sum(1 for _ in corpus.iterdir())
+    print(f"\nSciFact test: {articles:,} articles, {len(queries)} queries; vectors from the cache, not timed.\n")
+    headers = ["backend", "passages", "on disk (MB)", "build (s)", "update 1% (s)", "nothing to do (s)"]
+    headers += ["query p50 (ms)", "p95 (ms)", "nDCG@10"]
+    rows = [
+        [name, r["passages"], r["disk"], r["build"], f"{r['update']:.1f} ({r['updated']} articles)", r["noop"]]
+        + [r["p50"], r["p95"], f"{r['ndcg']:.4f}"]
+        for name, r in results.items()
+    ]
+    print(table(headers, rows))
     faiss_r, milvus_r = results["FAISS folder"]["rankings"], results["Milvus Lite"]["rankings"]
     same = sum(faiss_r[q] == milvus_r[q] for q in queries)
     diff = abs(results["FAISS folder"]["ndcg"] - results["Milvus Lite"]["ndcg"])
     print(f"\nnDCG@10 difference {diff:.4f}; identical top-10 documents for {same} of {len(queries)} queries.")
     if args.scale:
-        print("\n| vectors (384-d) | FAISS flat search, 1 thread (ms) | vector memory (GB) |\n|---|---|---|")
-        for n, ms, gb in scale_rows([100_000, 1_000_000]):
-            print(f"| {n:,} | {ms:.1f} | {gb:.2f} |")
+        print()
+        headers = ["vectors (384-d)", "FAISS flat search, 1 thread (ms)", "vector memory (GB)"]
+        print(table(headers, scale_rows([100_000, 1_000_000])))
+    print(machine())
 
 
 if __name__ == "__main__":

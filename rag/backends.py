@@ -4,8 +4,10 @@
     backend.read_manifest()            # Manifest, or None when there is no index yet
     store = backend.load()             # a read-only store for search, or None
     backend.is_live(store)             # False once an update has replaced what `store` shows
+    backend.verify(store)              # check all of a generation before an update builds on it
     backend.write(...)                 # apply an update worked out by the indexer (under its lock)
     backend.tidy()                     # drop what an interrupted or finished update left behind
+    backend.read_skipped()             # articles the last update could not index (a hint; see store.py)
 
 A store offers what search and answers read: `len(store)`, `store.manifest`,
 `dense_search(vector, n)`, `keyword_search(query, n)`, `text(i)`,
@@ -19,7 +21,8 @@ from pathlib import Path
 from typing import Protocol
 
 from .config import Settings
-from .store import Manifest, Store, live_generation, read_manifest, remove_stale
+from .integrity import verify
+from .store import Manifest, Store, live_generation, read_manifest, read_skipped, remove_stale, write_skipped
 
 __all__ = ["Backend", "FaissBackend", "open_backend", "separate_index"]
 
@@ -33,9 +36,15 @@ class Backend(Protocol):
 
     def is_live(self, store) -> bool: ...
 
+    def verify(self, store) -> None: ...
+
     def write(self, settings: Settings, model: str, dim: int, old, kept, fresh, new_vectors) -> Manifest: ...
 
     def tidy(self) -> None: ...
+
+    def read_skipped(self) -> list[dict]: ...
+
+    def write_skipped(self, skipped: list[dict]) -> None: ...
 
 
 class FaissBackend:
@@ -54,6 +63,9 @@ class FaissBackend:
     def is_live(self, store: Store) -> bool:
         return store.path == live_generation(self.index_dir)
 
+    def verify(self, store: Store) -> None:
+        verify(store.path, store.manifest.files, full=True)
+
     def write(self, settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
         from .indexer import _write  # the FAISS writer assembles a whole new generation
 
@@ -61,6 +73,12 @@ class FaissBackend:
 
     def tidy(self) -> None:
         remove_stale(self.index_dir)
+
+    def read_skipped(self) -> list[dict]:
+        return read_skipped(self.index_dir)
+
+    def write_skipped(self, skipped: list[dict]) -> None:
+        write_skipped(self.index_dir, skipped)
 
 
 def open_backend(settings: Settings) -> Backend:

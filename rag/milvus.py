@@ -45,6 +45,7 @@ MAX_VARCHAR = 65535  # bytes, Milvus' limit for one VARCHAR value
 BATCH = 1000  # rows per insert or delete request
 WINDOW = 16384  # documents per manifest query (Milvus' largest query result)
 ROW_FIELDS = ["start", "end", "text"]
+HEADER, SKIPPED = "manifest", "skipped"  # keys of the manifest collection's two rows that are not documents
 _JOIN = str.maketrans({c: "_" for c in ".-/:+"})
 
 
@@ -78,22 +79,24 @@ def parse_store_url(url: str) -> MilvusLocation:
     MilvusLocation(uri='http://db.internal:19530', token='', name='news')
     """
     parts = urlsplit(url)
+    shown = url.replace(f":{parts.password}@", ":***@") if parts.password else url
     hint = "use milvus:///path/to/file.db for Milvus Lite or milvus://host:19530 for a Milvus server."
     if parts.scheme != "milvus":
-        raise ConfigError(f"store {url!r} is not a Milvus URL: {hint}")
+        raise ConfigError(f"store {shown!r} is not a Milvus URL: {hint}", "store")
     name = parse_qs(parts.query).get("collection", ["rag"])[0]
-    if not (name[:1].isalpha() or name[:1] == "_") or not name.replace("_", "").isalnum() or len(name) > 64:
-        raise ConfigError(f"collection name {name!r}: use letters, digits and _ (64 at most), starting with a letter.")
+    if not name[:1].isalpha() or not name.replace("_", "").isalnum() or not name.isascii() or len(name) > 64:
+        message = f"collection name {name!r}: use letters, digits and _ (64 at most), starting with a letter."
+        raise ConfigError(message, "store")
     if not parts.netloc:
         if not parts.path.endswith(".db"):
-            raise ConfigError(f"store {url!r}: a Milvus Lite file name must end in .db; {hint}")
+            raise ConfigError(f"store {shown!r}: a Milvus Lite file name must end in .db; {hint}", "store")
         return MilvusLocation(parts.path, "", name)
     try:
         host, port = parts.hostname, parts.port or 19530
     except ValueError:
-        raise ConfigError(f"store {url!r} has an invalid port: {hint}") from None
+        raise ConfigError(f"store {shown!r} has an invalid port: {hint}", "store") from None
     if not host:
-        raise ConfigError(f"store {url!r} names no host: {hint}")
+        raise ConfigError(f"store {shown!r} names no host: {hint}", "store")
     token = f"{parts.username}:{parts.password or ''}" if parts.username else ""
     return MilvusLocation(f"http://{host}:{port}", token, name)
 
@@ -133,7 +136,7 @@ def _client(uri: str, token: str):
                 f"{location} is open in another process (a Milvus Lite file serves one process at a time): "
                 "stop that process, or use a Milvus server."
             ) from None
-        raise ConfigError(f"cannot open {location} ({exc.message}): check --store / RAG_STORE.") from None
+        raise ConfigError(f"cannot open {location} ({exc.message}): check --store / RAG_STORE.", "store") from None
     finally:
         quiet.setLevel(level)
 
@@ -160,7 +163,9 @@ def _errors(location: MilvusLocation) -> Iterator[None]:
     try:
         yield
     except MilvusException as exc:
-        raise IndexStateError(f"{location} failed: {exc.message}. Check that it is running, then try again.") from None
+        raise IndexStateError(
+            f"{location} failed ({exc.message})", "check that it is running, then try again."
+        ) from None
 
 
 class MilvusStore:
@@ -232,7 +237,7 @@ class MilvusStore:
         with _errors(self.location):
             found = self.client.get(self.collection, ids=[i], output_fields=fields)
         if not found:
-            raise IndexStateError("the index was updated while answering: ask again.")
+            raise IndexStateError("the index was updated while answering", "ask again.")
         return found[0]
 
     def text(self, i: int) -> str:
@@ -286,12 +291,10 @@ class MilvusBackend:
         manifest, header = snapshot
         with _errors(self.location):
             if not self.client.has_collection(header["collection"]):
-                raise IndexStateError(f"{self.location} lost the passages of the index: run `rag index --full`.")
+                raise IndexStateError(f"{self.location} has lost the passages of the index")
             dim = next(f["params"]["dim"] for f in self._fields(header["collection"]) if f["name"] == "vector")
             if int(dim) != manifest.dim:
-                raise IndexStateError(
-                    f"{self.location} holds {dim}-d vectors, not {manifest.dim}: run `rag index --full`."
-                )
+                raise IndexStateError(f"{self.location} holds {dim}-d vectors, not {manifest.dim}")
             self._loaded(header["collection"])
         return MilvusStore(self.client, self.location, manifest, header)
 
@@ -305,32 +308,48 @@ class MilvusBackend:
             header = self.header()
             if header is None:
                 return None
-            try:
-                manifest = Manifest.from_json(header)
-                generation, next_doc = int(header["generation"]), int(header["next_doc"])
-                if not isinstance(header["collection"], str):
-                    raise TypeError
-            except (KeyError, TypeError, ValueError):
-                raise IndexStateError(f"{self.location} has a damaged manifest: run `rag index --full`.") from None
+            manifest = self._manifest(header)
+            generation, next_doc = int(header["generation"]), int(header["next_doc"])
             docs = [json.loads(r["value"]) for r in self.document_rows(self.visible(generation), next_doc)]
             again = self.header()
             if again is not None and again.get("generation") == generation:
                 manifest.documents = sorted(docs, key=lambda d: d["source"])
                 return manifest, header
-        raise IndexStateError(f"{self.location} keeps changing under us: try again.")
+        raise IndexStateError(f"{self.location} keeps changing while being read", "try again.")
+
+    def _manifest(self, header: dict) -> Manifest:
+        """The header as a Manifest, with the same checks as the FAISS index's (format version, fields).
+
+        Documents have rows of their own; they are read separately.
+        """
+        try:
+            manifest = Manifest.from_json({**header, "documents": [], "passages": 0}, str(self.location))
+            manifest.passages = int(header["passages"])
+            if (
+                not isinstance(header["collection"], str)
+                or int(header["generation"]) < 1
+                or int(header["next_doc"]) < 1
+            ):
+                raise ValueError("header")
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise IndexStateError(f"{self.location} has a damaged manifest") from None
+        return manifest
 
     def header(self) -> dict | None:
         with _errors(self.location):
             if not self.client.has_collection(self.meta):
                 return None
             self._loaded(self.meta)
-            rows = self.client.get(self.meta, ids=["manifest"], output_fields=["value"])
+            rows = self.client.get(self.meta, ids=[HEADER], output_fields=["value"])
         if not rows:
             return None
         try:
-            return json.loads(rows[0]["value"])
+            header = json.loads(rows[0]["value"])
         except ValueError:
-            raise IndexStateError(f"{self.location} has a damaged manifest: run `rag index --full`.") from None
+            header = None
+        if not isinstance(header, dict):
+            raise IndexStateError(f"{self.location} has a damaged manifest")
+        return header
 
     @staticmethod
     def visible(generation: int) -> str:
@@ -370,3 +389,26 @@ class MilvusBackend:
         with _errors(self.location):
             header = self.header()
             clean_up(self, header)
+
+    def verify(self, store: MilvusStore) -> None:
+        """Nothing more to check: Milvus keeps its data whole, and load() has checked collection and dimension."""
+
+    def read_skipped(self) -> list[dict]:
+        """Articles the last update could not index (a hint that saves reading them again)."""
+        with _errors(self.location):
+            if not self.client.has_collection(self.meta):
+                return []
+            self._loaded(self.meta)
+            rows = self.client.get(self.meta, ids=[SKIPPED], output_fields=["value"])
+        try:
+            return [d for d in json.loads(rows[0]["value"]) if isinstance(d, dict)] if rows else []
+        except (ValueError, TypeError):
+            return []
+
+    def write_skipped(self, skipped: list[dict]) -> None:
+        from .milvus_write import write_row
+
+        if self.read_skipped() != skipped:
+            value = json.dumps(skipped, ensure_ascii=False)
+            with _errors(self.location):
+                write_row(self, SKIPPED, value if len(value.encode()) <= MAX_VARCHAR else "[]")

@@ -19,14 +19,12 @@ import time
 from collections.abc import Iterable, Iterator
 
 from .errors import ConfigError, IndexBusyError
-from .milvus import BATCH, BM25, DOC_SHIFT, MAX_VARCHAR, WINDOW, MilvusBackend, bm25_terms
+from .milvus import BATCH, BM25, DOC_SHIFT, HEADER, MAX_VARCHAR, WINDOW, MilvusBackend, bm25_terms
 from .store import Manifest
 
-__all__ = ["apply_update", "clean_up"]
+__all__ = ["apply_update", "clean_up", "write_row"]
 
 log = logging.getLogger(__name__)
-
-HEADER = "manifest"
 
 
 def apply_update(backend: MilvusBackend, settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
@@ -73,11 +71,17 @@ def apply_update(backend: MilvusBackend, settings, model, dim, old, kept, fresh,
 
     manifest = Manifest(model, dim, settings.chunking, [], sum(d["count"] for d in docs), time.time())
     header = {**manifest.to_json(), "generation": new, "collection": collection, "next_doc": next_doc}
-    client.upsert(backend.meta, [_row(HEADER, 0, json.dumps(header))])
+    write_row(backend, HEADER, json.dumps(header))
     log.info("committed generation %d of %s", new, backend.location)
     clean_up(backend, header)
     manifest.documents = sorted(docs, key=lambda d: d["source"])
     return manifest
+
+
+def write_row(backend: MilvusBackend, key: str, value: str) -> None:
+    """Replace one of the manifest collection's rows that are not documents."""
+    _ensure_meta(backend)
+    backend.client.upsert(backend.meta, [_row(key, 0, value)])
 
 
 def clean_up(backend: MilvusBackend, header: dict | None) -> None:

@@ -24,6 +24,7 @@ from rag.config import Settings
 from rag.documents import read_document, scan
 from rag.engine import Engine
 from rag.errors import IndexStateError
+from rag.store import FORMAT_VERSION
 
 from .conftest import CORPUS, ROOT, FakeEmbedder
 from .test_indexer import (  # noqa: F401  (collected here, run against Milvus)
@@ -117,7 +118,7 @@ def test_manifest_records_format_model_chunking_and_hashes(engine, settings):
     engine.update()
     backend = open_backend(settings)
     header = backend.header()
-    assert header["format_version"] == 1 and header["passages"] == len(engine.store())
+    assert header["format_version"] == FORMAT_VERSION and header["passages"] == len(engine.store())
     assert header["model"] == {"name": "fake-hash-64", "dim": 64}
     assert header["chunking"] == {"size": 600, "overlap": 120}
     assert all(len(d["hash"]) == 64 for d in backend.read_manifest().documents)
