@@ -8,7 +8,7 @@
         texts.bin        passage texts, UTF-8, back to back
         offsets.npy      byte offsets of each text in texts.bin (N + 1)
         vectors.npy      float32 embeddings, unit length (N x dim)
-        dense.faiss      IVF index over the vectors, large corpora only (see dense.py)
+        dense.faiss      FAISS index over the vectors: exact, or IVF for large corpora (see dense.py)
         keyword/         BM25 index over the passage texts (see keyword.py)
       skipped.json       articles that could not be indexed, and why
 
@@ -188,7 +188,7 @@ class Store:
             self.offsets = np.load(path / "offsets.npy", mmap_mode="r")
             self._texts = np.memmap(path / "texts.bin", dtype=np.uint8, mode="r") if self.offsets[-1] else None
             self._vectors = np.load(path / "vectors.npy", mmap_mode="r")
-            self.dense = load_dense(path, self._vectors)
+            self.dense = load_dense(path)
             self.keyword = KeywordIndex.load(path / "keyword")
         except IndexStateError:
             raise
