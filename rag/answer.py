@@ -6,17 +6,21 @@ form of an answer is defined here and nowhere else.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-
-import numpy as np
 
 from .chunking import sentence_spans
 from .keyword import tokenize
 
-__all__ = ["Citation", "Result", "Answer", "best_sentence", "ANSWER_THRESHOLD"]
+__all__ = ["Citation", "Result", "Answer", "best_sentence", "is_answered", "ANSWER_THRESHOLD"]
 
 # Below this dense similarity of the best passage, the corpus is taken not to answer.
 ANSWER_THRESHOLD = 0.35
+
+
+def is_answered(hits) -> bool:
+    """Whether the best hits look like an answer rather than the nearest unrelated passages."""
+    return bool(hits) and max(h.dense_score for h in hits) >= ANSWER_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -73,21 +77,55 @@ class Answer:
         return iter(self.results)
 
 
-def best_sentence(question: str, text: str, sentence_vectors: np.ndarray | None, query_vector: np.ndarray | None) -> tuple[int, int]:
-    """Span (within `text`) of the sentence that best answers `question`.
+def best_sentence(question: str, text: str, idf: dict[str, float] | None = None) -> tuple[int, int]:
+    """Span (within `text`) of the sentence that best answers `question`; cheap, no model call.
 
-    Scores each sentence by the share of the question's terms it holds plus,
-    when vectors are given, its similarity to the question.
+    Each sentence scores the idf-weighted share of the question's terms it
+    holds (`idf` maps terms to weights; equal weights when not given), plus
+    a small bonus when it holds what the question asks for: a date for
+    "when", a name for "who", a number for "how many".
+
+    >>> text = "Ojeda led it. He sent the first pull request on Sept. 20, 2021."
+    >>> s, e = best_sentence("When was the first pull request sent?", text)
+    >>> text[s:e]
+    'He sent the first pull request on Sept. 20, 2021.'
     """
     spans = [(s, e) for s, e, _ in sentence_spans(text)]
-    if not spans:
-        return 0, len(text)
+    if len(spans) < 2:
+        return spans[0] if spans else (0, len(text))
     terms = set(tokenize(question))
-    scores = np.zeros(len(spans))
-    for i, (s, e) in enumerate(spans):
-        if terms:
-            scores[i] += len(terms & set(tokenize(text[s:e]))) / len(terms)
-    if sentence_vectors is not None and query_vector is not None:
-        scores += sentence_vectors @ query_vector
-    return spans[int(np.argmax(scores))]
+    weights = idf or {}
+    total = sum(weights.get(t, 1.0) for t in terms) or 1.0
+    wanted = _wanted(question)
+    best, best_score = spans[0], -1.0
+    for s, e in spans:
+        sentence = text[s:e]
+        score = sum(weights.get(t, 1.0) for t in terms & set(tokenize(sentence))) / total
+        if wanted is not None and wanted.search(sentence):
+            score += ANSWER_TYPE_BONUS
+        if score > best_score:
+            best, best_score = (s, e), score
+    return best
 
+
+ANSWER_TYPE_BONUS = 0.15
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+_ANSWER_TYPES = [
+    (
+        re.compile(r"^\s*(?:when|what year|which year|in what year|in which year|on what date|what date)\b", re.I),
+        re.compile(rf"\b(?:1[89]|20)\d\d\b|\b{_MONTH}\s+\d", re.I),
+    ),
+    (re.compile(r"^\s*(?:who|whom|whose)\b", re.I), re.compile(r"\b[A-Z][a-z]+\s+(?:[A-Z][a-z]*\.?\s+)?[A-Z][a-z]+")),
+    (
+        re.compile(r"\b(?:how (?:many|much|big|large|long)|what (?:share|fraction|percentage|proportion))\b", re.I),
+        re.compile(r"\d"),
+    ),
+]
+
+
+def _wanted(question: str) -> re.Pattern | None:
+    """A pattern for what the question asks for (a date, a name, a number), if it says."""
+    for asks, pattern in _ANSWER_TYPES:
+        if asks.search(question):
+            return pattern
+    return None

@@ -86,6 +86,22 @@ class KeywordIndex:
             return cls(bm25s.BM25())
         return cls(bm25s.BM25.load(str(folder), mmap=True, show_progress=False))
 
+    def idf(self, terms: list[str]) -> dict[str, float]:
+        """BM25 inverse document frequency of each term; unknown terms get the idf of a term seen once.
+
+        Cheap: read from the index's term columns, no scoring.
+        """
+        scores = getattr(self.bm25, "scores", None)
+        if scores is None:
+            return {t: 1.0 for t in terms}
+        n, indptr, vocab = scores["num_docs"], scores["indptr"], self.bm25.vocab_dict
+        out = {}
+        for t in terms:
+            i = vocab.get(t)
+            df = int(indptr[i + 1] - indptr[i]) if i is not None else 1
+            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return out
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for `query` (zeros when no term is known)."""
         if getattr(self.bm25, "scores", None) is None:
