@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .chunking import sentence_spans
 from .keyword import tokenize
 
@@ -77,13 +79,17 @@ class Answer:
         return iter(self.results)
 
 
-def best_sentence(question: str, text: str, idf: dict[str, float] | None = None) -> tuple[int, int]:
+def best_sentence(
+    question: str, text: str, idf: dict[str, float] | None = None, similarities: np.ndarray | None = None
+) -> tuple[int, int]:
     """Span (within `text`) of the sentence that best answers `question`; cheap, no model call.
 
     Each sentence scores the idf-weighted share of the question's terms it
     holds (`idf` maps terms to weights; equal weights when not given), plus
-    a small bonus when it holds what the question asks for: a date for
-    "when", a name for "who", a number for "how many".
+    its cosine similarity to the question when `similarities` (one per
+    sentence, computed at index time) are given, plus a small bonus when it
+    holds what the question asks for: a date for "when", a name for "who",
+    a number for "how many".
 
     >>> text = "Ojeda led it. He sent the first pull request on Sept. 20, 2021."
     >>> s, e = best_sentence("When was the first pull request sent?", text)
@@ -97,10 +103,13 @@ def best_sentence(question: str, text: str, idf: dict[str, float] | None = None)
     weights = idf or {}
     total = sum(weights.get(t, 1.0) for t in terms) or 1.0
     wanted = _wanted(question)
-    best, best_score = spans[0], -1.0
-    for s, e in spans:
+    if similarities is None or len(similarities) != len(spans):
+        similarities = np.zeros(len(spans))
+    best, best_score = spans[0], -np.inf
+    for (s, e), similarity in zip(spans, similarities.tolist(), strict=True):
         sentence = text[s:e]
         score = sum(weights.get(t, 1.0) for t in terms & set(tokenize(sentence))) / total
+        score += SIMILARITY_WEIGHT * similarity
         if wanted is not None and wanted.search(sentence):
             score += ANSWER_TYPE_BONUS
         if score > best_score:
@@ -109,6 +118,7 @@ def best_sentence(question: str, text: str, idf: dict[str, float] | None = None)
 
 
 ANSWER_TYPE_BONUS = 0.15
+SIMILARITY_WEIGHT = 1.0
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
 _ANSWER_TYPES = [
     (

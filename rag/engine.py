@@ -20,7 +20,7 @@ from .embedding import Embedder, load_embedder
 from .errors import InputError
 from .indexer import IndexReport, stale_reason, update_index
 from .keyword import tokenize
-from .search import Hit, rrf, search
+from .search import Hit, search, sentence_similarities
 from .store import Store, live_generation
 
 __all__ = ["Engine", "clean_question", "follow_up_context"]
@@ -117,27 +117,22 @@ class Engine:
         k = k or self.settings.k
         store = self.store()
         query_vector = self.embedder.embed_query(question)
-        hits = search(store, query_vector, question, k)
         context = follow_up_context(question, history)
         if context:
-            hits = self._with_context(store, hits, context, k)
+            # The passage should be about what the conversation is about; its best sentence should answer the question.
+            hits = search(store, self.embedder.embed_query(context), context, k, sentence_vector=query_vector)
+        else:
+            hits = search(store, query_vector, question, k)
         idf = store.keyword.idf(tokenize(question + " " + (context or "")))
-        results = [self._result(store, rank, hit, question, idf) for rank, hit in enumerate(hits, 1)]
+        results = [self._result(store, rank, hit, question, idf, query_vector) for rank, hit in enumerate(hits, 1)]
         return Answer(question, is_answered(hits), results)
 
-    def _with_context(self, store: Store, hits: list[Hit], context: str, k: int) -> list[Hit]:
-        """Fuse results for the bare question with results for it read in the light of earlier turns."""
-        context_hits = search(store, self.embedder.embed_query(context), context, k)
-        by_passage = {h.passage: h for h in hits} | {h.passage: h for h in context_hits}
-        fused = rrf([[h.passage for h in context_hits], [h.passage for h in hits]])
-        return [by_passage[p] for p in sorted(fused, key=fused.get, reverse=True)[:k]]
-
-    def _result(self, store: Store, rank: int, hit: Hit, question: str, idf: dict[str, float]) -> Result:
+    def _result(self, store: Store, rank: int, hit: Hit, question: str, idf: dict, query_vector) -> Result:
         text = store.text(hit.passage)
         doc = store.document(hit.passage)
         row = store.passages[hit.passage]
         start, end = int(row["start"]), int(row["end"])
-        hs, he = best_sentence(question, text, idf)
+        hs, he = best_sentence(question, text, idf, sentence_similarities(store, hit.passage, query_vector))
         explain = {
             "dense_rank": hit.dense_rank,
             "keyword_rank": hit.keyword_rank,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import passage_spans
+from .chunking import passage_spans, sentence_spans
 from .config import Settings
 from .documents import ArticleFile, Document, Skipped, file_hash, read_document, scan
 from .embedding import Embedder
@@ -37,6 +37,7 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     passages_embedded: int = 0
+    sentences_embedded: int = 0  # sentences of multi-sentence passages, embedded for sentence vectors
     passages_total: int = 0
     seconds: float = 0.0
     rebuilt: str | None = None  # why everything was rebuilt, if it was
@@ -199,22 +200,27 @@ def _update(settings, files, embedder, full, progress) -> IndexReport:
 
     new_texts = [doc.text[s:e] for _, doc, spans in fresh for s, e in spans]
     report.passages_embedded = len(new_texts)
+    sentences, counts = split_sentences(new_texts)
+    report.sentences_embedded = len(sentences)
     if new_texts:
         emb = embedder() if not isinstance(embedder, Embedder) else embedder
-        done = 0
+        done, total = 0, len(new_texts) + len(sentences)
 
         def step(n: int) -> None:
             nonlocal done
             done += n
             if progress:
-                progress(done, len(new_texts))
+                progress(done, total)
 
-        new_vectors = emb.embed(new_texts, progress=step)
+        embedded = emb.embed(new_texts + sentences, progress=step)
+        new_vectors = embedded[: len(new_texts)]
+        new_sentence_vectors = sentence_rows(new_vectors, embedded[len(new_texts) :], counts)
         dim = emb.dim
     else:
         dim = old.manifest.dim if old else _dim_of(embedder)
-        new_vectors = np.zeros((0, dim), dtype=np.float32)
-    manifest = _write(settings, model, dim, old, kept, fresh, new_vectors)
+        new_vectors = new_sentence_vectors = np.zeros((0, dim), dtype=np.float32)
+    new = (new_vectors, new_sentence_vectors, _offsets(np.maximum(counts, 1)))
+    manifest = _write(settings, model, dim, old, kept, fresh, new)
     report.passages_total = manifest.passages
     return report
 
@@ -224,7 +230,39 @@ def _dim_of(embedder) -> int:
     return emb.dim
 
 
-def _write(settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
+def split_sentences(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """Sentences to embed for each passage's sentence vectors, and how many each passage gave.
+
+    A passage of one sentence gives none (count 0): its passage vector serves.
+
+    >>> split_sentences(["One. Two.", "Three."])
+    (['One.', 'Two.'], array([2, 0]))
+    """
+    sentences, counts = [], []
+    for text in texts:
+        spans = sentence_spans(text)
+        counts.append(len(spans) if len(spans) > 1 else 0)
+        if len(spans) > 1:
+            sentences.extend(text[s:e] for s, e, _ in spans)
+    return sentences, np.array(counts, dtype=np.int64)
+
+
+def sentence_rows(passage_vectors: np.ndarray, sentence_vectors: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """One row per sentence of each passage, in order; a one-sentence passage repeats its passage vector."""
+    rows, at = [], 0
+    for i, n in enumerate(counts.tolist()):
+        rows.append(sentence_vectors[at : at + n] if n else passage_vectors[i : i + 1])
+        at += n
+    return np.concatenate(rows) if rows else np.zeros((0, passage_vectors.shape[1]), dtype=np.float32)
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def _write(settings, model, dim, old, kept, fresh, new) -> Manifest:
     """Assemble kept and fresh articles, in source order, into a new generation."""
     entries = [(item[0].source, "kept", item) for item in kept]
     at = 0
@@ -233,8 +271,10 @@ def _write(settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
         at += len(item[2])
     entries.sort(key=lambda e: e[0])
 
-    docs, rows, texts, vectors = [], [], [], []
+    new_vectors, new_sentences, new_offsets = new
+    docs, rows, texts, vectors, sentence_vectors, sentence_counts = [], [], [], [], [], []
     old_vectors = old.vectors() if old else None
+    old_sentences, old_offsets = (old.sentence_vectors(), old.sentence_offsets()) if old else (None, None)
     for number, (source, kind, item) in enumerate(entries):
         if kind == "kept":
             f, meta, _ = item
@@ -242,15 +282,27 @@ def _write(settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
             spans = [(int(r["start"]), int(r["end"])) for r in old.passages[first : first + count]]
             texts.extend(old.text(i) for i in range(first, first + count))
             vectors.append(old_vectors[first : first + count])
+            sentence_vectors.append(old_sentences[old_offsets[first] : old_offsets[first + count]])
+            sentence_counts.append(np.diff(old_offsets[first : first + count + 1]))
             info = {k: meta.get(k) for k in ("hash", "title", "author", "date", "url", "origin")}
         else:
             f, doc, spans, offset = item
             texts.extend(doc.text[s:e] for s, e in spans)
             vectors.append(new_vectors[offset : offset + len(spans)])
+            sentence_vectors.append(new_sentences[new_offsets[offset] : new_offsets[offset + len(spans)]])
+            sentence_counts.append(np.diff(new_offsets[offset : offset + len(spans) + 1]))
             info = {"hash": doc.hash, **doc.meta}
-        docs.append({"source": source, **info, "size": f.size, "mtime_ns": f.mtime_ns, "first": len(rows), "count": len(spans)})
+        docs.append(
+            {"source": source, **info, "size": f.size, "mtime_ns": f.mtime_ns, "first": len(rows), "count": len(spans)}
+        )
         rows.extend((number, s, e) for s, e in spans)
-    manifest = Manifest(model=model, dim=dim, chunking=settings.chunking, documents=docs, passages=len(rows), created=time.time())
+    manifest = Manifest(
+        model=model, dim=dim, chunking=settings.chunking, documents=docs, passages=len(rows), created=time.time()
+    )
     all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
-    write_store(settings.index, manifest, np.array(rows, dtype=PASSAGE_DTYPE), texts, all_vectors)
+    sentences = (
+        np.concatenate(sentence_vectors) if sentence_vectors else np.zeros((0, dim), dtype=np.float32),
+        _offsets(np.concatenate(sentence_counts) if sentence_counts else np.zeros(0, dtype=np.int64)),
+    )
+    write_store(settings.index, manifest, np.array(rows, dtype=PASSAGE_DTYPE), texts, all_vectors, sentences)
     return manifest

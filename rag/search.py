@@ -16,9 +16,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .keyword import tokenize
 from .store import Store
 
-__all__ = ["Hit", "Candidates", "Fusion", "candidates", "fuse", "search", "select", "rrf", "DEFAULT_FUSION"]
+__all__ = [
+    "Hit",
+    "Candidates",
+    "Fusion",
+    "candidates",
+    "fuse",
+    "sentence_similarities",
+    "search",
+    "select",
+    "fuse_documents",
+    "rrf",
+    "DEFAULT_FUSION",
+]
 
 RRF_K = 60
 CANDIDATES = 50
@@ -28,18 +41,21 @@ CANDIDATES = 50
 class Fusion:
     """How dense and keyword scores are mixed.
 
-    method "score": w * minmax(dense) + (1 - w) * minmax(bm25) over the pool;
-    method "rrf": reciprocal rank fusion with constant `rrf_k`.
+    method "score": wd * minmax(passage cosine) + ws * minmax(best sentence cosine)
+    + (1 - wd - ws) * minmax(bm25), normalised over the candidate pool;
+    method "rrf": reciprocal rank fusion of the dense and keyword rankings with constant `rrf_k`.
     `same_doc_penalty` multiplies the score of each further passage of a document already shown.
     """
 
     method: str = "score"
-    dense_weight: float = 0.6
+    dense_weight: float = 0.2
+    sentence_weight: float = 0.4
+    normalise: str = "minmax"
     rrf_k: int = RRF_K
     same_doc_penalty: float = 0.9
 
 
-DEFAULT_FUSION = Fusion()
+DEFAULT_FUSION = Fusion(dense_weight=0.25, sentence_weight=0.25, normalise="fixed", same_doc_penalty=1.0)
 
 
 @dataclass(frozen=True)
@@ -59,10 +75,17 @@ class Candidates:
     """The pooled candidates of one query, with both scores for each (arrays aligned with `ids`)."""
 
     ids: np.ndarray
-    dense: np.ndarray  # cosine similarity
+    dense: np.ndarray  # cosine similarity of the passage
+    sentence: np.ndarray  # cosine similarity of the passage's best sentence
     keyword: np.ndarray  # BM25 score
     dense_rank: dict[int, int]
     keyword_rank: dict[int, int]
+    keyword_scale: float = 1.0  # BM25 score of a passage that holds every query term once
+
+    @property
+    def coverage(self) -> np.ndarray:
+        """BM25 score as a share of a full match: about the idf-weighted share of the query's terms present."""
+        return np.minimum(self.keyword / self.keyword_scale, 1.0)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -81,8 +104,14 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
     return fused
 
 
-def candidates(store: Store, query_vector: np.ndarray, query: str, depth: int) -> Candidates:
-    """Top `depth` passages of each retriever, pooled, each with its dense and keyword score."""
+def candidates(
+    store: Store, query_vector: np.ndarray, query: str, depth: int, sentence_vector: np.ndarray | None = None
+) -> Candidates:
+    """Top `depth` passages of each retriever, pooled, each with its dense and keyword score.
+
+    `sentence_vector` (default: `query_vector`) is what the passages' sentences are compared with;
+    a follow-up question passes its bare form here and its contextualised form as the query.
+    """
     n = len(store)
     depth = min(n, depth)
     qv = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
@@ -104,10 +133,30 @@ def candidates(store: Store, query_vector: np.ndarray, query: str, depth: int) -
     return Candidates(
         ids=ids_arr,
         dense=np.array([dense_sim[p] for p in pool], dtype=np.float32),
+        sentence=best_sentence_similarity(store, ids_arr, qv[0] if sentence_vector is None else sentence_vector),
         keyword=kw,
         dense_rank={p: r for r, p in enumerate(dense, 1)},
         keyword_rank={p: r for r, p in enumerate(keyword, 1)},
+        keyword_scale=max(sum(store.keyword.idf(tokenize(query)).values()), 1e-6),
     )
+
+
+def sentence_similarities(store: Store, passage: int, query_vector: np.ndarray) -> np.ndarray:
+    """Cosine of the question with each sentence of one passage, in order."""
+    offsets = store.sentence_offsets()
+    rows = store.sentence_vectors()[offsets[passage] : offsets[passage + 1]]
+    return np.asarray(rows, dtype=np.float32) @ np.asarray(query_vector, dtype=np.float32)
+
+
+def best_sentence_similarity(store: Store, passages: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
+    """For each passage, the cosine of its sentence closest to the question (one gather, one product)."""
+    if not len(passages):
+        return np.zeros(0, dtype=np.float32)
+    offsets = store.sentence_offsets()
+    starts, ends = offsets[passages], offsets[passages + 1]
+    rows = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)])
+    sims = np.asarray(store.sentence_vectors()[rows], dtype=np.float32) @ query_vector
+    return np.maximum.reduceat(sims, np.cumsum(ends - starts) - (ends - starts)).astype(np.float32)
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -124,8 +173,12 @@ def fuse(c: Candidates, fusion: Fusion = DEFAULT_FUSION) -> np.ndarray:
         return np.array(
             [sum(1.0 / (fusion.rrf_k + r[p]) for r in ranked if p in r) for p in c.ids.tolist()], dtype=np.float32
         )
-    w = fusion.dense_weight
-    return (w * _minmax(c.dense) + (1 - w) * _minmax(c.keyword)).astype(np.float32)
+    wd, ws = fusion.dense_weight, fusion.sentence_weight
+    if fusion.normalise == "minmax":
+        fused = wd * _minmax(c.dense) + ws * _minmax(c.sentence) + (1 - wd - ws) * _minmax(c.keyword)
+    else:
+        fused = wd * c.dense + ws * c.sentence + (1 - wd - ws) * c.coverage
+    return fused.astype(np.float32)
 
 
 def search(
@@ -135,11 +188,12 @@ def search(
     k: int,
     candidates_per_retriever: int = CANDIDATES,
     fusion: Fusion = DEFAULT_FUSION,
+    sentence_vector: np.ndarray | None = None,
 ) -> list[Hit]:
     """The `k` best passages for a query, best first, without overlapping duplicates."""
     if len(store) == 0:
         return []
-    c = candidates(store, query_vector, query, max(candidates_per_retriever, 4 * k))
+    c = candidates(store, query_vector, query, max(candidates_per_retriever, 4 * k), sentence_vector)
     return select(store, c, fuse(c, fusion), k, fusion.same_doc_penalty)
 
 
@@ -174,3 +228,31 @@ def select(store: Store, c: Candidates, scores: np.ndarray, k: int, same_doc_pen
             )
         )
     return hits
+
+
+def fuse_documents(store: Store, c: Candidates, fusion: Fusion = DEFAULT_FUSION) -> tuple[np.ndarray, np.ndarray]:
+    """Document numbers in the pool and their fused scores: each signal of a document is its best passage's."""
+    if not len(c):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    docs = np.asarray(store.passages["doc"][c.ids], dtype=np.int64)
+    numbers, inverse = np.unique(docs, return_inverse=True)
+    signals = []
+    for values in (c.dense, c.sentence, c.keyword):
+        best = np.full(len(numbers), -np.inf, dtype=np.float32)
+        np.maximum.at(best, inverse, values)
+        signals.append(best)
+    doc_c = Candidates(
+        ids=numbers,
+        dense=signals[0],
+        sentence=signals[1],
+        keyword=signals[2],
+        dense_rank=_ranks(numbers, signals[0]),
+        keyword_rank=_ranks(numbers, signals[2], positive=True),
+        keyword_scale=c.keyword_scale,
+    )
+    return numbers, fuse(doc_c, fusion)
+
+
+def _ranks(ids: np.ndarray, values: np.ndarray, positive: bool = False) -> dict[int, int]:
+    order = np.argsort(-values, kind="stable")
+    return {int(ids[i]): r for r, i in enumerate(order, 1) if not positive or values[i] > 0}

@@ -9,6 +9,8 @@
         offsets.npy      byte offsets of each text in texts.bin (N + 1)
         vectors.npy      float32 embeddings, unit length (N x dim)
         dense.faiss      FAISS index over the vectors
+        sentence_vectors.npy  float16 embedding of each sentence of each passage (S x dim)
+        sentence_offsets.npy  first sentence row of each passage (N + 1)
         keyword/         BM25 index (bm25s) over the passage texts
 
 A new generation is written beside the live one and only then named in
@@ -34,7 +36,7 @@ __all__ = ["FORMAT_VERSION", "Manifest", "Store", "write_store", "read_manifest"
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence vectors
 PASSAGE_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i8"), ("end", "<i8")])
 
 
@@ -105,6 +107,8 @@ class Store:
 
         self.path = path
         self.manifest = manifest
+        self._sentences: np.ndarray | None = None
+        self._sentence_offsets: np.ndarray | None = None
         try:
             self.passages = np.load(path / "passages.npy", mmap_mode="r")
             self.offsets = np.load(path / "offsets.npy", mmap_mode="r")
@@ -149,6 +153,17 @@ class Store:
     def vectors(self) -> np.ndarray:
         return np.load(self.path / "vectors.npy", mmap_mode="r")
 
+    def sentence_vectors(self) -> np.ndarray:
+        """Vectors of the passages' sentences (float16); rows of passage i: sentence_offsets()[i:i + 2]."""
+        if self._sentences is None:
+            self._sentences = np.load(self.path / "sentence_vectors.npy", mmap_mode="r")
+        return self._sentences
+
+    def sentence_offsets(self) -> np.ndarray:
+        if self._sentence_offsets is None:
+            self._sentence_offsets = np.load(self.path / "sentence_offsets.npy")
+        return self._sentence_offsets
+
 
 def write_store(
     index_dir: Path,
@@ -156,6 +171,7 @@ def write_store(
     passages: np.ndarray,
     texts: list[str],
     vectors: np.ndarray,
+    sentences: tuple[np.ndarray, np.ndarray],
 ) -> Path:
     """Write a new generation and make it live; returns its folder."""
     import faiss
@@ -173,6 +189,8 @@ def write_store(
         np.save(tmp / "offsets.npy", offsets)
         np.save(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE))
         np.save(tmp / "vectors.npy", vectors.astype(np.float32))
+        np.save(tmp / "sentence_vectors.npy", sentences[0].astype(np.float16))
+        np.save(tmp / "sentence_offsets.npy", sentences[1].astype(np.int64))
         dense = faiss.IndexFlatIP(manifest.dim)
         if len(vectors):
             dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
