@@ -20,7 +20,7 @@ from .embedding import Embedder, load_embedder
 from .errors import InputError
 from .indexer import IndexReport, stale_reason, update_index
 from .keyword import tokenize
-from .search import Hit, search, sentence_similarities
+from .search import Hit, search, search_any, sentence_similarities
 from .store import Store, live_generation
 
 __all__ = ["Engine", "clean_question", "follow_up_context"]
@@ -120,7 +120,8 @@ class Engine:
         context = follow_up_context(question, history)
         if context:
             # The passage should be about what the conversation is about; its best sentence should answer the question.
-            hits = search(store, self.embedder.embed_query(context), context, k, sentence_vector=query_vector)
+            readings = [(self.embedder.embed_query(context), context, query_vector), (query_vector, question, None)]
+            hits = search_any(store, readings, k)
         else:
             hits = search(store, query_vector, question, k)
         idf = store.keyword.idf(tokenize(question + " " + (context or "")))
@@ -137,7 +138,9 @@ class Engine:
             "dense_rank": hit.dense_rank,
             "keyword_rank": hit.keyword_rank,
             "dense_score": round(hit.dense_score, 6),
+            "sentence_score": round(hit.sentence_score, 6),
             "keyword_score": round(hit.keyword_score, 6),
+            "keyword_coverage": round(hit.coverage, 6),
             "fused_score": round(hit.score, 6),
         }
         citation = Citation(doc["title"], doc["source"], doc.get("url"), start, end)

@@ -27,6 +27,7 @@ __all__ = [
     "fuse",
     "sentence_similarities",
     "search",
+    "search_any",
     "select",
     "fuse_documents",
     "rrf",
@@ -68,6 +69,8 @@ class Hit:
     keyword_rank: int | None
     dense_score: float
     keyword_score: float
+    sentence_score: float = 0.0  # cosine of the passage's best sentence
+    coverage: float = 0.0  # BM25 score as a share of a full match of the query
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,9 @@ class Candidates:
     dense: np.ndarray  # cosine similarity of the passage
     sentence: np.ndarray  # cosine similarity of the passage's best sentence
     keyword: np.ndarray  # BM25 score
+    coverage: np.ndarray  # BM25 score over the sum of the query terms' idf: how much of the wording is there
     dense_rank: dict[int, int]
     keyword_rank: dict[int, int]
-    keyword_scale: float = 1.0  # BM25 score of a passage that holds every query term once
-
-    @property
-    def coverage(self) -> np.ndarray:
-        """BM25 score as a share of a full match: about the idf-weighted share of the query's terms present."""
-        return np.minimum(self.keyword / self.keyword_scale, 1.0)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -135,9 +133,9 @@ def candidates(
         dense=np.array([dense_sim[p] for p in pool], dtype=np.float32),
         sentence=best_sentence_similarity(store, ids_arr, qv[0] if sentence_vector is None else sentence_vector),
         keyword=kw,
+        coverage=np.minimum(kw / max(sum(store.keyword.idf(tokenize(query)).values()), 1e-6), 1.0),
         dense_rank={p: r for r, p in enumerate(dense, 1)},
         keyword_rank={p: r for r, p in enumerate(keyword, 1)},
-        keyword_scale=max(sum(store.keyword.idf(tokenize(query)).values()), 1e-6),
     )
 
 
@@ -197,11 +195,42 @@ def search(
     return select(store, c, fuse(c, fusion), k, fusion.same_doc_penalty)
 
 
+def search_any(
+    store: Store,
+    queries: list[tuple[np.ndarray, str, np.ndarray | None]],
+    k: int,
+    candidates_per_retriever: int = CANDIDATES,
+    fusion: Fusion = DEFAULT_FUSION,
+) -> list[Hit]:
+    """Like `search` for several readings of one question (vector, text, sentence vector): a passage scores its best."""
+    if len(store) == 0:
+        return []
+    best: dict[int, tuple[float, Candidates, int]] = {}
+    for vector, text, sentence_vector in queries:
+        c = candidates(store, vector, text, max(candidates_per_retriever, 4 * k), sentence_vector)
+        for i, (p, score) in enumerate(zip(c.ids.tolist(), fuse(c, fusion).tolist(), strict=True)):
+            if p not in best or score > best[p][0]:
+                best[p] = (score, c, i)
+    ids = list(best)
+    pick = [best[p] for p in ids]
+    merged = Candidates(
+        ids=np.array(ids, dtype=np.int64),
+        dense=np.array([c.dense[i] for _, c, i in pick], dtype=np.float32),
+        sentence=np.array([c.sentence[i] for _, c, i in pick], dtype=np.float32),
+        keyword=np.array([c.keyword[i] for _, c, i in pick], dtype=np.float32),
+        coverage=np.array([c.coverage[i] for _, c, i in pick], dtype=np.float32),
+        dense_rank={p: c.dense_rank[p] for p, (_, c, _) in zip(ids, pick, strict=True) if p in c.dense_rank},
+        keyword_rank={p: c.keyword_rank[p] for p, (_, c, _) in zip(ids, pick, strict=True) if p in c.keyword_rank},
+    )
+    return select(store, merged, np.array([s for s, _, _ in pick], dtype=np.float32), k, fusion.same_doc_penalty)
+
+
 def select(store: Store, c: Candidates, scores: np.ndarray, k: int, same_doc_penalty: float = 1.0) -> list[Hit]:
     """Greedy pick of `k` passages: best score first, no overlap, later passages of a shown document demoted."""
     rows = store.passages[c.ids] if len(c) else store.passages[:0]
     docs = rows["doc"].tolist()
     remaining = [int(i) for i in np.argsort(-scores, kind="stable")]
+    coverage = c.coverage
     taken: dict[int, list[tuple[int, int]]] = {}
     seen_texts: set[str] = set()
     hits: list[Hit] = []
@@ -225,6 +254,8 @@ def select(store: Store, c: Candidates, scores: np.ndarray, k: int, same_doc_pen
                 c.keyword_rank.get(p),
                 float(c.dense[best]),
                 float(c.keyword[best]),
+                float(c.sentence[best]),
+                float(coverage[best]),
             )
         )
     return hits
@@ -237,7 +268,7 @@ def fuse_documents(store: Store, c: Candidates, fusion: Fusion = DEFAULT_FUSION)
     docs = np.asarray(store.passages["doc"][c.ids], dtype=np.int64)
     numbers, inverse = np.unique(docs, return_inverse=True)
     signals = []
-    for values in (c.dense, c.sentence, c.keyword):
+    for values in (c.dense, c.sentence, c.keyword, c.coverage):
         best = np.full(len(numbers), -np.inf, dtype=np.float32)
         np.maximum.at(best, inverse, values)
         signals.append(best)
@@ -246,9 +277,9 @@ def fuse_documents(store: Store, c: Candidates, fusion: Fusion = DEFAULT_FUSION)
         dense=signals[0],
         sentence=signals[1],
         keyword=signals[2],
+        coverage=signals[3],
         dense_rank=_ranks(numbers, signals[0]),
         keyword_rank=_ranks(numbers, signals[2], positive=True),
-        keyword_scale=c.keyword_scale,
     )
     return numbers, fuse(doc_c, fusion)
 
