@@ -14,28 +14,45 @@ import numpy as np
 from .chunking import sentence_spans
 from .keyword import tokenize
 
-__all__ = ["Citation", "Result", "Answer", "best_sentence", "is_answered", "ANSWER_THRESHOLD"]
+__all__ = [
+    "Citation",
+    "Result",
+    "Answer",
+    "best_sentence",
+    "wanted_answer",
+    "is_answered",
+    "evidence",
+    "ANSWER_THRESHOLD",
+]
 
-# Calibrated on eval/questions.jsonl (README, "Answer quality"): every answerable question's best passage
-# scores at least 0.15 fused, every off-topic one at most 0.105; a best passage sharing no term with the
-# question needs a clearly better fused score to count.
+# Calibrated on eval/questions.jsonl (README, "Answer quality"), on the best passage's evidence: the fused
+# score without the answer-type bonus. A best passage sharing no term with the question needs more of it.
 ANSWER_THRESHOLD = 0.125
 NO_SHARED_TERMS_COVERAGE = 0.02
-NO_SHARED_TERMS_THRESHOLD = 0.25
+NO_SHARED_TERMS_THRESHOLD = 0.35
+
+
+def evidence(hit) -> float:
+    """How strongly a search.Hit matches its question, on the fused scale, before any answer-type bonus."""
+    from .search import DEFAULT_FUSION as f
+
+    keyword_weight = 1 - f.dense_weight - f.sentence_weight
+    return f.dense_weight * hit.dense_score + f.sentence_weight * hit.sentence_score + keyword_weight * hit.coverage
 
 
 def is_answered(hits) -> bool:
     """Whether the best passage looks like an answer rather than the nearest unrelated text.
 
-    `hits` are search.Hit objects, best first; the decision uses the best one's fused score and how much
+    `hits` are search.Hit objects, best first; the decision uses the best one's evidence and how much
     of the question's wording it holds.
     """
     if not hits:
         return False
-    best = hits[0]
-    if best.score < ANSWER_THRESHOLD:
+    best = max(hits, key=evidence)
+    score = evidence(best)
+    if score < ANSWER_THRESHOLD:
         return False
-    return best.coverage >= NO_SHARED_TERMS_COVERAGE or best.score >= NO_SHARED_TERMS_THRESHOLD
+    return best.coverage >= NO_SHARED_TERMS_COVERAGE or score >= NO_SHARED_TERMS_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -115,7 +132,7 @@ def best_sentence(
     terms = set(tokenize(question))
     weights = idf or {}
     total = sum(weights.get(t, 1.0) for t in terms) or 1.0
-    wanted = _wanted(question)
+    wanted = wanted_answer(question)
     if similarities is None or len(similarities) != len(spans):
         similarities = np.zeros(len(spans))
     best, best_score = spans[0], -np.inf
@@ -143,10 +160,11 @@ _ANSWER_TYPES = [
         re.compile(r"\b(?:how (?:many|much|big|large|long)|what (?:share|fraction|percentage|proportion))\b", re.I),
         re.compile(r"\d"),
     ),
+    (re.compile(r"^\s*(?:in )?(?:which|what)\s+(?:\w+\s+)?(?:version|release)\b", re.I), re.compile(r"\b\d+\.\d+\b")),
 ]
 
 
-def _wanted(question: str) -> re.Pattern | None:
+def wanted_answer(question: str) -> re.Pattern | None:
     """A pattern for what the question asks for (a date, a name, a number), if it says."""
     for asks, pattern in _ANSWER_TYPES:
         if asks.search(question):

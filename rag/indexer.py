@@ -28,6 +28,7 @@ __all__ = ["IndexReport", "update_index", "stale_reason", "index_lock"]
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT = 600.0
+MIN_SENTENCE_CHARS = 40
 
 
 @dataclass
@@ -231,19 +232,25 @@ def _dim_of(embedder) -> int:
 
 
 def split_sentences(texts: list[str]) -> tuple[list[str], np.ndarray]:
-    """Sentences to embed for each passage's sentence vectors, and how many each passage gave.
+    """Texts to embed for each passage's sentence vectors, and how many each passage gave.
 
-    A passage of one sentence gives none (count 0): its passage vector serves.
+    One text per sentence; a passage of one sentence gives none (count 0): its
+    passage vector serves. A heading or other scrap shorter than
+    MIN_SENTENCE_CHARS is embedded together with the sentence after it, so
+    a title line does not match every question about its topic.
 
-    >>> split_sentences(["One. Two.", "Three."])
-    (['One.', 'Two.'], array([2, 0]))
+    >>> split_sentences(["Intro\\n\\nThis first sentence is long enough to stand alone. A short one.", "One."])[1]
+    array([3, 0])
     """
     sentences, counts = [], []
     for text in texts:
-        spans = sentence_spans(text)
+        spans = [(s, e) for s, e, _ in sentence_spans(text)]
         counts.append(len(spans) if len(spans) > 1 else 0)
         if len(spans) > 1:
-            sentences.extend(text[s:e] for s, e, _ in spans)
+            for i, (s, e) in enumerate(spans):
+                if e - s < MIN_SENTENCE_CHARS:
+                    s, e = (s, spans[i + 1][1]) if i + 1 < len(spans) else (spans[i - 1][0], e)
+                sentences.append(" ".join(text[s:e].split()))
     return sentences, np.array(counts, dtype=np.int64)
 
 

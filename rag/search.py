@@ -54,9 +54,12 @@ class Fusion:
     normalise: str = "minmax"
     rrf_k: int = RRF_K
     same_doc_penalty: float = 0.9
+    answer_type_bonus: float = 0.0  # added for a passage holding what the question asks for (a date for "when"...)
 
 
-DEFAULT_FUSION = Fusion(dense_weight=0.25, sentence_weight=0.25, normalise="fixed", same_doc_penalty=1.0)
+DEFAULT_FUSION = Fusion(
+    dense_weight=0.25, sentence_weight=0.25, normalise="fixed", same_doc_penalty=1.0, answer_type_bonus=0.08
+)
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,18 @@ def search(
     if len(store) == 0:
         return []
     c = candidates(store, query_vector, query, max(candidates_per_retriever, 4 * k), sentence_vector)
-    return select(store, c, fuse(c, fusion), k, fusion.same_doc_penalty)
+    return select(store, c, _typed(store, c, fuse(c, fusion), query, fusion), k, fusion.same_doc_penalty)
+
+
+def _typed(store: Store, c: Candidates, scores: np.ndarray, question: str, fusion: Fusion) -> np.ndarray:
+    """Scores plus a bonus for passages that hold the kind of thing the question asks for."""
+    from .answer import wanted_answer
+
+    wanted = wanted_answer(question) if fusion.answer_type_bonus else None
+    if wanted is None:
+        return scores
+    held = np.array([bool(wanted.search(store.text(int(p)))) for p in c.ids], dtype=np.float32)
+    return scores + fusion.answer_type_bonus * held
 
 
 def search_any(
@@ -208,7 +222,8 @@ def search_any(
     best: dict[int, tuple[float, Candidates, int]] = {}
     for vector, text, sentence_vector in queries:
         c = candidates(store, vector, text, max(candidates_per_retriever, 4 * k), sentence_vector)
-        for i, (p, score) in enumerate(zip(c.ids.tolist(), fuse(c, fusion).tolist(), strict=True)):
+        scores = _typed(store, c, fuse(c, fusion), text if sentence_vector is None else queries[-1][1], fusion)
+        for i, (p, score) in enumerate(zip(c.ids.tolist(), scores.tolist(), strict=True)):
             if p not in best or score > best[p][0]:
                 best[p] = (score, c, i)
     ids = list(best)
