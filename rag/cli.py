@@ -168,8 +168,10 @@ def chat(settings: Settings, k: int | None, as_json: bool, explain: bool) -> Non
         history.append(answer.question)
         if as_json:
             click.echo(json.dumps(answer.to_json(explain), ensure_ascii=False))
-        else:
-            click.echo(format_answer(answer, explain))
+            continue
+        if not interactive:
+            click.echo(f"? {answer.question}\n")
+        click.echo(format_answer(answer, explain))
 
 
 def _prompted():

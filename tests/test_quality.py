@@ -82,7 +82,8 @@ def test_chat_human_output_and_explain(real_engine):
     paths = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
     result = CliRunner().invoke(main, ["chat", *paths, "--explain", "-k", "1"], input="Who is Miguel Ojeda?\n")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("[1] ") and "keyword_rank=" in result.stdout and "fused_score=" in result.stdout
+    assert result.stdout.startswith("? Who is Miguel Ojeda?\n\n[1] ")
+    assert "keyword_rank=" in result.stdout and "dense_rank=" in result.stdout and "fused_score=" in result.stdout
 
 
 def test_eval_command_prints_the_metrics(real_engine):
