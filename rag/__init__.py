@@ -1,8 +1,8 @@
 """Question answering over a folder of articles: extractive, cited passages.
 
-    from rag import Engine, Settings
-    engine = Engine(Settings(corpus=Path("corpus"), index=Path("index")))
-    answer = engine.ask("Who led the Rust for Linux effort?")
+from rag import Engine, Settings
+engine = Engine(Settings(corpus=Path("corpus"), index=Path("index")))
+answer = engine.ask("Who led the Rust for Linux effort?")
 """
 
 from __future__ import annotations

@@ -269,5 +269,20 @@ def add(settings: Settings, files: tuple[Path, ...], overwrite: bool) -> None:
         click.echo(f"skipped {s.source}: {s.reason}", err=True)
 
 
+@main.command()
+@common
+@click.option("--host", help="Address to listen on [default: 127.0.0.1, this computer only].")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on [default: 7860].")
+@click.option(
+    "--open", "open_", is_flag=True, help="Allow an address other computers can reach without a password (RAG_AUTH)."
+)
+def serve(settings: Settings, host: str | None, port: int | None, open_: bool) -> None:
+    """Start the web chat, after bringing the index up to date."""
+    from .server import serve as serve_web
+
+    changes = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
+    serve_web(settings.with_(**changes), open_=open_, notify=lambda msg: click.echo(msg, err=True))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -22,6 +22,8 @@ _ENV = {
     "RAG_TOP_K": ("k", int),
     "RAG_HOST": ("host", str),
     "RAG_PORT": ("port", int),
+    "RAG_AUTH": ("auth", str),
+    "RAG_MAX_UPLOAD_MB": ("max_upload_mb", int),
 }
 
 
@@ -41,18 +43,25 @@ class Settings:
     k: int = 5
     host: str = "127.0.0.1"
     port: int = 7860
+    auth: str | None = field(default=None, repr=False)  # "user:password" for the web chat
+    max_upload_mb: int = 20  # largest article the web chat accepts
 
     def __post_init__(self) -> None:
         if self.chunk_size < 50:
             raise ConfigError(f"chunk size {self.chunk_size} is too small: use at least 50 characters.")
         if not 0 <= self.chunk_overlap < self.chunk_size // 2:
             raise ConfigError(
-                f"chunk overlap {self.chunk_overlap} must be between 0 and half the chunk size ({self.chunk_size // 2})."
+                f"chunk overlap {self.chunk_overlap} must be between 0 and half "
+                f"the chunk size ({self.chunk_size // 2})."
             )
         if not 1 <= self.k <= 100:
             raise ConfigError(f"-k must be between 1 and 100, not {self.k}.")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port {self.port} is not a valid port number (1-65535).")
+        if self.max_upload_mb < 1:
+            raise ConfigError(f"the upload limit must be at least 1 MB, not {self.max_upload_mb}.")
+        if self.auth and not _valid_auth(self.auth):
+            raise ConfigError("the web chat password must be given as user:password (RAG_AUTH=user:password).")
 
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, **options: object) -> Settings:
@@ -75,5 +84,18 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     @property
+    def credentials(self) -> tuple[str, str] | None:
+        """(user, password) from `auth`, or None when no password is set."""
+        if not self.auth:
+            return None
+        user, _, password = self.auth.partition(":")
+        return user, password
+
+    @property
     def chunking(self) -> dict[str, int]:
         return {"size": self.chunk_size, "overlap": self.chunk_overlap}
+
+
+def _valid_auth(auth: str) -> bool:
+    user, sep, password = auth.partition(":")
+    return bool(user and sep and password)

@@ -36,7 +36,7 @@ def test_passages_respect_size_and_overlap_on_a_real_article():
     spans = passage_spans(text, 600, 120)
     assert len(spans) > 10
     assert all(e - s <= 600 for s, e in spans)
-    overlaps = [a_end - b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]) if b_start < a_end]
+    overlaps = [a_end - b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False) if b_start < a_end]
     assert overlaps and all(o <= 120 for o in overlaps)
 
 

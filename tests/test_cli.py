@@ -92,7 +92,11 @@ def test_add_copies_the_article_and_indexes_it(run, settings, tmp_path):
 
 
 def test_help_is_quick_and_imports_no_heavy_library():
-    code = "import sys; from rag.cli import main; heavy = {'torch', 'sentence_transformers', 'gradio', 'faiss', 'numpy'}; print(sorted(heavy & set(sys.modules)))"
+    code = (
+        "import sys; from rag.cli import main; "
+        "heavy = {'torch', 'sentence_transformers', 'gradio', 'faiss', 'numpy'}; "
+        "print(sorted(heavy & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     result = subprocess.run([sys.executable, "-m", "rag", "--help"], capture_output=True, text=True, timeout=30)
@@ -106,7 +110,10 @@ def test_fresh_process_answers_the_aws_question_from_both_articles(tmp_path):
     shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
     result = subprocess.run(
         [sys.executable, "-m", "rag", "ask", "--json", "Which AWS container OS has Rust in it?"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)

@@ -22,7 +22,8 @@ def article(tmp_path: Path, name: str, data: bytes | str) -> ArticleFile:
         ("plain.txt", "Kernel news\n\nRust arrives in 6.1.", "Kernel news", "Rust arrives in 6.1.", {}),
         (
             "front.md",
-            "---\ntitle: From front matter\nauthor: Ada\ndate: 2022-09-20\nurl: https://example.org/a\n---\n# Heading\n\nBody.",
+            "---\ntitle: From front matter\nauthor: Ada\ndate: 2022-09-20\n"
+            "url: https://example.org/a\n---\n# Heading\n\nBody.",
             "From front matter",
             "Body.",
             {"author": "Ada", "date": "2022-09-20", "url": "https://example.org/a"},
@@ -82,7 +83,9 @@ def test_scan_skips_hidden_and_other_types_and_walks_sub_folders(tmp_path, caplo
     assert [f.source for f in files] == ["a.txt", "sub/b.md"]
     assert [s.source for s in skipped] == ["image.png"]
     logged = [r.getMessage() for r in caplog.records]
-    assert len(logged) == 3 and [".git" in logged[0], ".hidden.txt" in logged[1], "image.png" in logged[2]] == [True] * 3
+    assert (
+        len(logged) == 3 and [".git" in logged[0], ".hidden.txt" in logged[1], "image.png" in logged[2]] == [True] * 3
+    )
 
 
 def test_missing_corpus_folder_says_what_to_do(tmp_path):

@@ -53,7 +53,7 @@ def test_changing_one_article_embeds_only_its_passages(engine, settings, fake_em
 
 def test_adding_and_deleting_articles(engine, settings):
     engine.update()
-    (settings.corpus / "new" ).mkdir()
+    (settings.corpus / "new").mkdir()
     (settings.corpus / "new" / "bread.md").write_text("# Sourdough\n\nSourdough bread needs a starter.")
     report = engine.update()
     assert (report.added, report.unchanged) == (1, 2)

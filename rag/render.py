@@ -1,0 +1,214 @@
+"""Answers and corpus state -> HTML for the web chat.
+
+Every piece of article text goes through `esc`, which escapes HTML and the
+characters markdown acts on, so an article holding `<script>`, `**bold**`
+or `[a](javascript:...)` shows as the characters it holds and nothing else.
+The HTML never holds a blank line: the chat renders messages as markdown,
+and a blank line would end the raw HTML block.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .answer import Answer, Result
+
+__all__ = [
+    "CorpusStatus",
+    "esc",
+    "context_span",
+    "render_answer",
+    "render_error",
+    "render_note",
+    "render_question",
+    "render_status",
+]
+
+CONTEXT_CHARS = 700  # text shown on each side of a passage when it is read in its article
+
+# HTML's special characters and those that markdown, tables or math rendering act on, as numeric entities.
+_INERT = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'*_`[]()$\\~|#!{}"} | {"\n": " ", "\r": " "})
+_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
+
+
+@dataclass(frozen=True)
+class CorpusStatus:
+    articles: list[tuple[str, str]]  # (title, source)
+    passages: int
+    updated: float  # epoch seconds of the last index update
+    model: str
+
+
+def esc(text: str) -> str:
+    """Text as inert HTML: `<b>*hi*</b>` -> `&#60;b&#62;&#42;hi&#42;&#60;/b&#62;` (new lines become spaces)."""
+    return text.translate(_INERT)
+
+
+def _flat(text: str) -> str:
+    """Escaped text with white space folded to single spaces."""
+    return esc(" ".join(text.split()))
+
+
+def render_question(question: str) -> str:
+    return f'<p class="rag-q">{_flat(question)}</p>'
+
+
+def render_error(message: str) -> str:
+    return f'<div class="rag-answer"><p class="rag-notice rag-error" role="alert">{_flat(message)}</p></div>'
+
+
+def render_answer(answer: Answer, article_text: Callable[[str], str | None], explain: bool = False) -> str:
+    """The chat's reply: numbered passages, each opening onto its article, then the sources.
+
+    `article_text(source)` gives an article's text (None when it cannot be read),
+    for showing a passage in its context.
+    """
+    if not answer.results:
+        return render_error("The index holds no passages yet: add articles to the corpus first.")
+    parts = ['<div class="rag-answer">']
+    if not answer.answered:
+        parts.append(
+            '<p class="rag-notice" role="status"><strong>The articles do not seem to answer this.</strong> '
+            "These are the closest passages, with low confidence.</p>"
+        )
+    kind = "rag-cards" if answer.answered else "rag-cards rag-low"
+    parts.append(f'<ol class="{kind}">')
+    parts.extend(_card(r, article_text(r.citation.source), explain) for r in answer.results)
+    parts.append("</ol>")
+    parts.append(_sources(answer.results))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _card(r: Result, article: str | None, explain: bool) -> str:
+    c = r.citation
+    passage = (
+        f"{_flat(r.text[: r.highlight_start])} <mark>{_flat(r.highlight)}</mark> {_flat(r.text[r.highlight_end :])}"
+    )
+    meta = (
+        f'<span class="rag-title">{_flat(c.title)}</span>'
+        f'<span class="rag-where">{esc(c.source)} · characters {c.start}–{c.end} · score {r.score:.3f}</span>'
+    )
+    how = f'<span class="rag-explain">{_explain(r.explain)}</span>' if explain else ""
+    return (
+        f'<li class="rag-card" value="{r.rank}"><details>'
+        f'<summary><span class="rag-num">{r.rank}</span>'
+        f'<span class="rag-passage">{passage}</span>'
+        f'<span class="rag-meta">{meta}{how}<span class="rag-open">Read in the article</span></span></summary>'
+        f'<div class="rag-context">{_context(r, article)}</div>'
+        "</details></li>"
+    )
+
+
+def _explain(info: dict) -> str:
+    def rank(key: str) -> str:
+        return "—" if info.get(key) is None else str(info[key])
+
+    fused = info.get("fused_score")
+    fused_text = "—" if fused is None else f"{fused:.4f}"
+    return f"keyword rank {rank('keyword_rank')} · dense rank {rank('dense_rank')} · fused score {fused_text}"
+
+
+def context_span(text: str, start: int, end: int, chars: int = CONTEXT_CHARS) -> tuple[int, int, bool, bool]:
+    """The span around [start, end) to show: about `chars` either side, as whole lines where that keeps
+    a fair share of them, else cut at a word. Returns (from, to, cut_before, cut_after).
+    """
+    a, b = max(0, start - chars), min(len(text), end + chars)
+    if a > 0:
+        line = text.find("\n", a, start)
+        if line >= 0 and start - line > chars // 4:
+            a = line + 1
+        else:
+            space = text.find(" ", a, start)
+            a = space + 1 if space >= 0 else start
+    if b < len(text):
+        line = text.rfind("\n", end, b)
+        if line >= 0 and line - end > chars // 4:
+            b = line
+        else:
+            space = text.rfind(" ", end, b)
+            b = space if space >= 0 else end
+    return a, b, a > 0 and text[a - 1] != "\n", b < len(text) and text[b] != "\n"
+
+
+def _context(r: Result, article: str | None) -> str:
+    c = r.citation
+    where = f"From <strong>{_flat(c.title)}</strong> {_file(c.source)}"
+    if _web_url(c.url):
+        where += f" · {_link('original', c.url)}"
+    if article is None or article[c.start : c.end] != r.text:
+        note = "The article has changed or cannot be read since it was indexed; update the index to read it in context."
+        return f'<p class="rag-ctx-head">{where}</p><p class="rag-ctx-note">{esc(note)}</p>'
+    a, b, cut_a, cut_b = context_span(article, c.start, c.end)
+    hs, he = c.start + r.highlight_start, c.start + r.highlight_end
+    segments = [(a, c.start, ""), (c.start, hs, "rag-span"), (hs, he, "rag-span rag-best"), (he, c.end, "rag-span")]
+    segments.append((c.end, b, ""))
+    body = "".join(_segment(article[s:e], cls) for s, e, cls in segments if e > s)
+    before, after = ("… " if cut_a else ""), (" …" if cut_b else "")
+    return f'<p class="rag-ctx-head">{where}</p><div class="rag-ctx-text"><p>{before}{body}{after}</p></div>'
+
+
+def _segment(text: str, cls: str) -> str:
+    """Escaped text, its paragraphs split with </p><p>, each piece wrapped in <mark class=cls> when cls is set."""
+    pieces = []
+    for para in _PARAGRAPH.split(text):
+        inner = "<br>".join(esc(line) for line in para.split("\n"))
+        pieces.append(f'<mark class="{cls}">{inner}</mark>' if cls and inner else inner)
+    return "</p><p>".join(pieces)
+
+
+def _sources(results: Sequence[Result]) -> str:
+    """One line per article, with the numbers of its passages: every number shown above appears here."""
+    by_source: dict[str, list[Result]] = {}
+    for r in results:
+        by_source.setdefault(r.citation.source, []).append(r)
+    items = []
+    for source, rs in by_source.items():
+        nums = "".join(f'<span class="rag-num rag-num-sm">{r.rank}</span>' for r in rs)
+        title = _link(_flat(rs[0].citation.title), rs[0].citation.url)
+        items.append(f'<li><span class="rag-nums">{nums}</span><span>{title} {_file(source)}</span></li>')
+    return f'<div class="rag-sources"><p class="rag-sources-head">Sources</p><ul>{"".join(items)}</ul></div>'
+
+
+def _web_url(url: str | None) -> bool:
+    return bool(url) and url.startswith(("https://", "http://"))
+
+
+def _link(inner_html: str, url: str | None) -> str:
+    """`inner_html` as a link to `url` when it is a web address (never javascript: or data:)."""
+    if not _web_url(url):
+        return inner_html
+    return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{inner_html}</a>'
+
+
+def _file(source: str) -> str:
+    return f'<span class="rag-file">{esc(source)}</span>'
+
+
+def _count(n: int, noun: str) -> str:
+    return f'<span class="rag-stat">{n}</span> {noun}{"" if n == 1 else "s"}'
+
+
+def render_status(status: CorpusStatus) -> str:
+    """The corpus box: counts, last update, model, and the articles by title."""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(status.updated)) if status.updated else "never"
+    articles = "".join(f'<li><span class="rag-title">{_flat(t)}</span> {_file(s)}</li>' for t, s in status.articles)
+    return (
+        '<div class="rag-status" aria-label="Corpus">'
+        '<div class="rag-stats">'
+        f"<div>{_count(len(status.articles), 'article')}</div><div>{_count(status.passages, 'passage')}</div>"
+        "</div>"
+        f"<dl><dt>Updated</dt><dd>{when}</dd><dt>Model</dt><dd>{esc(status.model)}</dd></dl>"
+        f'<details class="rag-articles"><summary>Articles</summary><ul>{articles}</ul></details>'
+        "</div>"
+    )
+
+
+def render_note(lines: Sequence[str], kind: str = "ok") -> str:
+    """A short message under the upload box; kind is ok, warn or error."""
+    items = "".join(f"<li>{_flat(line)}</li>" for line in lines)
+    role = "alert" if kind == "error" else "status"
+    return f'<div class="rag-note rag-note-{kind}" role="{role}"><ul>{items}</ul></div>'

@@ -1,0 +1,94 @@
+"""Serving the web chat: which address, which port, which password.
+
+    serve(Settings.load())     # what `python app.py` and `rag serve` run
+
+The chat listens on this computer only unless a password is set
+(RAG_AUTH=user:password) or --open says to serve without one.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import logging
+import socket
+from collections.abc import Callable
+
+from .config import Settings
+from .errors import ConfigError
+
+__all__ = ["serve", "check_exposure", "check_port", "launch_options"]
+
+log = logging.getLogger(__name__)
+
+
+def check_exposure(host: str, credentials: tuple[str, str] | None, open_: bool) -> None:
+    """Refuse to serve on an address other computers can reach unless a password is set or --open given."""
+    if credentials or open_ or _is_loopback(host):
+        return
+    raise ConfigError(
+        f"refusing to serve on {host} without a password, since other computers could reach it: "
+        "set RAG_AUTH=user:password, or pass --open to serve without one."
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(settings: Settings, open_: bool = False, notify: Callable[[str], None] = print) -> None:
+    """Bring the index up to date, then serve the chat until interrupted."""
+    credentials = settings.credentials
+    check_exposure(settings.host, credentials, open_)
+    check_port(settings.host, settings.port)
+    from .engine import Engine
+    from .web import build_app
+
+    engine = Engine(settings)
+    engine.ensure_current(notify)
+    engine.embedder  # noqa: B018 - load the model now rather than on the first question
+    app = build_app(engine).queue(default_concurrency_limit=2)
+    try:
+        app.launch(prevent_thread_lock=True, **launch_options(settings))
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {settings.host}:{settings.port} ({exc}).") from None
+    url = f"http://{settings.host}:{settings.port}"
+    notify(f"Web chat on {url}" + (" (password required)" if credentials else "") + "; press Ctrl+C to stop.")
+    app.block_thread()
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail early, before the index is loaded, when the address cannot be listened on."""
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            hint = f"port {port} is taken (is the chat already running?): pass --port N"
+        else:
+            reason = (exc.strerror or str(exc)).split(" (while attempting")[0]
+            hint = f"{reason}: check --host"
+        raise ConfigError(f"cannot listen on {host}:{port}; {hint}.") from None
+
+
+def launch_options(settings: Settings) -> dict:
+    """Keyword arguments for gr.Blocks.launch: address, password, upload limit, the page's look."""
+    from .web import page_options
+
+    return {
+        "server_name": settings.host,
+        "server_port": settings.port,
+        "auth": settings.credentials,
+        "auth_message": "This chat is password protected.",
+        "max_file_size": f"{settings.max_upload_mb}mb",
+        **page_options(),
+        "footer_links": ["api"],
+        "ssr_mode": False,
+        "mcp_server": False,
+        "quiet": True,
+        "show_error": True,
+    }

@@ -1,0 +1,259 @@
+"""The web chat: ask, follow up, read a passage in its article, add articles.
+
+    build_app(Engine(...))     # the page, a gr.Blocks; server.serve() launches it
+
+Every answer comes from Engine; this module lays out the page and turns
+answers into chat messages through render.py. The ask function is also
+an API endpoint named "ask" (see the README for a gradio_client example).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402 - after the line above, which gradio reads on import
+
+from .documents import ARTICLE_TYPES, ArticleFile, read_document
+from .errors import CorpusError, RagError
+from .render import CorpusStatus, render_answer, render_error, render_note, render_question, render_status
+
+__all__ = ["WebChat", "build_app", "page_options", "EXAMPLES_FILE"]
+
+log = logging.getLogger(__name__)
+
+EXAMPLES_FILE = ".questions"  # in the corpus folder: example questions for the first screen, one per line
+HISTORY = 5  # earlier questions of a conversation passed on to the engine
+CSS = Path(__file__).with_name("web.css")
+HEADER = (
+    '<header class="rag-header"><h1>Ask the articles</h1>'
+    "<p>Every answer is quoted from the articles, with its source. "
+    "Open a passage to read it in its article.</p></header>"
+)
+# After an answer arrives, show its question at the top of the chat rather than the answer's last line.
+SCROLL_TO_QUESTION = """() => {
+  const asked = document.querySelectorAll('#rag-chat [data-testid="user"]');
+  if (asked.length) asked[asked.length - 1].scrollIntoView({block: 'start', behavior: 'smooth'});
+}"""
+# When a passage is opened, scroll its article view (not the page) so the passage starts near the top.
+SCROLL_TO_PASSAGE = """() => {
+  document.addEventListener('toggle', (event) => {
+    const card = event.target;
+    if (!card.open || !card.closest || !card.closest('.rag-card')) return;
+    const box = card.querySelector('.rag-ctx-text'), span = card.querySelector('mark.rag-span');
+    if (box && span) box.scrollTop += span.getBoundingClientRect().top - box.getBoundingClientRect().top - 16;
+  }, true);
+}"""
+PLACEHOLDER = "### Ask anything about the articles\nOr start with one of these questions:"
+
+
+class WebChat:
+    """The page's actions, each a plain method over one Engine."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+
+    def ask(self, question: str, history: list[str] | None = None, k: int = 5, explain: bool = False) -> dict:
+        """Answer a question from the articles.
+
+        `history` holds the conversation's earlier questions, oldest first, so that a
+        follow-up such as "When did he start?" is understood. Returns the same object
+        as `rag ask --json`: {"question", "answered", "passages": [...]}.
+        """
+        try:
+            return self.engine.ask(question, k, history=list(history or [])[-HISTORY:]).to_json(explain)
+        except RagError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    def take_question(self, text: str, chat: list) -> tuple:
+        """Show the question in the chat at once and clear the box; the answer follows."""
+        question = " ".join((text or "").split())
+        if not question:
+            return text, chat, None
+        return "", [*chat, {"role": "user", "content": render_question(question)}], question
+
+    def take_example(self, chat: list, evt: gr.SelectData) -> tuple:
+        question = evt.value["text"] if isinstance(evt.value, dict) else str(evt.value)
+        return [*chat, {"role": "user", "content": render_question(question)}], question
+
+    def answer(self, question: str | None, chat: list, questions: list[str], k: float, explain: bool) -> tuple:
+        if question is None:
+            return chat, questions
+        try:
+            answer = self.engine.ask(question, int(k), history=questions[-HISTORY:])
+            html = render_answer(answer, self.article_text, explain)
+            questions = [*questions, question]
+        except RagError as exc:
+            html = render_error(str(exc))
+        return [*chat, {"role": "assistant", "content": html}], questions
+
+    def status(self) -> str:
+        try:
+            m = self.engine.store().manifest
+        except RagError as exc:
+            return render_error(str(exc))
+        articles = [(d["title"], d["source"]) for d in m.documents]
+        return render_status(CorpusStatus(articles, m.passages, m.created, m.model))
+
+    def upload(self, files: list[str] | None, progress) -> tuple:
+        from .uploads import add_uploads
+
+        if not files:
+            return None, "", self.status()
+        progress(0, desc="Reading and indexing the files")
+        limit = self.engine.settings.max_upload_mb * 1_000_000
+        try:
+            report = add_uploads(self.engine, [Path(f) for f in files], limit, _progress(progress))
+        except RagError as exc:
+            return None, render_note([f"Nothing was added: {exc}"], "error"), self.status()
+        lines = [
+            f"Added {a.title} ({a.source})" + (f", uploaded as {a.original}" if a.renamed else "") for a in report.added
+        ]
+        lines += [f"Not added: {r.name} {r.reason}" for r in report.rejected]
+        kind = "error" if not report.added else "warn" if report.rejected else "ok"
+        if report.added:
+            lines.append("Ask about it now.")
+        return None, render_note(lines, kind), self.status()
+
+    def rescan(self, progress) -> tuple:
+        try:
+            report = self.engine.update(progress=_progress(progress))
+        except RagError as exc:
+            return render_note([str(exc)], "error"), self.status()
+        text = (
+            f"{report.added} added, {report.updated} updated, {report.removed} removed."
+            if report.changed
+            else "The index already holds every article in the corpus folder."
+        )
+        skipped = [f"Skipped {s.source}: {s.reason}" for s in report.skipped]
+        return render_note([text, *skipped], "warn" if skipped else "ok"), self.status()
+
+    def examples(self) -> list[str]:
+        """The corpus's own example questions if it has some, else one per article title."""
+        try:
+            lines = (self.engine.settings.corpus / EXAMPLES_FILE).read_text(encoding="utf-8").splitlines()
+            questions = [q.strip() for q in lines if q.strip()]
+        except (OSError, UnicodeDecodeError):
+            questions = []
+        if not questions:
+            try:
+                docs = self.engine.store().manifest.documents
+            except RagError:
+                docs = []
+            questions = [f"What is “{d['title']}” about?" for d in docs[:3]]
+        return questions[:4]
+
+    def article_text(self, source: str) -> str | None:
+        """The text of an article in the corpus (as indexed), or None if it is gone or unreadable."""
+        corpus = self.engine.settings.corpus.resolve()
+        path = (corpus / source).resolve()
+        if not path.is_relative_to(corpus) or not path.is_file():
+            return None
+        st = path.stat()
+        return _read_article(path, source, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_article(path: Path, source: str, mtime_ns: int, size: int) -> str | None:
+    try:
+        return read_document(ArticleFile(path, source, size, mtime_ns)).text
+    except CorpusError:
+        return None
+
+
+def _progress(progress) -> Callable[[int, int], None]:
+    def step(done: int, total: int) -> None:
+        progress(done / max(total, 1), desc=f"Indexing: {done} of {total} passages")
+
+    return step
+
+
+def build_app(engine):
+    """The chat page for `engine`: a gr.Blocks, to be launched by `serve`."""
+    web = WebChat(engine)
+
+    def upload(files: list[str] | None, progress=gr.Progress()):  # noqa: B008 - how Gradio injects progress
+        return web.upload(files, progress)
+
+    def rescan(progress=gr.Progress()):  # noqa: B008
+        return web.rescan(progress)
+
+    private = {"api_visibility": "private"}
+    with gr.Blocks(title="Ask the articles", analytics_enabled=False, fill_height=True) as app:
+        questions, pending = gr.State([]), gr.State(None)
+        with gr.Row(elem_id="rag-layout", equal_height=False):
+            with gr.Column(scale=3, min_width=340, elem_id="rag-main"):
+                gr.HTML(HEADER)
+                chat = gr.Chatbot(
+                    elem_id="rag-chat",
+                    show_label=False,
+                    height="68vh",
+                    layout="panel",
+                    autoscroll=False,
+                    latex_delimiters=[],
+                    feedback_options=None,
+                    buttons=[],
+                    placeholder=PLACEHOLDER,
+                    examples=[{"text": q} for q in web.examples()],
+                )
+                with gr.Row(elem_id="rag-ask-row", equal_height=True):
+                    box = gr.Textbox(
+                        placeholder="Ask about the articles…",
+                        show_label=False,
+                        autofocus=True,
+                        max_length=2000,
+                        submit_btn="Ask",
+                        scale=6,
+                        elem_id="rag-question",
+                    )
+                    new = gr.Button("New chat", scale=1, min_width=90, elem_id="rag-new", variant="secondary")
+            with gr.Column(scale=1, min_width=260, elem_id="rag-side"):
+                gr.HTML('<h2 class="rag-side-head">Corpus</h2>')
+                status = gr.HTML(web.status(), elem_id="rag-status")
+                rescan_btn = gr.Button("Re-read the corpus folder", size="sm", variant="secondary")
+                gr.HTML('<h2 class="rag-side-head">Add articles</h2>')
+                files = gr.File(
+                    label="Add articles",
+                    show_label=False,
+                    file_count="multiple",
+                    file_types=list(ARTICLE_TYPES),
+                    elem_id="rag-upload",
+                    height=110,
+                )
+                gr.HTML(
+                    f'<p class="rag-hint">Text, Markdown, HTML or PDF, up to {engine.settings.max_upload_mb} MB each. '
+                    "They are indexed at once.</p>"
+                )
+                note = gr.HTML(elem_id="rag-note")
+                with gr.Accordion("Answer options", open=False, elem_id="rag-options"):
+                    k = gr.Slider(1, 10, value=engine.settings.k, step=1, label="Passages per answer")
+                    explain = gr.Checkbox(label="Explain the ranking", info="Keyword rank, dense rank and fused score.")
+
+        scroll = SCROLL_TO_QUESTION
+        answer_io = ([pending, chat, questions, k, explain], [chat, questions])
+        box.submit(web.take_question, [box, chat], [box, chat, pending], queue=False, **private).then(
+            web.answer, *answer_io, **private
+        ).then(None, js=scroll, **private)
+        chat.example_select(web.take_example, [chat], [chat, pending], queue=False, **private).then(
+            web.answer, *answer_io, **private
+        ).then(None, js=scroll, **private)
+        new.click(lambda: ([], [], None), None, [chat, questions, pending], queue=False, **private)
+        chat.clear(lambda: ([], None), None, [questions, pending], queue=False, **private)
+        files.upload(upload, [files], [files, note, status], show_progress_on=[files], **private)
+        rescan_btn.click(rescan, None, [note, status], show_progress_on=[status], **private)
+        app.load(web.status, None, [status], queue=False, **private)  # fresh on every visit
+        gr.api(web.ask, api_name="ask")
+    return app
+
+
+def page_options() -> dict:
+    """The page's look, which Gradio takes at launch: theme, style sheet and script."""
+    font = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Arial", "sans-serif"]
+    mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+    theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=font, font_mono=mono)
+    return {"theme": theme, "css": CSS.read_text(encoding="utf-8"), "js": SCROLL_TO_PASSAGE}

@@ -1,0 +1,158 @@
+"""The chat's HTML: article text stays text, numbers match sources, passages open onto their article."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from rag.answer import Answer, Citation, Result
+from rag.render import CorpusStatus, context_span, esc, render_answer, render_note, render_status
+
+ARTICLE = (
+    "Title line\n\nFirst paragraph talks about kernels.\n\n"
+    "Miguel Ojeda led the project. He sent the first pull request in 2021.\n\n"
+    "A closing paragraph follows here."
+)
+TRICKS = '<script>alert(1)</script> <img src=x onerror="alert(1)"> **bold** [a](javascript:alert(1)) $$x$$ `c` & |t|'
+
+
+def result(
+    rank: int, text: str, article: str, source: str = "a.txt", url: str | None = None, title: str = "A"
+) -> Result:
+    start = article.index(text)
+    best = text.split(". ")[0]
+    return Result(
+        rank=rank,
+        text=text,
+        highlight=best,
+        highlight_start=0,
+        highlight_end=len(best),
+        score=0.5 / rank,
+        citation=Citation(title, source, url, start, start + len(text)),
+        explain={"dense_rank": 1, "keyword_rank": None, "fused_score": 0.0325},
+    )
+
+
+class Tags(HTMLParser):
+    """Collects tags, attributes and text of an HTML fragment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text = ""
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text += data
+
+
+def parse(html: str) -> Tags:
+    p = Tags()
+    p.feed(html)
+    return p
+
+
+def test_esc_leaves_no_markup_and_no_markdown():
+    out = esc(TRICKS)
+    assert not re.search(r"[<>*`$\[\]|]", out)
+    assert parse(out).tags == [] and parse(out).text == TRICKS
+
+
+def test_answer_numbers_match_sources_and_every_source_is_listed():
+    passage_1 = "Miguel Ojeda led the project. He sent the first pull request in 2021."
+    passage_2 = "First paragraph talks about kernels."
+    other = "Nothing else here. Really."
+    answer = Answer(
+        "Who?",
+        True,
+        [result(1, passage_1, ARTICLE), result(2, other, other, source="b.md"), result(3, passage_2, ARTICLE)],
+    )
+    html = render_answer(answer, {"a.txt": ARTICLE, "b.md": other}.get)
+    cards = re.findall(r'<li class="rag-card" value="(\d+)">.*?<span class="rag-num">(\d+)</span>', html)
+    assert [(a, b) for a, b in cards] == [("1", "1"), ("2", "2"), ("3", "3")]
+    sources = html[html.index('class="rag-sources"') :]
+    listed = re.findall(r'rag-num rag-num-sm">(\d+)<', sources)
+    assert sorted(listed) == ["1", "2", "3"]
+    assert sources.index("a.txt") < sources.index("b.md")  # in order of first citation
+    assert "\n" not in html
+
+
+def test_a_passage_opens_onto_its_article_with_the_span_and_best_sentence_marked():
+    passage = "Miguel Ojeda led the project. He sent the first pull request in 2021."
+    html = render_answer(Answer("Who?", True, [result(1, passage, ARTICLE)]), lambda s: ARTICLE)
+    context = html[html.index('class="rag-context"') :]
+    assert "First paragraph talks about kernels." in context  # the surrounding text
+    assert '<mark class="rag-span rag-best">Miguel Ojeda led the project</mark>' in context
+    assert '<mark class="rag-span">. He sent the first pull request in 2021.</mark>' in context
+    start = ARTICLE.index(passage)
+    assert f"a.txt · characters {start}–{start + len(passage)} · score 0.500" in html
+
+
+def test_a_changed_article_is_said_so_rather_than_shown_at_the_wrong_place():
+    passage = "Miguel Ojeda led the project. He sent the first pull request in 2021."
+    html = render_answer(Answer("Who?", True, [result(1, passage, ARTICLE)]), lambda s: "Edited. " + ARTICLE)
+    assert "has changed" in html and "rag-ctx-text" not in html
+
+
+def test_unanswered_says_so_and_still_lists_low_confidence_passages():
+    passage = "First paragraph talks about kernels."
+    html = render_answer(Answer("Bread?", False, [result(1, passage, ARTICLE)]), lambda s: ARTICLE)
+    assert "do not seem to answer" in html and "low confidence" in html
+    assert 'class="rag-cards rag-low"' in html and passage in html
+
+
+def test_explain_shows_the_ranks():
+    passage = "First paragraph talks about kernels."
+    html = render_answer(Answer("q", True, [result(1, passage, ARTICLE)]), lambda s: ARTICLE, explain=True)
+    assert "keyword rank — · dense rank 1 · fused score 0.0325" in html
+
+
+def test_article_text_with_markup_stays_text_everywhere():
+    article = f"{TRICKS}\n\nSecond {TRICKS}"
+    passage = f"Second {TRICKS}"
+    r = result(1, passage, article, url="javascript:alert(1)", title=TRICKS)
+    html = render_answer(Answer("q", True, [r]), lambda s: article)
+    tags = parse(html)
+    assert {t for t, _ in tags.tags} <= {
+        "div",
+        "ol",
+        "li",
+        "details",
+        "summary",
+        "span",
+        "mark",
+        "p",
+        "strong",
+        "ul",
+        "br",
+    }
+    assert not any(k.startswith("on") or v and "javascript" in v for _, attrs in tags.tags for k, v in attrs.items())
+    assert TRICKS in tags.text
+
+
+@pytest.mark.parametrize(
+    "url, linked", [("https://example.org/a", True), ("javascript:alert(1)", False), (None, False)]
+)
+def test_only_web_addresses_become_links(url, linked):
+    passage = "First paragraph talks about kernels."
+    html = render_answer(Answer("q", True, [result(1, passage, ARTICLE, url=url)]), lambda s: ARTICLE)
+    assert ('href="https://example.org/a"' in html) is linked and 'href="javascript' not in html
+
+
+def test_context_span_takes_whole_lines_or_cuts_at_a_word():
+    text = "one two three\n" + "x " * 50 + "\nPASSAGE here\n" + "y " * 50 + "\nlast " + "z " * 60
+    start = text.index("PASSAGE")
+    a, b, cut_a, cut_b = context_span(text, start, start + 12, chars=110)
+    assert text[a:b].startswith("x x") and text[a:b].rstrip().endswith("y") and not cut_a and not cut_b
+    a, b, cut_a, cut_b = context_span(text, start, start + 12, chars=30)
+    assert cut_a and cut_b and text[a - 1] == " " and text[b] == " "
+
+
+def test_status_and_notes_escape_titles():
+    html = render_status(CorpusStatus([("<b>T</b>", "t.md"), ("Two", "2.txt")], 7, 0.0, "all-MiniLM-L6-v2"))
+    assert "2</span> articles" in html and "7</span> passages" in html and "&#60;b&#62;" in html and "<b>" not in html
+    assert "<script>" not in render_note(["<script>x</script>"], "error")

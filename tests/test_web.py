@@ -1,0 +1,357 @@
+"""The web chat as a user meets it: the real app, the real model, a real browser.
+
+The app runs in a subprocess (`python app.py`) on a free port with a copy of
+the bundled corpus; Chromium drives it through Playwright. Screenshots go to
+test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .conftest import CORPUS, ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+ARTIFACTS = ROOT / "test-artifacts"
+DATA = Path(__file__).parent / "data"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+WAIT = 180_000  # ms; answers on a busy 2-core machine can be slow
+
+FIRST = "Who led the Rust for Linux project?"
+FOLLOW_UP = "When did he send his first pull request?"
+UNANSWERABLE = "How do I bake sourdough bread?"
+PASSAGE_KEYS = {"rank", "text", "highlight", "score", "title", "source", "url", "start", "end"}
+
+
+@dataclass
+class Server:
+    url: str
+    corpus: Path
+    index: Path
+    process: subprocess.Popen
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(args: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    """Start the app and wait until it answers HTTP; fail with its log if it dies or takes too long."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **env}
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+            return proc
+        except urllib.error.HTTPError:
+            return proc  # it answers (e.g. 401 behind a password)
+        except OSError:
+            time.sleep(1)
+    proc.kill()
+    pytest.fail(f"the app did not start in time:\n{log.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("web")
+    shutil.copytree(CORPUS, root / "corpus")
+    port = free_port()
+    env = {"RAG_CORPUS": str(root / "corpus"), "RAG_INDEX": str(root / "index"), "RAG_AUTH": ""}
+    proc = start([sys.executable, "app.py", "--port", str(port)], env, port, root / "app.log")
+    yield Server(f"http://127.0.0.1:{port}", root / "corpus", root / "index", proc, root / "app.log")
+    stop(proc)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    pg = browser.new_page(viewport=DESKTOP)
+    pg.set_default_timeout(WAIT)
+    pg.goto(server.url)
+    pg.wait_for_selector("#rag-new")  # the page has rendered
+    yield pg
+    pg.close()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server.url, verbose=False, analytics_enabled=False)
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def ask(page, question: str):
+    """Type a question, press Enter, and return the answer it gets."""
+    answers = page.locator("#rag-chat .rag-answer")
+    n = answers.count()
+    box = page.locator("#rag-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('#rag-chat .rag-answer').length > {n}", timeout=WAIT)
+    page.wait_for_timeout(600)  # let the scroll to the question settle before a screenshot
+    return answers.nth(n)
+
+
+def numbers(answer, selector: str) -> list[str]:
+    return [t.strip() for t in answer.locator(selector).all_inner_texts()]
+
+
+def corpus_state(server: Server) -> tuple[list[str], str]:
+    files = sorted(p.relative_to(server.corpus).as_posix() for p in server.corpus.rglob("*") if p.is_file())
+    return files, (server.index / "CURRENT").read_text()
+
+
+def test_ask_shows_numbered_passages_that_open_onto_their_article(page):
+    from playwright.sync_api import expect
+
+    shot(page, "desktop-0-first-visit")
+    expect(page.locator("#rag-chat .example").first).to_be_visible()
+    answer = ask(page, FIRST)
+    cited = answer.locator(".rag-card", has_text="Miguel Ojeda").first
+    expect(cited).to_be_visible()
+    cards = numbers(answer, ".rag-card summary > .rag-num")
+    assert cards == [str(i) for i in range(1, len(cards) + 1)] and len(cards) == 5
+    assert sorted(numbers(answer, ".rag-sources .rag-num"), key=int) == cards
+    meta = cited.locator(".rag-meta").inner_text()
+    assert "Rust in the Linux Kernel" in meta and "rust-in-the-linux-kernel.txt" in meta
+    assert "characters" in meta and "score" in meta
+    expect(cited.locator(".rag-passage mark")).to_have_count(1)
+    shot(page, "desktop-1-answer")
+
+    cited.locator("summary").click()
+    context = cited.locator(".rag-ctx-text")
+    expect(context).to_be_visible()
+    expect(context.locator("mark.rag-best")).to_have_count(1)
+    assert "Miguel Ojeda" in " ".join(context.locator("mark.rag-span").all_inner_texts())
+    shot(page, "desktop-2-passage-in-article")
+
+
+def test_follow_up_uses_the_conversation(page, client):
+    from playwright.sync_api import expect
+
+    ask(page, FIRST)
+    answer = ask(page, FOLLOW_UP)
+    expect(answer.locator(".rag-card", has_text="Sept. 20, 2021").first).to_be_visible()
+    shot(page, "desktop-3-follow-up")
+    # The page passes the earlier question on exactly as the API does.
+    api = client.predict(question=FOLLOW_UP, history=[FIRST], k=5, explain=False, api_name="/ask")
+    assert any("Sept. 20, 2021" in p["text"] for p in api["passages"])
+    assert (answer.locator(".rag-notice").count() == 0) is api["answered"]
+    shown = answer.locator(".rag-passage").all_inner_texts()
+    assert [" ".join(t.split())[:60] for t in shown] == [" ".join(p["text"].split())[:60] for p in api["passages"]]
+
+
+def test_unanswerable_question_says_so_and_lists_low_confidence_passages(page):
+    from playwright.sync_api import expect
+
+    ask(page, FIRST)
+    page.locator("#rag-new").click()
+    expect(page.locator("#rag-chat .rag-answer")).to_have_count(0)
+    answer = ask(page, UNANSWERABLE)
+    expect(answer.locator(".rag-notice")).to_contain_text("do not seem to answer")
+    expect(answer.locator(".rag-notice")).to_contain_text("low confidence")
+    assert answer.locator(".rag-card").count() > 0
+    shot(page, "desktop-4-not-answered")
+
+
+def test_an_example_question_is_answered_on_click(page):
+    from playwright.sync_api import expect
+
+    example = page.locator("#rag-chat .example").first
+    text = example.inner_text().strip()
+    example.click()
+    expect(page.locator("#rag-chat .rag-q")).to_have_text(text)
+    expect(page.locator("#rag-chat .rag-answer .rag-card").first).to_be_visible()
+
+
+def test_keyboard_alone_asks_and_opens_a_passage(page):
+    focused = "document.activeElement && document.activeElement.closest('#rag-question') !== null"
+    for _ in range(40):  # the question box has focus on load; if not, Tab reaches it
+        if page.evaluate(focused):
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate(focused)
+    page.keyboard.type(FIRST)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#rag-chat .rag-answer .rag-card")
+    for _ in range(60):  # back through the answer to a passage
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.tagName") == "SUMMARY":
+            break
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.parentElement.open") is True
+    shot(page, "desktop-5-keyboard")
+
+
+def test_phone_width(browser, server):
+    from playwright.sync_api import expect
+
+    pg = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    pg.set_default_timeout(WAIT)
+    try:
+        pg.goto(server.url)
+        pg.wait_for_selector("#rag-new")
+        shot(pg, "phone-0-first-visit")
+        answer = ask(pg, FIRST)
+        expect(answer.locator(".rag-card").first).to_be_visible()
+        assert pg.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        shot(pg, "phone-1-answer")
+        answer.locator(".rag-card summary").first.tap()
+        expect(answer.locator(".rag-ctx-text").first).to_be_visible()
+        assert pg.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        shot(pg, "phone-2-passage-in-article")
+    finally:
+        pg.close()
+
+
+def upload(page, *paths: Path):
+    notes = page.locator("#rag-note .rag-note")
+    before = notes.count() and notes.inner_text()
+    page.locator("#rag-upload input[type=file]").set_input_files([str(p) for p in paths])
+    page.wait_for_function(
+        "b => { const n = document.querySelector('#rag-note .rag-note'); return n && n.innerText !== b; }",
+        arg=before or "",
+        timeout=WAIT,
+    )
+    return notes.inner_text()
+
+
+def test_upload_an_article_and_ask_about_it(page, server, tmp_path):
+    from playwright.sync_api import expect
+
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 this is not a PDF")
+    note = upload(page, DATA / "lighthouse.md", broken)
+    assert "Added The Lighthouse of Alexandria (lighthouse.md)" in note
+    assert "Not added: broken.pdf is not a readable PDF" in note
+    expect(page.locator("#rag-status")).to_contain_text("3 articles")
+    assert "lighthouse.md" in corpus_state(server)[0] and "broken.pdf" not in corpus_state(server)[0]
+    shot(page, "desktop-6-uploaded")
+    answer = ask(page, "Who was the architect of the Lighthouse of Alexandria?")
+    first = answer.locator(".rag-card").first
+    expect(first).to_contain_text("Sostratus of Cnidus")
+    expect(first.locator(".rag-meta")).to_contain_text("lighthouse.md")
+
+
+def test_bad_files_leave_corpus_and_index_as_they_were(page, server, tmp_path):
+    before = corpus_state(server)
+    empty, binary = tmp_path / "empty.txt", tmp_path / "evil.html"
+    empty.write_text("  \n")
+    binary.write_bytes(b"\x00\x01binary")
+    note = upload(page, empty, binary)
+    assert "Not added: empty.txt has no text to index." in note
+    assert "Not added: evil.html looks like binary data" in note
+    assert corpus_state(server) == before
+
+
+def test_article_markup_is_shown_as_text_and_never_runs(page):
+    from playwright.sync_api import expect
+
+    note = upload(page, DATA / "quokka-notes.md")
+    assert "Added" in note and "quokka-notes.md" in note
+    answer = ask(page, "Where do quokkas live?")
+    card = answer.locator(".rag-card", has_text="Rottnest Island").first
+    card.locator("summary").click()
+    expect(card.locator(".rag-ctx-text")).to_be_visible()
+    for literal in ['<script>window.pwned = 1; document.title = "pwned"</script>', "**not bold**", "$$x^2$$"]:
+        expect(card).to_contain_text(literal)
+    expect(card.locator(".rag-meta")).to_contain_text('<img src=x onerror="window.pwned=1"> Quokka **field notes**')
+    assert page.evaluate("window.pwned") is None and page.title() == "Ask the articles"
+    chat = page.locator("#rag-chat")
+    assert chat.locator("img, iframe, script, table, code, b, .katex, a[href^='javascript']").count() == 0
+    shot(page, "desktop-7-markup-stays-text")
+
+
+def test_named_api_endpoint(client):
+    from gradio_client.exceptions import AppError
+
+    api = client.view_api(print_info=False, return_format="dict")
+    assert list(api["named_endpoints"]) == ["/ask"]
+    result = client.predict(question=FIRST, api_name="/ask")
+    assert result["question"] == FIRST and result["answered"] is True
+    assert all(set(p) == PASSAGE_KEYS for p in result["passages"]) and len(result["passages"]) == 5
+    assert any("Miguel Ojeda" in p["text"] for p in result["passages"])
+    explained = client.predict(question=FIRST, k=2, explain=True, api_name="/ask")
+    assert len(explained["passages"]) == 2 and {"dense_rank", "keyword_rank"} <= set(
+        explained["passages"][0]["explain"]
+    )
+    with pytest.raises(AppError, match="the question is empty"):
+        client.predict(question="   ", api_name="/ask")
+
+
+def test_a_password_protects_page_and_api(server, browser):
+    from gradio_client import Client
+
+    port = free_port()
+    env = {"RAG_AUTH": "reader:s3cret-pass"}
+    args = [sys.executable, "-m", "rag", "serve", "--corpus", str(server.corpus), "--index", str(server.index)]
+    proc = start([*args, "--port", str(port)], env, port, server.log.with_name("auth.log"))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client's error type for a refused login varies
+            Client(url, verbose=False, analytics_enabled=False).predict(question=FIRST, api_name="/ask")
+        authed = Client(url, auth=("reader", "s3cret-pass"), verbose=False, analytics_enabled=False)
+        assert authed.predict(question=FIRST, api_name="/ask")["answered"] is True
+        pg = browser.new_page(viewport=DESKTOP)
+        try:
+            pg.goto(url)
+            pg.wait_for_selector("text=This chat is password protected.", timeout=WAIT)
+            assert pg.locator("#rag-chat").count() == 0
+            shot(pg, "desktop-8-login")
+        finally:
+            pg.close()
+    finally:
+        stop(proc)
