@@ -36,6 +36,7 @@ __all__ = [
 
 RRF_K = 60
 CANDIDATES = 50
+TYPED_CANDIDATES = 20
 
 
 @dataclass(frozen=True)
@@ -205,25 +206,39 @@ def _typed(store: Store, c: Candidates, scores: np.ndarray, question: str, fusio
     wanted = wanted_answer(question) if fusion.answer_type_bonus else None
     if wanted is None:
         return scores
-    held = np.array([bool(wanted.search(store.text(int(p)))) for p in c.ids], dtype=np.float32)
-    return scores + fusion.answer_type_bonus * held
+    # Only the leading candidates can be lifted into the answer; reading every candidate's text would cost more.
+    lead = np.argsort(-scores, kind="stable")[:TYPED_CANDIDATES]
+    bonus = np.zeros_like(scores)
+    bonus[lead] = [fusion.answer_type_bonus * bool(wanted.search(store.text(int(c.ids[i])))) for i in lead]
+    return scores + bonus
 
 
 def search_any(
     store: Store,
     queries: list[tuple[np.ndarray, str, np.ndarray | None]],
     k: int,
+    weights: list[float] | None = None,
     candidates_per_retriever: int = CANDIDATES,
     fusion: Fusion = DEFAULT_FUSION,
 ) -> list[Hit]:
-    """Like `search` for several readings of one question (vector, text, sentence vector): a passage scores its best."""
+    """Like `search` for several readings of one question (vector, text, sentence vector).
+
+    Each reading's fused scores are divided by its best one, then averaged per passage with `weights`
+    (default: equal; 0 where a reading did not retrieve it), so a long contextual reading cannot
+    drown the bare question.
+    A passage's explanation comes from the reading that scored it highest.
+    """
     if len(store) == 0:
         return []
+    weights = weights or [1.0 / len(queries)] * len(queries)
+    total: dict[int, float] = {}
     best: dict[int, tuple[float, Candidates, int]] = {}
-    for vector, text, sentence_vector in queries:
+    for (vector, text, sentence_vector), weight in zip(queries, weights, strict=True):
         c = candidates(store, vector, text, max(candidates_per_retriever, 4 * k), sentence_vector)
         scores = _typed(store, c, fuse(c, fusion), text if sentence_vector is None else queries[-1][1], fusion)
+        top = float(scores.max()) if len(scores) else 0.0
         for i, (p, score) in enumerate(zip(c.ids.tolist(), scores.tolist(), strict=True)):
+            total[p] = total.get(p, 0.0) + weight * (score / top if top > 0 else 0.0)
             if p not in best or score > best[p][0]:
                 best[p] = (score, c, i)
     ids = list(best)
@@ -237,7 +252,7 @@ def search_any(
         dense_rank={p: c.dense_rank[p] for p, (_, c, _) in zip(ids, pick, strict=True) if p in c.dense_rank},
         keyword_rank={p: c.keyword_rank[p] for p, (_, c, _) in zip(ids, pick, strict=True) if p in c.keyword_rank},
     )
-    return select(store, merged, np.array([s for s, _, _ in pick], dtype=np.float32), k, fusion.same_doc_penalty)
+    return select(store, merged, np.array([total[p] for p in ids], dtype=np.float32), k, fusion.same_doc_penalty)
 
 
 def select(store: Store, c: Candidates, scores: np.ndarray, k: int, same_doc_penalty: float = 1.0) -> list[Hit]:
