@@ -110,7 +110,11 @@ class Answer:
 
 
 def best_sentence(
-    question: str, text: str, idf: dict[str, float] | None = None, similarities: np.ndarray | None = None
+    question: str,
+    text: str,
+    idf: dict[str, float] | None = None,
+    similarities: np.ndarray | None = None,
+    spans: np.ndarray | None = None,
 ) -> tuple[int, int]:
     """Span (within `text`) of the sentence that best answers `question`; cheap, no model call.
 
@@ -119,14 +123,15 @@ def best_sentence(
     its cosine similarity to the question when `similarities` (one per
     sentence, computed at index time) are given, plus a small bonus when it
     holds what the question asks for: a date for "when", a name for "who",
-    a number for "how many".
+    a number for "how many". `spans` are the sentences' (start, end) as stored
+    at index time; they are found again when not given.
 
     >>> text = "Ojeda led it. He sent the first pull request on Sept. 20, 2021."
     >>> s, e = best_sentence("When was the first pull request sent?", text)
     >>> text[s:e]
     'He sent the first pull request on Sept. 20, 2021.'
     """
-    spans = [(s, e) for s, e, _ in sentence_spans(text)]
+    spans = [(s, e) for s, e, _ in sentence_spans(text)] if spans is None else [(int(s), int(e)) for s, e in spans]
     if len(spans) < 2:
         return spans[0] if spans else (0, len(text))
     terms = set(tokenize(question))

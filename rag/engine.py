@@ -133,7 +133,7 @@ class Engine:
         doc = store.document(hit.passage)
         row = store.passages[hit.passage]
         start, end = int(row["start"]), int(row["end"])
-        hs, he = best_sentence(question, text, idf, sentence_similarities(store, hit.passage, query_vector))
+        hs, he = best_sentence(question, text, idf, *sentence_similarities(store, hit.passage, query_vector))
         explain = {
             "dense_rank": hit.dense_rank,
             "keyword_rank": hit.keyword_rank,

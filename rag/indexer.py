@@ -201,7 +201,7 @@ def _update(settings, files, embedder, full, progress) -> IndexReport:
 
     new_texts = [doc.text[s:e] for _, doc, spans in fresh for s, e in spans]
     report.passages_embedded = len(new_texts)
-    sentences, counts = split_sentences(new_texts)
+    sentences, counts, new_spans = split_sentences(new_texts)
     report.sentences_embedded = len(sentences)
     if new_texts:
         emb = embedder() if not isinstance(embedder, Embedder) else embedder
@@ -220,7 +220,7 @@ def _update(settings, files, embedder, full, progress) -> IndexReport:
     else:
         dim = old.manifest.dim if old else _dim_of(embedder)
         new_vectors = new_sentence_vectors = np.zeros((0, dim), dtype=np.float32)
-    new = (new_vectors, new_sentence_vectors, _offsets(np.maximum(counts, 1)))
+    new = (new_vectors, new_sentence_vectors, _offsets(np.maximum(counts, 1)), new_spans)
     manifest = _write(settings, model, dim, old, kept, fresh, new)
     report.passages_total = manifest.passages
     return report
@@ -231,27 +231,31 @@ def _dim_of(embedder) -> int:
     return emb.dim
 
 
-def split_sentences(texts: list[str]) -> tuple[list[str], np.ndarray]:
-    """Texts to embed for each passage's sentence vectors, and how many each passage gave.
+def split_sentences(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Texts to embed for each passage's sentence vectors, how many each passage gave, and the
+    (start, end) of every sentence row within its passage (so questions never split text again).
 
     One text per sentence; a passage of one sentence gives none (count 0): its
     passage vector serves. A heading or other scrap shorter than
     MIN_SENTENCE_CHARS is embedded together with the sentence after it, so
     a title line does not match every question about its topic.
 
-    >>> split_sentences(["Intro\\n\\nThis first sentence is long enough to stand alone. A short one.", "One."])[1]
-    array([3, 0])
+    >>> passage = "Intro\\n\\nThis first sentence is long enough to stand. A short one."
+    >>> _, counts, spans = split_sentences([passage, "One."])
+    >>> counts.tolist(), spans.tolist()
+    ([3, 0], [[0, 5], [7, 51], [52, 64], [0, 4]])
     """
-    sentences, counts = [], []
+    sentences, counts, rows = [], [], []
     for text in texts:
         spans = [(s, e) for s, e, _ in sentence_spans(text)]
         counts.append(len(spans) if len(spans) > 1 else 0)
+        rows.extend(spans if len(spans) > 1 else [(0, len(text))])
         if len(spans) > 1:
             for i, (s, e) in enumerate(spans):
                 if e - s < MIN_SENTENCE_CHARS:
                     s, e = (s, spans[i + 1][1]) if i + 1 < len(spans) else (spans[i - 1][0], e)
                 sentences.append(" ".join(text[s:e].split()))
-    return sentences, np.array(counts, dtype=np.int64)
+    return sentences, np.array(counts, dtype=np.int64), np.array(rows, dtype=np.int32).reshape(-1, 2)
 
 
 def sentence_rows(passage_vectors: np.ndarray, sentence_vectors: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -278,10 +282,11 @@ def _write(settings, model, dim, old, kept, fresh, new) -> Manifest:
         at += len(item[2])
     entries.sort(key=lambda e: e[0])
 
-    new_vectors, new_sentences, new_offsets = new
-    docs, rows, texts, vectors, sentence_vectors, sentence_counts = [], [], [], [], [], []
+    new_vectors, new_sentences, new_offsets, new_spans = new
+    docs, rows, texts, vectors, sentence_vectors, sentence_counts, spans_rows = [], [], [], [], [], [], []
     old_vectors = old.vectors() if old else None
-    old_sentences, old_offsets = (old.sentence_vectors(), old.sentence_offsets()) if old else (None, None)
+    old_offsets = old.sentence_offsets() if old else None
+    old_spans = old.sentence_spans() if old else None
     for number, (source, kind, item) in enumerate(entries):
         if kind == "kept":
             f, meta, _ = item
@@ -289,7 +294,8 @@ def _write(settings, model, dim, old, kept, fresh, new) -> Manifest:
             spans = [(int(r["start"]), int(r["end"])) for r in old.passages[first : first + count]]
             texts.extend(old.text(i) for i in range(first, first + count))
             vectors.append(old_vectors[first : first + count])
-            sentence_vectors.append(old_sentences[old_offsets[first] : old_offsets[first + count]])
+            sentence_vectors.append(old.sentence_rows(slice(old_offsets[first], old_offsets[first + count])))
+            spans_rows.append(old_spans[old_offsets[first] : old_offsets[first + count]])
             sentence_counts.append(np.diff(old_offsets[first : first + count + 1]))
             info = {k: meta.get(k) for k in ("hash", "title", "author", "date", "url", "origin")}
         else:
@@ -297,6 +303,7 @@ def _write(settings, model, dim, old, kept, fresh, new) -> Manifest:
             texts.extend(doc.text[s:e] for s, e in spans)
             vectors.append(new_vectors[offset : offset + len(spans)])
             sentence_vectors.append(new_sentences[new_offsets[offset] : new_offsets[offset + len(spans)]])
+            spans_rows.append(new_spans[new_offsets[offset] : new_offsets[offset + len(spans)]])
             sentence_counts.append(np.diff(new_offsets[offset : offset + len(spans) + 1]))
             info = {"hash": doc.hash, **doc.meta}
         docs.append(
@@ -310,6 +317,7 @@ def _write(settings, model, dim, old, kept, fresh, new) -> Manifest:
     sentences = (
         np.concatenate(sentence_vectors) if sentence_vectors else np.zeros((0, dim), dtype=np.float32),
         _offsets(np.concatenate(sentence_counts) if sentence_counts else np.zeros(0, dtype=np.int64)),
+        np.concatenate(spans_rows) if spans_rows else np.zeros((0, 2), dtype=np.int32),
     )
     write_store(settings.index, manifest, np.array(rows, dtype=PASSAGE_DTYPE), texts, all_vectors, sentences)
     return manifest

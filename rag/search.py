@@ -36,7 +36,7 @@ __all__ = [
 
 RRF_K = 60
 CANDIDATES = 50
-TYPED_CANDIDATES = 20
+TYPED_CANDIDATES = 10
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
     """Reciprocal rank fusion.
 
     >>> rrf([[7, 3], [3]], k=1)
-    {7: 0.5, 3: 1.0}
+    {7: 0.5, 3: 0.8333333333333333}
     """
     fused: dict[int, float] = {}
     for ranking in rankings:
@@ -143,11 +143,12 @@ def candidates(
     )
 
 
-def sentence_similarities(store: Store, passage: int, query_vector: np.ndarray) -> np.ndarray:
-    """Cosine of the question with each sentence of one passage, in order."""
+def sentence_similarities(store: Store, passage: int, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine of the question with each sentence of one passage, in order, and the sentences' spans."""
     offsets = store.sentence_offsets()
-    rows = store.sentence_vectors()[offsets[passage] : offsets[passage + 1]]
-    return np.asarray(rows, dtype=np.float32) @ np.asarray(query_vector, dtype=np.float32)
+    a, b = offsets[passage], offsets[passage + 1]
+    sims = store.sentence_rows(slice(a, b)) @ np.asarray(query_vector, dtype=np.float32)
+    return sims, store.sentence_spans()[a:b]
 
 
 def best_sentence_similarity(store: Store, passages: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
@@ -155,10 +156,11 @@ def best_sentence_similarity(store: Store, passages: np.ndarray, query_vector: n
     if not len(passages):
         return np.zeros(0, dtype=np.float32)
     offsets = store.sentence_offsets()
-    starts, ends = offsets[passages], offsets[passages + 1]
-    rows = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)])
-    sims = np.asarray(store.sentence_vectors()[rows], dtype=np.float32) @ query_vector
-    return np.maximum.reduceat(sims, np.cumsum(ends - starts) - (ends - starts)).astype(np.float32)
+    starts, lengths = offsets[passages], offsets[passages + 1] - offsets[passages]
+    firsts = np.cumsum(lengths) - lengths  # where each passage's rows begin in the gathered block
+    rows = np.arange(int(lengths.sum())) + np.repeat(starts - firsts, lengths)
+    sims = store.sentence_rows(rows) @ query_vector
+    return np.maximum.reduceat(sims, firsts).astype(np.float32)
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -265,7 +267,10 @@ def select(store: Store, c: Candidates, scores: np.ndarray, k: int, same_doc_pen
     seen_texts: set[str] = set()
     hits: list[Hit] = []
     while remaining and len(hits) < k:
-        best = max(remaining, key=lambda i: scores[i] * same_doc_penalty ** len(taken.get(docs[i], ())))
+        if same_doc_penalty == 1.0:
+            best = remaining[0]
+        else:
+            best = max(remaining, key=lambda i: scores[i] * same_doc_penalty ** len(taken.get(docs[i], ())))
         remaining.remove(best)
         p = int(c.ids[best])
         doc, start, end = docs[best], int(rows["start"][best]), int(rows["end"][best])
