@@ -197,15 +197,20 @@ def _prompted():
 @click.option(
     "--work", type=click.Path(path_type=Path), help="Where the BEIR set's index is kept [default: a cache folder]."
 )
+@click.option("--chunk-size", type=int, help="Passage size for the BEIR set's index [default: as configured].")
+@click.option("--chunk-overlap", type=int, help="Passage overlap for the BEIR set's index [default: as configured].")
 @click.option("-k", type=click.IntRange(1, 100), help="Passages per answer [default: 5].")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
 @click.option("--details", is_flag=True, help="Also list every question that missed.")
-def eval_cmd(settings, file, beir_dir, split, work, k, as_json, details) -> None:
+def eval_cmd(settings, file, beir_dir, split, work, chunk_size, chunk_overlap, k, as_json, details) -> None:
     """Measure answer quality on FILE (JSON Lines of questions and answers), or on a BEIR set with --beir."""
     if (file is None) == (beir_dir is None):
         raise InputError("give either a question FILE or --beir DIR (not both).")
     if beir_dir is not None:
-        _eval_beir(settings, beir_dir, split, work, as_json)
+        chunking = {"chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
+        _eval_beir(
+            settings.with_(**{name: v for name, v in chunking.items() if v is not None}), beir_dir, split, work, as_json
+        )
         return
     from .evaluate import load_questions, run_eval
 

@@ -45,9 +45,9 @@ def test_own_question_set_is_large_enough():
 def test_own_question_set_quality(own_set_report):
     """The levels measured when the fusion and thresholds were chosen (README, "Answer quality")."""
     r = own_set_report
-    assert r.hit_at_1 >= 0.83 and r.hit_at_5 >= 0.94 and r.mrr >= 0.87, r.to_json()
+    assert r.hit_at_1 >= 0.83 and r.hit_at_5 >= 0.97 and r.mrr >= 0.88, r.to_json()
     assert r.highlight_accuracy >= 0.85, r.to_json()
-    assert r.false_refusals == 0 and r.abstention_recall >= 0.7, r.to_json()
+    assert r.false_refusals == 0 and r.abstention_recall >= 0.8, r.to_json()
 
 
 def test_follow_up_finds_the_date_of_his_first_pull_request(real_engine):
