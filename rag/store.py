@@ -9,6 +9,9 @@
         offsets.npy      byte offsets of each text in texts.bin (N + 1)
         vectors.npy      float32 embeddings, unit length (N x dim)
         dense.faiss      FAISS index over the vectors: exact, or IVF for large corpora (see dense.py)
+        sentence_vectors.npy  int8 embedding of each sentence of each passage, x 127 (S x dim)
+        sentence_offsets.npy  first sentence row of each passage (N + 1)
+        sentence_spans.npy    (start, end) of each sentence row within its passage (S x 2)
         keyword/         BM25 index over the passage texts (see keyword.py)
       skipped.json       articles that could not be indexed, and why
 
@@ -53,7 +56,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 2: file checksums in the manifest; 3: sentence vectors
+SENTENCE_SCALE = 127  # sentence vectors are stored as int8: round(v * 127)
 PASSAGE_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i8"), ("end", "<i8")])
 
 
@@ -189,6 +193,10 @@ class Store:
             self._texts = np.memmap(path / "texts.bin", dtype=np.uint8, mode="r") if self.offsets[-1] else None
             self._vectors = np.load(path / "vectors.npy", mmap_mode="r")
             self.dense = load_dense(path)
+            # Opened now, not on first use: a loaded generation keeps answering after a writer deletes it.
+            self._sentences = np.load(path / "sentence_vectors.npy", mmap_mode="r")
+            self._sentence_offsets = np.load(path / "sentence_offsets.npy", mmap_mode="r")
+            self._sentence_spans = np.load(path / "sentence_spans.npy", mmap_mode="r")
             self.keyword = KeywordIndex.load(path / "keyword")
         except IndexStateError:
             raise
@@ -247,6 +255,20 @@ class Store:
     def vectors(self) -> np.ndarray:
         return self._vectors
 
+    def sentence_vectors(self) -> np.ndarray:
+        """Sentence vectors, int8 (x SENTENCE_SCALE); rows of passage i: sentence_offsets()[i:i + 2]."""
+        return self._sentences
+
+    def sentence_rows(self, rows: np.ndarray | slice) -> np.ndarray:
+        """Sentence vectors as float32 (int8 keeps them small and quick to read: 0.1 ms for 500 rows)."""
+        return self._sentences[rows].astype(np.float32) * (1.0 / SENTENCE_SCALE)
+
+    def sentence_spans(self) -> np.ndarray:
+        return self._sentence_spans
+
+    def sentence_offsets(self) -> np.ndarray:
+        return self._sentence_offsets
+
 
 def write_store(
     index_dir: Path,
@@ -255,6 +277,7 @@ def write_store(
     texts: list[str],
     vectors: np.ndarray,
     *,
+    sentences: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     previous: Store | None = None,
     reuse_ids: np.ndarray | None = None,
 ) -> Path:
@@ -269,6 +292,9 @@ def write_store(
     if previous is None:
         reuse_ids = None
 
+    if sentences is None:  # each passage one sentence: its own vector and whole span
+        spans = np.array([(0, len(t)) for t in texts], dtype=np.int32).reshape(-1, 2)
+        sentences = (vectors, np.arange(len(texts) + 1), spans)
     index_dir.mkdir(parents=True, exist_ok=True)
     tmp = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
     tmp.mkdir()
@@ -280,6 +306,10 @@ def write_store(
         np.save(tmp / "offsets.npy", offsets)
         np.save(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE))
         np.save(tmp / "vectors.npy", vectors.astype(np.float32, copy=False))
+        quantized = np.clip(np.rint(sentences[0] * SENTENCE_SCALE), -SENTENCE_SCALE, SENTENCE_SCALE)
+        np.save(tmp / "sentence_vectors.npy", quantized.astype(np.int8))
+        np.save(tmp / "sentence_offsets.npy", sentences[1].astype(np.int64))
+        np.save(tmp / "sentence_spans.npy", sentences[2].astype(np.int32))
         build_dense(tmp, vectors, previous.path if previous else None, reuse_ids)
         KeywordIndex.build(texts, previous.keyword if previous else None, reuse_ids).save(tmp / "keyword")
         manifest.files = record(tmp)
