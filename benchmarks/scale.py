@@ -25,7 +25,7 @@ import time
 import numpy as np
 from common import CACHE, SCIFACT, machine, median, pct, rss_mb, scifact_index, table
 
-from rag.dense import EXACT_LIMIT, ExactIndex, build_dense, load_dense
+from rag.dense import EXACT_LIMIT, build_dense, exact_index, load_dense
 from rag.embedding import load_embedder
 
 NOISE = 0.6  # noise norm relative to the unit centre: cosine ~0.86 to the centre, ~0.74 between siblings
@@ -66,7 +66,7 @@ def latencies(index, queries: np.ndarray) -> tuple[list[float], np.ndarray]:
 
 
 def exact_top10(vectors: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    exact = ExactIndex(vectors)
+    exact = exact_index(vectors)
     return np.concatenate([exact.search(queries[at : at + 50], 10)[1] for at in range(0, len(queries), 50)])
 
 
@@ -85,12 +85,12 @@ def measure_rag(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, fol
     gc.collect()
     before = rss_mb()
     t0 = time.perf_counter()
-    index = load_dense(folder, np.load(folder / "vectors.npy", mmap_mode="r"))
+    index = load_dense(folder)
     opened = time.perf_counter() - t0
     after_open = rss_mb() - before
     times, found = latencies(index, queries)
     after_queries = rss_mb() - before
-    kind = "exact (numpy, mmap)" if isinstance(index, ExactIndex) else f"IVF{index.nlist}, nprobe {index.nprobe}, mmap"
+    kind = f"IVF{index.nlist}, nprobe {index.nprobe}, mmap" if hasattr(index, "nprobe") else "exact (IndexFlatIP, mmap)"
     del index
     return [kind, build, opened * 1000, after_open, after_queries, disk, *ms(times), recall(found, truth)]
 

@@ -6,6 +6,7 @@ form of an answer is defined here and nowhere else.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,10 +14,45 @@ import numpy as np
 from .chunking import sentence_spans
 from .keyword import tokenize
 
-__all__ = ["Citation", "Result", "Answer", "best_sentence", "ANSWER_THRESHOLD"]
+__all__ = [
+    "Citation",
+    "Result",
+    "Answer",
+    "best_sentence",
+    "wanted_answer",
+    "is_answered",
+    "evidence",
+    "ANSWER_THRESHOLD",
+]
 
-# Below this dense similarity of the best passage, the corpus is taken not to answer.
-ANSWER_THRESHOLD = 0.35
+# Calibrated on eval/questions.jsonl (README, "Answer quality"), on the best passage's evidence: the fused
+# score without the answer-type bonus. A best passage sharing no term with the question needs more of it.
+ANSWER_THRESHOLD = 0.125
+NO_SHARED_TERMS_COVERAGE = 0.02
+NO_SHARED_TERMS_THRESHOLD = 0.35
+
+
+def evidence(hit) -> float:
+    """How strongly a search.Hit matches its question, on the fused scale, before any answer-type bonus."""
+    from .search import DEFAULT_FUSION as f
+
+    keyword_weight = 1 - f.dense_weight - f.sentence_weight
+    return f.dense_weight * hit.dense_score + f.sentence_weight * hit.sentence_score + keyword_weight * hit.coverage
+
+
+def is_answered(hits) -> bool:
+    """Whether the best passage looks like an answer rather than the nearest unrelated text.
+
+    `hits` are search.Hit objects, best first; the decision uses the best one's evidence and how much
+    of the question's wording it holds.
+    """
+    if not hits:
+        return False
+    best = max(hits, key=evidence)
+    score = evidence(best)
+    if score < ANSWER_THRESHOLD:
+        return False
+    return best.coverage >= NO_SHARED_TERMS_COVERAGE or score >= NO_SHARED_TERMS_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -74,21 +110,68 @@ class Answer:
 
 
 def best_sentence(
-    question: str, text: str, sentence_vectors: np.ndarray | None, query_vector: np.ndarray | None
+    question: str,
+    text: str,
+    idf: dict[str, float] | None = None,
+    similarities: np.ndarray | None = None,
+    spans: np.ndarray | None = None,
 ) -> tuple[int, int]:
-    """Span (within `text`) of the sentence that best answers `question`.
+    """Span (within `text`) of the sentence that best answers `question`; cheap, no model call.
 
-    Scores each sentence by the share of the question's terms it holds plus,
-    when vectors are given, its similarity to the question.
+    Each sentence scores the idf-weighted share of the question's terms it
+    holds (`idf` maps terms to weights; equal weights when not given), plus
+    its cosine similarity to the question when `similarities` (one per
+    sentence, computed at index time) are given, plus a small bonus when it
+    holds what the question asks for: a date for "when", a name for "who",
+    a number for "how many". `spans` are the sentences' (start, end) as stored
+    at index time; they are found again when not given.
+
+    >>> text = "Ojeda led it. He sent the first pull request on Sept. 20, 2021."
+    >>> s, e = best_sentence("When was the first pull request sent?", text)
+    >>> text[s:e]
+    'He sent the first pull request on Sept. 20, 2021.'
     """
-    spans = [(s, e) for s, e, _ in sentence_spans(text)]
-    if not spans:
-        return 0, len(text)
+    spans = [(s, e) for s, e, _ in sentence_spans(text)] if spans is None else [(int(s), int(e)) for s, e in spans]
+    if len(spans) < 2:
+        return spans[0] if spans else (0, len(text))
     terms = set(tokenize(question))
-    scores = np.zeros(len(spans))
-    for i, (s, e) in enumerate(spans):
-        if terms:
-            scores[i] += len(terms & set(tokenize(text[s:e]))) / len(terms)
-    if sentence_vectors is not None and query_vector is not None:
-        scores += sentence_vectors @ query_vector
-    return spans[int(np.argmax(scores))]
+    weights = idf or {}
+    total = sum(weights.get(t, 1.0) for t in terms) or 1.0
+    wanted = wanted_answer(question)
+    if similarities is None or len(similarities) != len(spans):
+        similarities = np.zeros(len(spans))
+    best, best_score = spans[0], -np.inf
+    for (s, e), similarity in zip(spans, similarities.tolist(), strict=True):
+        sentence = text[s:e]
+        score = sum(weights.get(t, 1.0) for t in terms & set(tokenize(sentence))) / total
+        score += SIMILARITY_WEIGHT * similarity
+        if wanted is not None and wanted.search(sentence):
+            score += ANSWER_TYPE_BONUS
+        if score > best_score:
+            best, best_score = (s, e), score
+    return best
+
+
+ANSWER_TYPE_BONUS = 0.15
+SIMILARITY_WEIGHT = 0.5
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+_ANSWER_TYPES = [
+    (
+        re.compile(r"^\s*(?:when|what year|which year|in what year|in which year|on what date|what date)\b", re.I),
+        re.compile(rf"\b(?:1[89]|20)\d\d\b|\b{_MONTH}\s+\d", re.I),
+    ),
+    (re.compile(r"^\s*(?:who|whom|whose)\b", re.I), re.compile(r"\b[A-Z][a-z]+\s+(?:[A-Z][a-z]*\.?\s+)?[A-Z][a-z]+")),
+    (
+        re.compile(r"\b(?:how (?:many|much|big|large|long)|what (?:share|fraction|percentage|proportion))\b", re.I),
+        re.compile(r"\d"),
+    ),
+    (re.compile(r"^\s*(?:in )?(?:which|what)\s+(?:\w+\s+)?(?:version|release)\b", re.I), re.compile(r"\b\d+\.\d+\b")),
+]
+
+
+def wanted_answer(question: str) -> re.Pattern | None:
+    """A pattern for what the question asks for (a date, a name, a number), if it says."""
+    for asks, pattern in _ANSWER_TYPES:
+        if asks.search(question):
+            return pattern
+    return None

@@ -10,9 +10,11 @@
     backend.read_skipped()             # articles the last update could not index (a hint; see store.py)
 
 A store offers what search and answers read: `len(store)`, `store.manifest`,
-`dense_search(vector, n)`, `keyword_search(query, n)`, `text(i)`,
-`document(i)`, `vector(i)` and `passages[i]` (doc, start, end). Fusion,
-de-duplication and answers are shared, so both backends answer alike.
+`dense_search(vector, n)`, `keyword_search(query, n)`, `keyword_scores(query,
+ids)`, `idf(terms)`, `vector_rows(ids)`, `sentence_block(ids)`,
+`sentences(i)`, `text(i)`, `document(i)`, `doc(number)` and `passages[ids]`
+(doc, start, end). Fusion, de-duplication and answers are shared code, so
+both backends answer alike.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class Backend(Protocol):
 
     def verify(self, store) -> None: ...
 
-    def write(self, settings: Settings, model: str, dim: int, old, kept, fresh, new_vectors) -> Manifest: ...
+    def write(self, settings: Settings, model: str, dim: int, old, kept, fresh, new) -> Manifest: ...
 
     def tidy(self) -> None: ...
 
@@ -66,10 +68,10 @@ class FaissBackend:
     def verify(self, store: Store) -> None:
         verify(store.path, store.manifest.files, full=True)
 
-    def write(self, settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
+    def write(self, settings, model, dim, old, kept, fresh, new) -> Manifest:
         from .indexer import _write  # the FAISS writer assembles a whole new generation
 
-        return _write(settings, model, dim, old, kept, fresh, new_vectors)
+        return _write(settings, model, dim, old, kept, fresh, new)
 
     def tidy(self) -> None:
         remove_stale(self.index_dir)

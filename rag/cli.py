@@ -1,4 +1,4 @@
-"""Command line: `rag index`, `rag ask`, `rag add`, `rag serve`.
+"""Command line: `rag index`, `rag ask`, `rag chat`, `rag add`, `rag eval`, `rag serve`.
 
 Exit codes: 0 done; 1 the command could not do its job (a one-line message
 on stderr says why and what to do, never a traceback); 2 the command line is
@@ -212,6 +212,14 @@ def _stdin_questions() -> list[tuple[int, str | None]]:
 MAX_STDIN_BYTES = 10_000_000
 
 
+def _stdin_lines():
+    """The questions on stdin, one per line, for a conversation; a line that is not UTF-8 stops it."""
+    for number, text in _stdin_questions():
+        if text is None:
+            raise InputError(f"line {number} of stdin is not valid UTF-8 text; save the questions as UTF-8.")
+        yield text
+
+
 _LOW_CONFIDENCE = "The articles do not seem to answer this. Closest passages (low confidence):"
 
 
@@ -231,6 +239,126 @@ def format_answer(answer, explain: bool = False) -> str:
             lines.append("    " + ", ".join(f"{k}={v}" for k, v in r.explain.items()))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n" if lines else "No passages in the index.\n"
+
+
+@main.command()
+@common
+@click.option("-k", type=click.IntRange(1, 100), help="How many passages to show [default: 5].")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per turn, one per line (as `rag ask --json`).")
+@click.option("--explain", is_flag=True, help="Show how each retriever ranked each passage.")
+def chat(settings: Settings, k: int | None, as_json: bool, explain: bool) -> None:
+    """A conversation: each question is read in the light of the earlier ones.
+
+    In a terminal, type questions at the prompt (an empty line or Ctrl-D ends);
+    otherwise one question per line is read from stdin.
+    """
+    engine = make_engine(settings)
+    engine.ensure_current(notify=lambda msg: click.echo(msg, err=True))
+    interactive = sys.stdin.isatty()
+    history: list[str] = []
+    for question in _prompted() if interactive else _stdin_lines():
+        try:
+            answer = engine.ask(question, k, history=history)
+        except InputError as exc:
+            if not interactive:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            continue
+        history.append(answer.question)
+        if as_json:
+            click.echo(json.dumps(answer.to_json(explain), ensure_ascii=False))
+            continue
+        if not interactive:
+            click.echo(f"? {answer.question}\n")
+        click.echo(format_answer(answer, explain))
+
+
+def _prompted():
+    """Questions typed at a prompt, until an empty line or end of input."""
+    while True:
+        try:
+            line = click.prompt("?", prompt_suffix=" ", default="", show_default=False)
+        except (EOFError, click.Abort):
+            click.echo("", err=True)
+            return
+        if not line.strip():
+            return
+        yield line
+
+
+@main.command("eval")
+@common
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--beir", "beir_dir", type=click.Path(path_type=Path), help="A BEIR-format data set folder to score instead."
+)
+@click.option("--split", default="test", show_default=True, help="Which qrels split of the BEIR set to score.")
+@click.option(
+    "--work", type=click.Path(path_type=Path), help="Where the BEIR set's index is kept [default: a cache folder]."
+)
+@click.option("--chunk-size", type=int, help="Passage size for the BEIR set's index [default: as configured].")
+@click.option("--chunk-overlap", type=int, help="Passage overlap for the BEIR set's index [default: as configured].")
+@click.option("-k", type=click.IntRange(1, 100), help="Passages per answer [default: 5].")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@click.option("--details", is_flag=True, help="Also list every question that missed.")
+def eval_cmd(settings, file, beir_dir, split, work, chunk_size, chunk_overlap, k, as_json, details) -> None:
+    """Measure answer quality on FILE (JSON Lines of questions and answers), or on a BEIR set with --beir."""
+    if (file is None) == (beir_dir is None):
+        raise InputError("give either a question FILE or --beir DIR (not both).")
+    if beir_dir is not None:
+        chunking = {"chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
+        _eval_beir(
+            settings.with_(**{name: v for name, v in chunking.items() if v is not None}), beir_dir, split, work, as_json
+        )
+        return
+    from .evaluate import load_questions, run_eval
+
+    conversations = load_questions(file)
+    engine = make_engine(settings)
+    engine.ensure_current(notify=lambda msg: click.echo(msg, err=True))
+    report = run_eval(engine, conversations, k=k or 5)
+    if as_json:
+        click.echo(json.dumps(report.to_json(details)))
+        return
+    click.echo(format_eval(report, details))
+
+
+def format_eval(report, details: bool = False) -> str:
+    r = report
+    lines = [
+        f"{r.questions} questions: {r.answerable} answerable, {r.unanswerable} unanswerable",
+        f"hit@1 {r.hit_at_1:.3f}   hit@3 {r.hit_at_3:.3f}   hit@5 {r.hit_at_5:.3f}   MRR {r.mrr:.3f}",
+        f"highlight accuracy {r.highlight_accuracy:.3f}",
+        f"abstention precision {r.abstention_precision:.3f}   recall {r.abstention_recall:.3f}   "
+        f"({r.false_refusals} of {r.answerable} answerable questions refused)",
+    ]
+    if details:
+        for t in r.results:
+            if t.answerable and (t.rank != 1 or not t.highlight_hit or not t.answered):
+                lines.append(
+                    f"  rank {t.rank or '-'}  highlight {'ok' if t.highlight_hit else 'miss'}  "
+                    f"{'answered' if t.answered else 'refused'}  {t.question}"
+                )
+            elif not t.answerable and t.answered:
+                lines.append(f"  answered an unanswerable question: {t.question}")
+    return "\n".join(lines)
+
+
+def _eval_beir(settings: Settings, folder: Path, split: str, work: Path | None, as_json: bool) -> None:
+    from .beir import run_beir, work_folder
+
+    work = work or work_folder(folder, settings)
+    report = run_beir(folder, work, settings, split=split, notify=lambda msg: click.echo(msg, err=True))
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+        return
+    click.echo(
+        f"{report.name} ({report.split}): {report.queries} queries over {report.documents} documents "
+        f"({report.passages} passages)\n"
+        f"nDCG@10 {report.ndcg_at_10:.4f}   recall@100 {report.recall_at_100:.4f}\n"
+        f"indexing {report.index_seconds:.1f} s{' (reused)' if report.reused else ''}, "
+        f"queries {report.query_seconds:.1f} s ({1000 * report.query_seconds / max(report.queries, 1):.1f} ms each)"
+    )
 
 
 @main.command()

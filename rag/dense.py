@@ -1,11 +1,11 @@
-"""Vectors -> the dense index, its type chosen by corpus size.
+"""Vectors -> the FAISS index on disk, its type chosen by corpus size.
 
-Below EXACT_LIMIT passages, search is exact: one matrix-vector product over
-the memory-mapped vectors, without FAISS, so a small index opens at once.
-From EXACT_LIMIT up, an IVF index (FAISS IndexIVFFlat, inner product) whose
-inverted lists are memory-mapped, so opening it does not grow with the
-corpus. Its number of lists grows as sqrt(N) and `nprobe` is set for
-recall@10 >= 0.99 against exact search (measured by benchmarks/scale.py).
+Below EXACT_LIMIT passages, an exact index (IndexFlatIP): every vector is
+compared, which at that size takes a few milliseconds. From EXACT_LIMIT up,
+an IVF index (IndexIVFFlat, inner product) whose number of lists grows as
+sqrt(N), with `nprobe` set for recall@10 >= 0.99 against exact search
+(measured by benchmarks/scale.py). Both are opened memory-mapped, so opening
+one does not grow with the corpus.
 
 An update re-uses the previous generation's centroids and the list of every
 passage it keeps, so only new passages are assigned; the centroids are
@@ -21,36 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EXACT_LIMIT", "ExactIndex", "build_dense", "load_dense", "ivf_shape"]
+__all__ = ["EXACT_LIMIT", "build_dense", "load_dense", "ivf_shape", "exact_index"]
 
 log = logging.getLogger(__name__)
 
 EXACT_LIMIT = 50_000
 TRAIN_PER_LIST = 64  # k-means sample: this many vectors per list (FAISS needs at least 39)
 RETRAIN_FACTOR = 4.0
-
-
-class ExactIndex:
-    """Inner-product search over all vectors; the same answers as faiss.IndexFlatIP."""
-
-    def __init__(self, vectors: np.ndarray) -> None:
-        self.vectors = vectors
-        self.ntotal = len(vectors)
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(similarities, ids), each (len(queries), k), best first; ids are -1 past the end."""
-        queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.vectors.shape[1])
-        sims = queries @ np.asarray(self.vectors).T
-        k_real = min(k, self.ntotal)
-        out_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
-        out_i = np.full((len(queries), k), -1, dtype=np.int64)
-        if k_real == 0:
-            return out_s, out_i
-        top = np.argpartition(-sims, k_real - 1, axis=1)[:, :k_real]
-        order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable")
-        out_i[:, :k_real] = np.take_along_axis(top, order, axis=1)
-        out_s[:, :k_real] = np.take_along_axis(sims, out_i[:, :k_real], axis=1)
-        return out_s, out_i
 
 
 def ivf_shape(n: int) -> tuple[int, int]:
@@ -66,15 +43,18 @@ def ivf_shape(n: int) -> tuple[int, int]:
 def build_dense(
     folder: Path, vectors: np.ndarray, previous: Path | None = None, kept: np.ndarray | None = None
 ) -> None:
-    """Write the dense index for `vectors` into `folder` (nothing to write below EXACT_LIMIT).
+    """Write the dense index for `vectors` into `folder`/dense.faiss.
 
     `previous` is the folder of the generation being replaced; `kept[i] >= 0`
-    says that vector i is vector kept[i] there, so its list is known.
+    says that vector i is vector kept[i] there, so its IVF list is known.
     """
+    import faiss
+
     n = len(vectors)
     if n < EXACT_LIMIT:
+        faiss.write_index(exact_index(vectors), str(folder / "dense.faiss"))
+        (folder / "dense.json").write_text(json.dumps({"kind": "flat"}))
         return
-    import faiss
 
     centroids, lists = _reusable(previous, n)
     if centroids is None:
@@ -104,10 +84,18 @@ def build_dense(
     (folder / "dense.json").write_text(json.dumps({"kind": "ivf", "lists": nlist, "nprobe": nprobe, "trained_on": n}))
 
 
-def load_dense(folder: Path, vectors: np.ndarray):
-    """The dense index of a generation: ExactIndex, or the IVF index with its lists memory-mapped."""
-    if not (folder / "dense.faiss").exists():
-        return ExactIndex(vectors)
+def exact_index(vectors: np.ndarray):
+    """An exact inner-product FAISS index holding `vectors` (also the reference for recall)."""
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    for at in range(0, len(vectors), 262144):
+        index.add(np.ascontiguousarray(vectors[at : at + 262144], dtype=np.float32))
+    return index
+
+
+def load_dense(folder: Path):
+    """The FAISS index of a generation, memory-mapped."""
     import faiss
 
     return faiss.read_index(str(folder / "dense.faiss"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
@@ -115,7 +103,7 @@ def load_dense(folder: Path, vectors: np.ndarray):
 
 def _reusable(previous: Path | None, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Centroids and lists of the previous generation, if they still suit `n` vectors."""
-    if previous is None or not (previous / "dense.json").exists():
+    if previous is None or not (previous / "centroids.npy").exists():
         return None, None
     try:
         info = json.loads((previous / "dense.json").read_text())

@@ -14,20 +14,18 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-
-from .answer import ANSWER_THRESHOLD, Answer, Citation, Result, best_sentence
+from .answer import Answer, Citation, Result, best_sentence, is_answered
 from .backends import Backend, open_backend
-from .chunking import sentence_spans
 from .config import Settings
 from .documents import ARTICLE_TYPES
 from .embedding import Embedder, load_embedder
 from .errors import IndexStateError, InputError
 from .indexer import IndexReport, stale_reason, update_index
-from .search import Hit, rrf, search
+from .keyword import tokenize
+from .search import Hit, search, search_any, sentence_similarities
 from .store import Store
 
-__all__ = ["Engine", "clean_question"]
+__all__ = ["Engine", "clean_question", "follow_up_context"]
 
 log = logging.getLogger(__name__)
 
@@ -138,34 +136,30 @@ class Engine:
         k = k or self.settings.k
         store = self.store()
         query_vector = self.embedder.embed_query(question)
-        hits = search(store, query_vector, question, k)
-        if history:
-            hits = self._with_context(store, question, query_vector, hits, history, k)
-        results = [self._result(store, rank, hit, question, query_vector) for rank, hit in enumerate(hits, 1)]
-        answered = bool(hits) and max(h.dense_score for h in hits) >= ANSWER_THRESHOLD
-        return Answer(question, answered, results)
+        context = follow_up_context(question, history)
+        if context:
+            # The passage should be about what the conversation is about; its best sentence should answer the question.
+            readings = [(self.embedder.embed_query(context), context, query_vector), (query_vector, question, None)]
+            hits = search_any(store, readings, k)
+        else:
+            hits = search(store, query_vector, question, k)
+        idf = store.idf(tokenize(question + " " + (context or "")))
+        results = [self._result(store, rank, hit, question, idf, query_vector) for rank, hit in enumerate(hits, 1)]
+        return Answer(question, is_answered(hits), results)
 
-    def _with_context(self, store, question, query_vector, hits, history, k) -> list[Hit]:
-        """Fuse results for the bare question with results for it read after the last question."""
-        context = f"{history[-1]} {question}"
-        context_hits = search(store, self.embedder.embed_query(context), context, k)
-        by_passage = {h.passage: h for h in context_hits} | {h.passage: h for h in hits}
-        fused = rrf([[h.passage for h in hits], [h.passage for h in context_hits]])
-        return [by_passage[p] for p in sorted(fused, key=fused.get, reverse=True)[:k]]
-
-    def _result(self, store: Store, rank: int, hit: Hit, question: str, query_vector: np.ndarray) -> Result:
+    def _result(self, store: Store, rank: int, hit: Hit, question: str, idf: dict, query_vector) -> Result:
         text = store.text(hit.passage)
         doc = store.document(hit.passage)
         row = store.passages[hit.passage]
         start, end = int(row["start"]), int(row["end"])
-        sentences = [text[s:e] for s, e, _ in sentence_spans(text)]
-        vectors = self.embedder.embed(sentences) if len(sentences) > 1 else None
-        hs, he = best_sentence(question, text, vectors, query_vector)
+        hs, he = best_sentence(question, text, idf, *sentence_similarities(store, hit.passage, query_vector))
         explain = {
             "dense_rank": hit.dense_rank,
             "keyword_rank": hit.keyword_rank,
             "dense_score": round(hit.dense_score, 6),
+            "sentence_score": round(hit.sentence_score, 6),
             "keyword_score": round(hit.keyword_score, 6),
+            "keyword_coverage": round(hit.coverage, 6),
             "fused_score": round(hit.score, 6),
         }
         citation = Citation(doc["title"], doc["source"], doc.get("url"), start, end)
@@ -173,6 +167,31 @@ class Engine:
 
 
 _TERMINAL_ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|.)", re.DOTALL)
+
+
+_ANAPHORA = frozenset(
+    "he him his she her hers it its they them their theirs this that these those there then such former latter".split()
+)
+
+
+def follow_up_context(question: str, history: Sequence[str]) -> str | None:
+    """The question read after the last one, when it seems to lean on it; else None.
+
+    A question leans on the previous one when it refers back ("he", "it",
+    "that", ...) or is too short to stand alone.
+
+    >>> follow_up_context("When did he send his first pull request?", ["Who led Rust for Linux?"])
+    'Who led Rust for Linux? When did he send his first pull request?'
+    >>> follow_up_context("Which AWS OS uses Rust?", ["Who led Rust for Linux?"]) is None
+    True
+    """
+    earlier = [h for h in history if isinstance(h, str) and h.strip()]
+    if not earlier:
+        return None
+    words = {w.strip(".,;:!?\"'").lower() for w in question.split()}
+    if not (words & _ANAPHORA) and len(tokenize(question)) > 2:
+        return None
+    return f"{' '.join(earlier[-1].split())} {question}"
 
 
 def clean_question(question: str) -> str:

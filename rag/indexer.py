@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .backends import Backend, open_backend
-from .chunking import passage_spans
+from .chunking import passage_spans, sentence_spans
 from .config import Settings
 from .documents import ArticleFile, Document, Skipped, file_hash, read_bytes, read_document, scan
 from .embedding import Embedder
@@ -31,6 +31,7 @@ __all__ = ["IndexReport", "update_index", "stale_reason", "index_lock"]
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT = 600.0
+MIN_SENTENCE_CHARS = 40
 
 
 @dataclass
@@ -40,6 +41,7 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     passages_embedded: int = 0
+    sentences_embedded: int = 0  # sentences of multi-sentence passages, embedded for sentence vectors
     passages_total: int = 0
     seconds: float = 0.0
     rebuilt: str | None = None  # why everything was rebuilt, if it was
@@ -204,22 +206,27 @@ def _update(settings, backend: Backend, files, embedder, full, progress) -> Inde
 
     new_texts = [doc.text[s:e] for _, doc, spans in fresh for s, e in spans]
     report.passages_embedded = len(new_texts)
+    sentences, counts, new_spans = split_sentences(new_texts)
+    report.sentences_embedded = len(sentences)
     if new_texts:
         emb = embedder() if not isinstance(embedder, Embedder) else embedder
-        done = 0
+        done, total = 0, len(new_texts) + len(sentences)
 
         def step(n: int) -> None:
             nonlocal done
             done += n
             if progress:
-                progress(done, len(new_texts))
+                progress(done, total)
 
-        new_vectors = emb.embed(new_texts, progress=step)
+        embedded = emb.embed(new_texts + sentences, progress=step)
+        new_vectors = embedded[: len(new_texts)]
+        new_sentence_vectors = sentence_rows(new_vectors, embedded[len(new_texts) :], counts)
         dim = emb.dim
     else:
         dim = old.manifest.dim if old else _dim_of(embedder)
-        new_vectors = np.zeros((0, dim), dtype=np.float32)
-    manifest = backend.write(settings, model, dim, old, kept, fresh, new_vectors)
+        new_vectors = new_sentence_vectors = np.zeros((0, dim), dtype=np.float32)
+    new = (new_vectors, new_sentence_vectors, _offsets(np.maximum(counts, 1)), new_spans)
+    manifest = backend.write(settings, model, dim, old, kept, fresh, new)
     report.passages_total = manifest.passages
     return report
 
@@ -280,7 +287,49 @@ def _dim_of(embedder) -> int:
     return emb.dim
 
 
-def _write(settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
+def split_sentences(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Texts to embed for each passage's sentence vectors, how many each passage gave, and the
+    (start, end) of every sentence row within its passage (so questions never split text again).
+
+    One text per sentence; a passage of one sentence gives none (count 0): its
+    passage vector serves. A heading or other scrap shorter than
+    MIN_SENTENCE_CHARS is embedded together with the sentence after it, so
+    a title line does not match every question about its topic.
+
+    >>> passage = "Intro\\n\\nThis first sentence is long enough to stand. A short one."
+    >>> _, counts, spans = split_sentences([passage, "One."])
+    >>> counts.tolist(), spans.tolist()
+    ([3, 0], [[0, 5], [7, 51], [52, 64], [0, 4]])
+    """
+    sentences, counts, rows = [], [], []
+    for text in texts:
+        spans = [(s, e) for s, e, _ in sentence_spans(text)]
+        counts.append(len(spans) if len(spans) > 1 else 0)
+        rows.extend(spans if len(spans) > 1 else [(0, len(text))])
+        if len(spans) > 1:
+            for i, (s, e) in enumerate(spans):
+                if e - s < MIN_SENTENCE_CHARS:
+                    s, e = (s, spans[i + 1][1]) if i + 1 < len(spans) else (spans[i - 1][0], e)
+                sentences.append(" ".join(text[s:e].split()))
+    return sentences, np.array(counts, dtype=np.int64), np.array(rows, dtype=np.int32).reshape(-1, 2)
+
+
+def sentence_rows(passage_vectors: np.ndarray, sentence_vectors: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """One row per sentence of each passage, in order; a one-sentence passage repeats its passage vector."""
+    rows, at = [], 0
+    for i, n in enumerate(counts.tolist()):
+        rows.append(sentence_vectors[at : at + n] if n else passage_vectors[i : i + 1])
+        at += n
+    return np.concatenate(rows) if rows else np.zeros((0, passage_vectors.shape[1]), dtype=np.float32)
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def _write(settings, model, dim, old, kept, fresh, new) -> Manifest:
     """Assemble kept and fresh articles, in source order, into a new generation."""
     entries = [(item[0].source, "kept", item) for item in kept]
     at = 0
@@ -289,8 +338,12 @@ def _write(settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
         at += len(item[2])
     entries.sort(key=lambda e: e[0])
 
+    new_vectors, new_sentences, new_offsets, new_spans = new
     docs, rows, texts, vectors, reuse = [], [], [], [], []
+    sentence_vectors, sentence_counts, spans_rows = [], [], []
     old_vectors = old.vectors() if old else None
+    old_offsets = old.sentence_offsets() if old else None
+    old_spans = old.sentence_spans() if old else None
     for number, (source, kind, item) in enumerate(entries):
         if kind == "kept":
             f, meta, _ = item
@@ -299,12 +352,18 @@ def _write(settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
             texts.extend(old.text(i) for i in range(first, first + count))
             vectors.append(old_vectors[first : first + count])
             reuse.append(np.arange(first, first + count))
+            sentence_vectors.append(old.sentence_rows(slice(old_offsets[first], old_offsets[first + count])))
+            spans_rows.append(old_spans[old_offsets[first] : old_offsets[first + count]])
+            sentence_counts.append(np.diff(old_offsets[first : first + count + 1]))
             info = {k: meta.get(k) for k in ("hash", "title", "author", "date", "url", "origin")}
         else:
             f, doc, spans, offset = item
             texts.extend(doc.text[s:e] for s, e in spans)
             vectors.append(new_vectors[offset : offset + len(spans)])
             reuse.append(np.full(len(spans), -1))
+            sentence_vectors.append(new_sentences[new_offsets[offset] : new_offsets[offset + len(spans)]])
+            spans_rows.append(new_spans[new_offsets[offset] : new_offsets[offset + len(spans)]])
+            sentence_counts.append(np.diff(new_offsets[offset : offset + len(spans) + 1]))
             info = {"hash": doc.hash, **doc.meta}
         docs.append(
             {"source": source, **info, "size": f.size, "mtime_ns": f.mtime_ns, "first": len(rows), "count": len(spans)}
@@ -315,6 +374,13 @@ def _write(settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
     )
     all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
     reuse_ids = np.concatenate(reuse) if reuse else np.zeros(0, dtype=np.int64)
+    sentences = (
+        np.concatenate(sentence_vectors) if sentence_vectors else np.zeros((0, dim), dtype=np.float32),
+        _offsets(np.concatenate(sentence_counts) if sentence_counts else np.zeros(0, dtype=np.int64)),
+        np.concatenate(spans_rows) if spans_rows else np.zeros((0, 2), dtype=np.int32),
+    )
     passages = np.array(rows, dtype=PASSAGE_DTYPE)
-    write_store(settings.index, manifest, passages, texts, all_vectors, previous=old, reuse_ids=reuse_ids)
+    write_store(
+        settings.index, manifest, passages, texts, all_vectors, sentences=sentences, previous=old, reuse_ids=reuse_ids
+    )
     return manifest

@@ -42,22 +42,39 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
+_STEMS: dict[str, str] = {}
+_STEM_CACHE_SIZE = 200_000
+
+
+def _stem(word: str) -> str:
+    """Snowball stem of `word`, remembered: questions and passages repeat the same words."""
+    stem = _STEMS.get(word)
+    if stem is None:
+        if len(_STEMS) >= _STEM_CACHE_SIZE:
+            _STEMS.clear()
+        stem = _STEMS[word] = _stemmer().stemWord(word)
+    return stem
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed terms of `text`.
 
     >>> tokenize("Rust will make it into 6.1, says CVE-2021-1234's author")
     ['rust', 'make', '6.1', '6', '1', 'say', 'cve-2021-1234', 'cve', '2021', '1234', 'author']
     """
-    stem, stop = _stemmer().stemWord, STOPWORDS_EN
+    stop = STOPWORDS_EN
     terms: list[str] = []
-    for match in _TOKEN.finditer(text.lower().replace("\u2019", "'")):
-        token = match.group()
+    for token in _TOKEN.findall(text.lower().replace("\u2019", "'")):
+        if token.isalnum():  # the common case: a plain word or number
+            if token not in stop and len(token) > 1 or token.isdigit():
+                terms.append(_stem(token))
+            continue
         parts = [p for p in _SPLIT.split(token) if p]
         if len(parts) > 1:
             terms.append(token)
-            terms.extend(stem(p) for p in parts if p not in stop and p != "s")
+            terms.extend(_stem(p) for p in parts if p not in stop and p != "s")
         elif token not in stop and len(token) > 1 or token.isdigit():
-            terms.append(stem(token))
+            terms.append(_stem(token))
     return terms
 
 

@@ -1,8 +1,10 @@
 """The index in Milvus: a server, a cluster, or Milvus Lite in a local file.
 
     <name>_meta              the manifest: a header row ("manifest") and one row per document
-    <name>_passages_<gen>    one row per passage: id, doc, start, end, text, terms,
-                             vector (dense, inner product) and sparse (Milvus' BM25 over terms)
+    <name>_passages_<gen>    one row per passage: id, doc, start, end, text, terms, vector
+                             (dense, inner product), sparse (Milvus' BM25 over terms), and
+                             the passage's sentence vectors and spans
+    <name>_terms_<gen>       how many passages hold each term (for idf), per generation
 
 Passage ids are `doc << 20 | n`, so every passage names its document. A
 changed article gets a new document id: its new passages are inserted, the
@@ -29,13 +31,11 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import numpy as np
-
 from .errors import ConfigError, IndexBusyError, IndexStateError
 from .keyword import tokenize
-from .store import PASSAGE_DTYPE, Manifest
+from .store import Manifest
 
-__all__ = ["MilvusLocation", "MilvusBackend", "MilvusStore", "parse_store_url", "bm25_terms"]
+__all__ = ["MilvusLocation", "MilvusBackend", "parse_store_url", "bm25_terms", "milvus_term"]
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ BM25 = {"bm25_k1": 1.5, "bm25_b": 0.75}  # as bm25s, which the FAISS backend use
 MAX_VARCHAR = 65535  # bytes, Milvus' limit for one VARCHAR value
 BATCH = 1000  # rows per insert or delete request
 WINDOW = 16384  # documents per manifest query (Milvus' largest query result)
-ROW_FIELDS = ["start", "end", "text"]
+MAX_TERM = 512  # bytes of the longest term with a document frequency of its own
 HEADER, SKIPPED = "manifest", "skipped"  # keys of the manifest collection's two rows that are not documents
 _JOIN = str.maketrans({c: "_" for c in ".-/:+"})
 
@@ -107,7 +107,12 @@ def bm25_terms(text: str) -> str:
     >>> bm25_terms("Rust lands in 6.1, says CVE-2021-1234")
     'rust land 6_1 6 1 say cve_2021_1234 cve 2021 1234'
     """
-    return " ".join(term.translate(_JOIN) for term in tokenize(text))
+    return " ".join(milvus_term(term) for term in tokenize(text))
+
+
+def milvus_term(term: str) -> str:
+    """A term of ours as Milvus' analyzer sees it: identifiers joined with "_" ("6.1" -> "6_1")."""
+    return term.translate(_JOIN)
 
 
 def _connect(location: MilvusLocation):
@@ -168,103 +173,6 @@ def _errors(location: MilvusLocation) -> Iterator[None]:
         ) from None
 
 
-class MilvusStore:
-    """One generation of the index in Milvus, read-only; rows of retrieved passages are kept."""
-
-    def __init__(self, client, location: MilvusLocation, manifest: Manifest, header: dict) -> None:
-        self.client = client
-        self.location = location
-        self.manifest = manifest
-        self.generation = int(header["generation"])
-        self.collection = str(header["collection"])
-        self._docs = {int(d["id"]): d for d in manifest.documents}
-        self._rows: dict[int, tuple[int, int, int, str]] = {}
-        self.passages = _Passages(self)
-
-    def __len__(self) -> int:
-        return self.manifest.passages
-
-    def dense_search(self, vector: np.ndarray, n: int) -> tuple[list[int], list[float]]:
-        """Ids and inner products of the `n` passages nearest to `vector`, best first."""
-        params = {"metric_type": "IP"} if self.location.lite else {"metric_type": "IP", "params": {"ef": max(64, n)}}
-        data = [np.asarray(vector, dtype=np.float32).tolist()]
-        with _errors(self.location):
-            hits = self.client.search(
-                self.collection, data=data, anns_field="vector", limit=n, search_params=params, output_fields=ROW_FIELDS
-            )[0]
-        return self._keep(hits)
-
-    def keyword_search(self, query: str, n: int) -> tuple[list[int], list[float]]:
-        """Ids and BM25 scores of the `n` best passages for `query`, best first (none when no term matches)."""
-        terms = bm25_terms(query)
-        if not terms:
-            return [], []
-        with _errors(self.location):
-            hits = self.client.search(
-                self.collection,
-                data=[terms],
-                anns_field="sparse",
-                limit=n,
-                search_params={"metric_type": "BM25"},
-                output_fields=ROW_FIELDS,
-            )[0]
-        ids, scores = self._keep(hits)
-        scores = [abs(s) for s in scores]  # Milvus Lite reports BM25 as a negative distance, a server as a score
-        return [i for i, s in zip(ids, scores, strict=True) if s > 0], [s for s in scores if s > 0]
-
-    def _keep(self, hits) -> tuple[list[int], list[float]]:
-        """Remember the rows of `hits` and drop passages of documents this generation does not hold."""
-        if len(self._rows) > 50_000:
-            self._rows.clear()
-        ids, scores = [], []
-        for hit in hits:
-            i, row = int(hit["id"]), hit["entity"]
-            if i >> DOC_SHIFT not in self._docs:
-                continue  # written by an update that is not (or no longer) this generation
-            self._rows[i] = (i >> DOC_SHIFT, int(row["start"]), int(row["end"]), row["text"])
-            ids.append(i)
-            scores.append(float(hit["distance"]))
-        return ids, scores
-
-    def _row(self, i: int) -> tuple[int, int, int, str]:
-        row = self._rows.get(i)
-        if row is None:
-            found = self._get(i, ROW_FIELDS)
-            row = self._rows[i] = (i >> DOC_SHIFT, int(found["start"]), int(found["end"]), found["text"])
-        return row
-
-    def _get(self, i: int, fields: list[str]) -> dict:
-        with _errors(self.location):
-            found = self.client.get(self.collection, ids=[i], output_fields=fields)
-        if not found:
-            raise IndexStateError("the index was updated while answering", "ask again.")
-        return found[0]
-
-    def text(self, i: int) -> str:
-        return self._row(i)[3]
-
-    def document(self, i: int) -> dict:
-        """Metadata of the document that passage `i` belongs to."""
-        return self._docs[i >> DOC_SHIFT]
-
-    def vector(self, i: int) -> np.ndarray:
-        return np.asarray(self._get(i, ["vector"])["vector"], dtype=np.float32)
-
-
-class _Passages:
-    """`store.passages[i]` -> (doc, start, end), as the FAISS store's array gives it."""
-
-    def __init__(self, store: MilvusStore) -> None:
-        self._store = store
-
-    def __getitem__(self, i: int):
-        doc, start, end, _ = self._store._row(int(i))
-        return np.array([(doc, start, end)], dtype=PASSAGE_DTYPE)[0]
-
-    def __len__(self) -> int:
-        return len(self._store)
-
-
 class MilvusBackend:
     """Reads and writes the index in Milvus; see the module docstring for the layout."""
 
@@ -284,21 +192,25 @@ class MilvusBackend:
         snapshot = self._snapshot()
         return snapshot[0] if snapshot else None
 
-    def load(self) -> MilvusStore | None:
+    def load(self):
+        """The live generation as a MilvusStore, or None when there is no index yet."""
+        from .milvus_store import MilvusStore
+
         snapshot = self._snapshot()
         if snapshot is None:
             return None
         manifest, header = snapshot
         with _errors(self.location):
-            if not self.client.has_collection(header["collection"]):
-                raise IndexStateError(f"{self.location} has lost the passages of the index")
+            for name in (header["collection"], header["terms"]):
+                if not self.client.has_collection(name):
+                    raise IndexStateError(f"{self.location} has lost the collection {name} of the index")
+                self._loaded(name)
             dim = next(f["params"]["dim"] for f in self._fields(header["collection"]) if f["name"] == "vector")
             if int(dim) != manifest.dim:
                 raise IndexStateError(f"{self.location} holds {dim}-d vectors, not {manifest.dim}")
-            self._loaded(header["collection"])
         return MilvusStore(self.client, self.location, manifest, header)
 
-    def is_live(self, store: MilvusStore) -> bool:
+    def is_live(self, store) -> bool:
         header = self.header()
         return header is not None and int(header.get("generation", -1)) == store.generation
 
@@ -327,6 +239,7 @@ class MilvusBackend:
             manifest.passages = int(header["passages"])
             if (
                 not isinstance(header["collection"], str)
+                or not isinstance(header["terms"], str)
                 or int(header["generation"]) < 1
                 or int(header["next_doc"]) < 1
             ):
@@ -390,7 +303,7 @@ class MilvusBackend:
             header = self.header()
             clean_up(self, header)
 
-    def verify(self, store: MilvusStore) -> None:
+    def verify(self, store) -> None:
         """Nothing more to check: Milvus keeps its data whole, and load() has checked collection and dimension."""
 
     def read_skipped(self) -> list[dict]:

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from .errors import ConfigError, IndexBusyError
-from .milvus import BATCH, BM25, DOC_SHIFT, HEADER, MAX_VARCHAR, WINDOW, MilvusBackend, bm25_terms
+from .milvus import BATCH, BM25, DOC_SHIFT, HEADER, MAX_TERM, MAX_VARCHAR, WINDOW, MilvusBackend, bm25_terms
+from .milvus_store import pack_sentences, pack_spans
 from .store import Manifest
 
 __all__ = ["apply_update", "clean_up", "write_row"]
@@ -27,8 +30,12 @@ __all__ = ["apply_update", "clean_up", "write_row"]
 log = logging.getLogger(__name__)
 
 
-def apply_update(backend: MilvusBackend, settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
-    """Write the change the indexer worked out (see indexer._update) and return the new manifest."""
+def apply_update(backend: MilvusBackend, settings, model, dim, old, kept, fresh, new) -> Manifest:
+    """Write the change the indexer worked out (see indexer._update) and return the new manifest.
+
+    `new` holds the fresh passages' vectors, their sentence vectors, each passage's first sentence
+    row (N + 1) and the sentences' spans, as indexer._update makes them.
+    """
     client = backend.client
     _ensure_meta(backend)
     header = backend.header()
@@ -36,43 +43,48 @@ def apply_update(backend: MilvusBackend, settings, model, dim, old, kept, fresh,
     if old is not None and old.generation != generation:
         raise IndexBusyError(f"{backend.location} was updated by another process meanwhile: run `rag index` again.")
     clean_up(backend, header)
-    new, next_doc = generation + 1, int(header.get("next_doc", 1)) if header else 1
+    gen, next_doc = generation + 1, int(header.get("next_doc", 1)) if header else 1
     if old is None:
-        collection = f"{backend.location.name}_passages_{new}"
-        if client.has_collection(collection):
-            client.drop_collection(collection)
+        collection, terms = f"{backend.location.name}_passages_{gen}", f"{backend.location.name}_terms_{gen}"
         _create_passages(backend, collection, dim)
+        _create_terms(backend, terms)
         before = _live_documents(backend, header)
     else:
-        collection, before = old.collection, old.manifest.documents
+        collection, terms, before = old.collection, old.terms, old.manifest.documents
 
     kept_sources = {f.source for f, _, _ in kept}
-    docs, rows = [], []
+    gone = [d for d in before if d["source"] not in kept_sources]
+    docs, rows = [], [_doc_row(d, removed=gen) for d in gone]
     for f, meta, _ in kept:
         docs.append({**meta, "size": f.size, "mtime_ns": f.mtime_ns})
         if (f.size, f.mtime_ns) != (meta["size"], meta["mtime_ns"]):
             rows.append(_doc_row(docs[-1]))  # the same content, touched: only the stat changes
-    rows.extend(_doc_row(d, removed=new) for d in before if d["source"] not in kept_sources)
     placed = []
     for f, document, spans in fresh:
         if len(spans) >= 1 << DOC_SHIFT:
             raise ConfigError(f"{f.source} makes {len(spans)} passages, more than Milvus ids allow: split it.")
         doc = {"id": next_doc, "source": f.source, "hash": document.hash, **document.meta}
         docs.append({**doc, "size": f.size, "mtime_ns": f.mtime_ns, "count": len(spans)})
-        rows.append(_doc_row(docs[-1], added=new))
+        rows.append(_doc_row(docs[-1], added=gen))
         placed.append((next_doc, document, spans))
         next_doc += 1
     for batch in _batches(rows):
         client.upsert(backend.meta, batch)
-    for batch in _batches(_passage_rows(placed, new_vectors, settings.chunk_size)):
+    counts: Counter[str] = Counter()  # change in how many passages hold each term
+    for batch in _batches(_passage_rows(placed, new, settings.chunk_size, counts)):
         client.insert(collection, batch)
+    if old is not None:
+        counts.subtract(_terms_of(backend, collection, gone))
+    _count_terms(backend, terms, counts, generation, gen)
     if backend.location.lite:
-        client.flush(collection)  # Milvus Lite indexes flushed segments once; unflushed rows are rescanned per search
+        for name in (collection, terms):
+            client.flush(name)  # Milvus Lite indexes flushed segments once; unflushed rows are rescanned per search
 
     manifest = Manifest(model, dim, settings.chunking, [], sum(d["count"] for d in docs), time.time())
-    header = {**manifest.to_json(), "generation": new, "collection": collection, "next_doc": next_doc}
+    extra = {"generation": gen, "collection": collection, "terms": terms, "next_doc": next_doc}
+    header = {**manifest.to_json(), **extra}
     write_row(backend, HEADER, json.dumps(header))
-    log.info("committed generation %d of %s", new, backend.location)
+    log.info("committed generation %d of %s", gen, backend.location)
     clean_up(backend, header)
     manifest.documents = sorted(docs, key=lambda d: d["source"])
     return manifest
@@ -86,24 +98,26 @@ def write_row(backend: MilvusBackend, key: str, value: str) -> None:
 
 def clean_up(backend: MilvusBackend, header: dict | None) -> None:
     """Remove what no reader of the generation in `header` sees: rows and passages of cut-short
-    or replaced documents, and passages collections other than the live one."""
+    or replaced documents, term counts of a cut-short update, and collections of other generations."""
     client = backend.client
     if not client.has_collection(backend.meta):
         return
     generation = int(header.get("generation", 0)) if header else 0
-    live = header.get("collection") if header else None
+    live = [header.get("collection"), header.get("terms")] if header else []
     for rows in _drain(backend, f"removed > {generation}"):  # marks of a cut-short update: still live
         client.upsert(backend.meta, [_doc_row(json.loads(r["value"])) for r in rows])
     dead = 0
     for rows in _drain(backend, f"added > {generation} or (removed > 0 and removed <= {generation})"):
         ids = [int(r["doc"]) for r in rows]
-        if live and client.has_collection(live):
-            client.delete(live, filter=f"doc in {ids}")
+        if live and client.has_collection(live[0]):
+            client.delete(live[0], filter=f"doc in {ids}")
         client.delete(backend.meta, ids=[r["key"] for r in rows])
         dead += len(ids)
-    prefix = f"{backend.location.name}_passages_"
+    if live and client.has_collection(live[1]):
+        _uncount(backend, live[1], generation)
+    kinds = re.compile(rf"{re.escape(backend.location.name)}_(passages|terms)_\d+")
     for name in client.list_collections():
-        if name.startswith(prefix) and name[len(prefix) :].isdigit() and name != live:
+        if kinds.fullmatch(name) and name not in live:
             client.drop_collection(name)
     if dead:
         log.info("removed %d replaced or unfinished documents from %s", dead, backend.location)
@@ -129,18 +143,17 @@ def _live_documents(backend: MilvusBackend, header: dict | None) -> list[dict]:
     return [json.loads(r["value"]) for r in rows]
 
 
-def _passage_rows(placed, vectors, chunk_size: int) -> Iterator[dict]:
+def _passage_rows(placed, new, chunk_size: int, counts: Counter) -> Iterator[dict]:
+    """Rows of the fresh passages; adds one to `counts` for each term of each passage."""
+    vectors, sentences, offsets, spans = new
     at = 0
-    for doc_id, document, spans in placed:
-        for n, (start, end) in enumerate(spans):
+    for doc_id, document, passage_spans in placed:
+        for n, (start, end) in enumerate(passage_spans):
             text = document.text[start:end]
             terms = bm25_terms(text)
-            if max(len(text.encode()), len(terms.encode())) > MAX_VARCHAR:
-                raise ConfigError(
-                    f"passages of {chunk_size} characters do not fit in Milvus (64 KB each): "
-                    "set a smaller RAG_CHUNK_SIZE."
-                )
-            yield {
+            counts.update(set(terms.split()))
+            a, b = offsets[at], offsets[at + 1]
+            row = {
                 "id": doc_id << DOC_SHIFT | n,
                 "doc": doc_id,
                 "start": start,
@@ -148,8 +161,66 @@ def _passage_rows(placed, vectors, chunk_size: int) -> Iterator[dict]:
                 "text": text,
                 "terms": terms,
                 "vector": vectors[at].tolist(),
+                "sentences": pack_sentences(sentences[a:b]),
+                "spans": pack_spans(spans[a:b]),
             }
+            if max(len(row[k].encode()) for k in ("text", "terms", "sentences")) > MAX_VARCHAR:
+                raise ConfigError(
+                    f"passages of {chunk_size} characters do not fit in Milvus (64 KB each): "
+                    "set a smaller RAG_CHUNK_SIZE."
+                )
+            yield row
             at += 1
+
+
+def _terms_of(backend: MilvusBackend, collection: str, docs: list[dict]) -> Counter:
+    """How many passages of `docs` hold each term."""
+    counts: Counter[str] = Counter()
+    batch, size = [], 0
+    for doc in [*docs, None]:
+        if doc is None or (batch and size + doc["count"] > WINDOW):
+            where = f"doc in {batch}"
+            for row in backend.client.query(collection, filter=where, output_fields=["terms"], limit=WINDOW):
+                counts.update(set(row["terms"].split()))
+            batch, size = [], 0
+        if doc is not None:
+            batch.append(int(doc["id"]))
+            size += int(doc["count"])
+    return counts
+
+
+def _count_terms(backend: MilvusBackend, collection: str, changes: Counter, generation: int, gen: int) -> None:
+    """Apply `changes` to the passage count of each term, as of generation `gen`.
+
+    Each row keeps the count of the generation before it (`prev`) next to the new one (`df`, valid
+    from generation `gen`), so readers of either generation, and a cut-short update, find theirs.
+    """
+    client = backend.client
+    changed = [t for t, n in changes.items() if n and len(t.encode()) <= MAX_TERM]
+    for batch in _batches(changed):
+        rows = {r["term"]: r for r in client.get(collection, ids=batch, output_fields=["df", "prev", "gen"])}
+        upserts = []
+        for term in batch:
+            row = rows.get(term)
+            base = 0 if row is None else int(row["df"] if row["gen"] <= generation else row["prev"])
+            upserts.append(_term_row(term, base + changes[term], base, gen))
+        client.upsert(collection, upserts)
+
+
+def _uncount(backend: MilvusBackend, collection: str, generation: int) -> None:
+    """Undo the term counts of a cut-short update: rows newer than `generation` go back to `prev`."""
+    while True:
+        where = f"gen > {generation}"
+        rows = backend.client.query(collection, filter=where, output_fields=["term", "prev"], limit=WINDOW)
+        if rows:
+            restored = [_term_row(r["term"], r["prev"], r["prev"], 0) for r in rows]
+            backend.client.upsert(collection, restored)
+        if len(rows) < WINDOW:
+            return
+
+
+def _term_row(term: str, df: int, prev: int, gen: int) -> dict:
+    return {"term": term, "df": df, "prev": prev, "gen": gen, "unused": [0.0, 0.0]}
 
 
 def _doc_row(doc: dict, added: int = 0, removed: int = 0) -> dict:
@@ -195,6 +266,8 @@ def _create_passages(backend: MilvusBackend, name: str, dim: int) -> None:
     from pymilvus import DataType, Function, FunctionType
 
     client = backend.client
+    if client.has_collection(name):
+        client.drop_collection(name)  # left by a cut-short rebuild
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("doc", DataType.INT64)
@@ -205,6 +278,8 @@ def _create_passages(backend: MilvusBackend, name: str, dim: int) -> None:
     schema.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params=analyzer)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_field("sentences", DataType.VARCHAR, max_length=MAX_VARCHAR)  # int8 vectors, base64
+    schema.add_field("spans", DataType.VARCHAR, max_length=MAX_VARCHAR)  # int32 (start, end) pairs, base64
     schema.add_function(Function("bm25", FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]))
     index = client.prepare_index_params()
     if backend.location.lite:
@@ -213,6 +288,22 @@ def _create_passages(backend: MilvusBackend, name: str, dim: int) -> None:
         hnsw = {"M": 16, "efConstruction": 200}
         index.add_index(field_name="vector", index_type="HNSW", metric_type="IP", params=hnsw)
     index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25)
+    _create(client, name, schema, index)
+
+
+def _create_terms(backend: MilvusBackend, name: str) -> None:
+    """How many passages hold each term; Milvus wants a vector field in every collection, so it has an unused one."""
+    from pymilvus import DataType
+
+    client = backend.client
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("term", DataType.VARCHAR, is_primary=True, max_length=MAX_TERM)
+    schema.add_field("df", DataType.INT64)
+    schema.add_field("prev", DataType.INT64)
+    schema.add_field("gen", DataType.INT64)
+    schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
+    index = client.prepare_index_params()
+    index.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
     _create(client, name, schema, index)
 
 

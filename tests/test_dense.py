@@ -1,4 +1,4 @@
-"""The dense index: exact search for small corpora, IVF for large ones, re-used across updates."""
+"""The FAISS index: exact for small corpora, IVF for large ones, re-used across updates."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rag import dense
-from rag.dense import ExactIndex, build_dense, load_dense
+from rag.dense import build_dense, exact_index, load_dense
 
 
 def unit(rows: int, dim: int = 32, seed: int = 0) -> np.ndarray:
@@ -17,30 +17,19 @@ def unit(rows: int, dim: int = 32, seed: int = 0) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def test_exact_index_matches_faiss_flat():
-    faiss = pytest.importorskip("faiss")
-    x, q = unit(500), unit(7, seed=1)
-    flat = faiss.IndexFlatIP(x.shape[1])
-    flat.add(x)
-    want_s, want_i = flat.search(q, 10)
-    got_s, got_i = ExactIndex(x).search(q, 10)
-    np.testing.assert_array_equal(got_i, want_i)
-    np.testing.assert_allclose(got_s, want_s, rtol=1e-5)
-
-
-def test_exact_index_pads_when_asked_for_more_than_it_holds():
-    sims, ids = ExactIndex(unit(3)).search(unit(1, seed=2), 5)
-    assert list(ids[0, 3:]) == [-1, -1] and sorted(ids[0, :3]) == [0, 1, 2]
-
-
-def test_small_corpora_get_no_faiss_file(tmp_path):
-    build_dense(tmp_path, unit(100))
-    assert not (tmp_path / "dense.faiss").exists()
-    assert isinstance(load_dense(tmp_path, unit(100)), ExactIndex)
+def test_small_corpora_get_an_exact_faiss_index_on_disk(tmp_path):
+    x, q = unit(100), unit(3, seed=1)
+    build_dense(tmp_path, x)
+    index = load_dense(tmp_path)
+    assert (tmp_path / "dense.faiss").exists() and index.ntotal == 100
+    sims, ids = index.search(q, 5)
+    want = np.argsort(-(q @ x.T), axis=1)[:, :5]
+    np.testing.assert_array_equal(ids, want)
+    np.testing.assert_allclose(sims, np.take_along_axis(q @ x.T, want, axis=1), rtol=1e-5)
 
 
 def recall_at_10(index, x: np.ndarray, q: np.ndarray) -> float:
-    _, want = ExactIndex(x).search(q, 10)
+    _, want = exact_index(x).search(q, 10)
     _, got = index.search(q, 10)
     return np.mean([len(set(a) & set(b)) / 10 for a, b in zip(want, got, strict=True)])
 
@@ -49,7 +38,7 @@ def test_large_corpora_get_a_memory_mapped_ivf_index_with_high_recall(tmp_path, 
     monkeypatch.setattr(dense, "EXACT_LIMIT", 2000)
     x = unit(6000)
     build_dense(tmp_path, x)
-    index = load_dense(tmp_path, x)
+    index = load_dense(tmp_path)
     assert index.ntotal == 6000 and index.nprobe > 1
     assert recall_at_10(index, x, x[::30]) >= 0.99
 
@@ -67,6 +56,6 @@ def test_update_reuses_centroids_and_lists_of_kept_vectors(tmp_path, monkeypatch
     build_dense(new, y, old, kept)
     np.testing.assert_array_equal(np.load(new / "centroids.npy"), np.load(old / "centroids.npy"))
     np.testing.assert_array_equal(np.load(new / "lists.npy")[:5900], np.load(old / "lists.npy")[100:])
-    index = load_dense(new, y)
+    index = load_dense(new)
     assert index.ntotal == len(y)
     assert recall_at_10(index, y, y[::30]) >= 0.99

@@ -28,7 +28,7 @@ TEXTS = [
     "word " * 400,  # longer than the model's 256 tokens: truncated the same way
     *[p for f in sorted(CORPUS.glob("*.txt")) for p in f.read_text().split("\n\n")[:12] if p.strip()],
 ]
-# Modules a question must not load: each costs seconds or hundreds of MB.
+# Modules a question must not load: each costs seconds or hundreds of MB (FAISS, the index itself, is loaded).
 HEAVY = {
     "torch",
     "sentence_transformers",
@@ -39,7 +39,6 @@ HEAVY = {
     "sklearn",
     "pandas",
     "onnx",
-    "faiss",
 }
 
 

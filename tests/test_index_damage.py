@@ -19,7 +19,16 @@ from rag.store import FORMAT_VERSION, Store, live_generation
 from .conftest import ROOT, FakeEmbedder
 
 QUESTION = "Who submitted the first Rust for Linux pull request?"
-FILES = ["vectors.npy", "passages.npy", "texts.bin", "offsets.npy", "keyword/terms.json", "keyword/data.npy"]
+FILES = [
+    "vectors.npy",
+    "dense.faiss",
+    "passages.npy",
+    "texts.bin",
+    "offsets.npy",
+    "sentence_vectors.npy",
+    "keyword/terms.json",
+    "keyword/data.npy",
+]
 
 
 def damage(gen: Path, how: str, name: str) -> None:

@@ -1,8 +1,18 @@
 """Retrieval on the bundled corpus with the real model."""
 
+import json
+
 import pytest
+from click.testing import CliRunner
+
+from rag.cli import main
+from rag.evaluate import load_questions, run_eval
+
+from .conftest import ROOT
 
 pytestmark = pytest.mark.slow
+
+QUESTIONS = ROOT / "eval" / "questions.jsonl"
 
 
 @pytest.mark.parametrize(
@@ -17,3 +27,71 @@ pytestmark = pytest.mark.slow
 def test_answer_bearing_passage_is_in_the_top_3(real_engine, question, expected):
     answer = real_engine.ask(question, k=3)
     assert any(expected in r.text for r in answer.results), [r.text[:80] for r in answer.results]
+
+
+@pytest.fixture(scope="module")
+def own_set_report(real_engine):
+    return run_eval(real_engine, load_questions(QUESTIONS))
+
+
+def test_own_question_set_is_large_enough():
+    conversations = load_questions(QUESTIONS)
+    turns = [t for c in conversations for t in c]
+    assert len(turns) >= 60
+    assert sum(1 for t in turns if not t.answerable) >= 10
+    assert sum(1 for c in conversations if len(c) > 1) >= 5
+
+
+def test_own_question_set_quality(own_set_report):
+    """The levels measured when the fusion and thresholds were chosen (README, "Answer quality")."""
+    r = own_set_report
+    assert r.hit_at_1 >= 0.83 and r.hit_at_5 >= 0.97 and r.mrr >= 0.88, r.to_json()
+    assert r.highlight_accuracy >= 0.85, r.to_json()
+    assert r.false_refusals == 0 and r.abstention_recall >= 0.8, r.to_json()
+
+
+def test_follow_up_finds_the_date_of_his_first_pull_request(real_engine):
+    first = real_engine.ask("Who led the Rust for Linux project?", k=3)
+    assert "Miguel Ojeda" in first.results[0].text
+    answer = real_engine.ask("When did he send his first pull request?", k=3, history=[first.question])
+    assert answer.answered
+    assert "Sept. 20, 2021" in answer.results[0].highlight
+
+
+def test_off_topic_question_is_not_answered(real_engine):
+    answer = real_engine.ask("What is the capital city of Australia?")
+    assert not answer.answered and answer.results  # closest passages are still shown
+
+
+def test_chat_reads_turns_from_stdin_and_prints_ask_json(real_engine):
+    settings = real_engine.settings
+    paths = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
+    turns = "Who led the Rust for Linux project?\nWhen did he send his first pull request?\n"
+    result = CliRunner().invoke(main, ["chat", *paths, "--json", "-k", "3"], input=turns)
+    assert result.exit_code == 0, result.output
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["question"] for o in objects] == turns.splitlines()
+    for o in objects:
+        assert set(o) == {"question", "answered", "passages"}
+        assert set(o["passages"][0]) == {"rank", "text", "highlight", "score", "title", "source", "url", "start", "end"}
+    assert "Sept. 20, 2021" in objects[1]["passages"][0]["highlight"]
+
+
+def test_chat_human_output_and_explain(real_engine):
+    settings = real_engine.settings
+    paths = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
+    result = CliRunner().invoke(main, ["chat", *paths, "--explain", "-k", "1"], input="Who is Miguel Ojeda?\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("? Who is Miguel Ojeda?\n\n[1] ")
+    assert "keyword_rank=" in result.stdout and "dense_rank=" in result.stdout and "fused_score=" in result.stdout
+
+
+def test_eval_command_prints_the_metrics(real_engine):
+    settings = real_engine.settings
+    paths = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
+    result = CliRunner().invoke(main, ["eval", *paths, str(QUESTIONS), "--json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    for key in ["hit_at_1", "hit_at_3", "hit_at_5", "mrr", "highlight_accuracy", "abstention_precision"]:
+        assert 0 <= metrics[key] <= 1
+    assert metrics["questions"] >= 60

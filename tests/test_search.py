@@ -1,0 +1,96 @@
+"""Hybrid search with the fake embedder: identifiers, de-duplication, diversity, follow-ups, sentence vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.answer import best_sentence
+from rag.chunking import sentence_spans
+from rag.engine import follow_up_context
+from rag.indexer import split_sentences
+from rag.keyword import tokenize
+from rag.store import Store
+
+
+@pytest.mark.parametrize(
+    "text, term",
+    [
+        ("Rust lands in Linux 6.1 this winter.", "6.1"),
+        ("Patched in CVE-2021-1234 last spring.", "cve-2021-1234"),
+        ("The part number is PPR-9087, not PPR-9088.", "ppr-9087"),
+        ("Version 2.0.1-rc3 is out.", "2.0.1-rc3"),
+    ],
+)
+def test_identifiers_survive_tokenisation_whole_and_in_parts(text, term):
+    terms = tokenize(text)
+    assert term in terms
+    assert all(part in terms for part in term.replace("-", ".").split(".") if part)
+
+
+@pytest.mark.parametrize("question, needle", [("What is PPR-9087?", "PPR-9087"), ("cve-2021-1234", "CVE-2021-1234")])
+def test_identifier_questions_find_their_passage(engine, corpus, question, needle):
+    (corpus / "parts.txt").write_text(
+        "Parts list\n\nThe flange PPR-9087 replaces PPR-9088 on older pumps.\n\n"
+        "Security note\n\nThe pump firmware was patched for CVE-2021-1234 in March; CVE-2021-1243 is unrelated."
+    )
+    engine.update()
+    top = engine.ask(question, k=3).results[0]
+    assert needle in top.text and needle in top.highlight
+
+
+def test_no_passage_is_shown_twice_and_overlaps_are_dropped(engine):
+    engine.update()
+    store = engine.store()
+    results = engine.ask("Rust Linux kernel", k=10).results
+    spans = [(r.citation.source, r.citation.start, r.citation.end) for r in results]
+    for i, (src, s, e) in enumerate(spans):
+        for src2, s2, e2 in spans[i + 1 :]:
+            assert src != src2 or e <= s2 or e2 <= s, "overlapping passages shown"
+    assert len({" ".join(r.text.split()) for r in results}) == len(results) <= len(store)
+
+
+def test_sentence_vectors_line_up_with_passages_after_an_incremental_update(engine, corpus):
+    engine.update()
+    (corpus / "new.txt").write_text("New article\n\nFirst sentence here. Second one follows. A third ends it.")
+    engine.update()
+    store = Store.load(engine.settings.index)
+    offsets = store.sentence_offsets()
+    assert len(offsets) == len(store) + 1 and offsets[-1] == len(store.sentence_vectors())
+    assert np.all(np.diff(offsets) >= 1)
+    for i in range(len(store)):  # kept and new passages alike: one row per sentence, in order
+        text = store.text(i)
+        sentences, counts, spans = split_sentences([text])
+        assert counts[0] in (0, len(sentence_spans(text)))
+        expected = engine.embedder.embed(sentences if counts[0] else [text])
+        stored = store.sentence_rows(slice(offsets[i], offsets[i + 1]))
+        assert stored.shape == expected.shape and np.allclose(stored, expected, atol=0.5 / 127)
+        assert store.sentence_spans()[offsets[i] : offsets[i + 1]].tolist() == spans.tolist()
+
+
+def test_highlight_is_the_sentence_that_answers_not_the_first():
+    text = "Rust for Linux began in 2019. Miguel Ojeda led it. The first pull request came on Sept. 20, 2021."
+    s, e = best_sentence("When was the first pull request sent?", text)
+    assert text[s:e] == "The first pull request came on Sept. 20, 2021."
+
+
+@pytest.mark.parametrize(
+    "question, leans",
+    [
+        ("When did he send his first pull request?", True),
+        ("Why?", True),
+        ("What did it add?", True),
+        ("Which AWS container operating system uses Rust?", False),
+    ],
+)
+def test_follow_up_context_only_when_the_question_leans_on_the_last_one(question, leans):
+    context = follow_up_context(question, ["Who led the Rust for Linux project?"])
+    assert (context is not None) == leans
+    assert follow_up_context(question, []) is None
+
+
+def test_ask_with_history_keeps_the_public_shape(engine):
+    engine.update()
+    answer = engine.ask("When did he send it?", k=2, history=["Who submitted the first pull request?"])
+    assert answer.question == "When did he send it?" and len(answer.results) == 2
+    assert set(answer.to_json(explain=True)["passages"][0]["explain"]) >= {"dense_rank", "keyword_rank", "fused_score"}
