@@ -2,14 +2,15 @@
 
     python benchmarks/milvus_vs_faiss.py [--scale]
 
-SciFact's abstracts, one article each (common.scifact_corpus), are indexed
-through the product's own update path on each backend, and the 300 test
-claims are searched with the product's search (dense + BM25, fused).
-Embeddings are computed once with the product's embedders and cached in
-benchmarks/.cache, so the times below are the backends' own, not the
-model's. Prints one table: build time, an update of 1% of the articles, a
-check with nothing to do, retrieval latency per query, and nDCG@10 (graded
-qrels, log2 discount), a document ranking by its best passage among the top 30.
+SciFact's abstracts are written as articles and indexed as `rag eval --beir`
+does it (rag/beir.py), through the product's own update path on each
+backend. Embeddings are computed once with the product's embedders and
+cached in benchmarks/.cache, so the times below are the backends' own, not
+the model's. Prints one table: build time, an update of 1% of the articles,
+a check with nothing to do, the latency of `rag ask`'s retrieval (5
+passages, no model), and nDCG@10 on the 300 test claims ranked as
+`rag eval --beir` ranks them (rag.beir.rank_documents, graded qrels, log2
+discount).
 
 `--scale` adds dense search latency and memory of a FAISS flat index at
 larger synthetic sizes, to place the move to a Milvus server.
@@ -26,14 +27,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from common import CACHE, machine, ndcg_at_10, pct, scifact_corpus, scifact_queries, table
+from common import CACHE, SCIFACT, machine, pct, table
 
+from rag.beir import load_beir, ndcg_at_k, rank_documents, write_corpus
 from rag.config import DEFAULT_MODEL, Settings
 from rag.embedding import Embedder, load_embedder
 from rag.engine import Engine
-from rag.search import search
+from rag.search import DEFAULT_FUSION, search
 
-PASSAGES_PER_QUERY = 30
+DEPTH = 1000  # candidates per retriever when ranking documents, as `rag eval --beir`
 
 
 class CachedEmbedder(Embedder):
@@ -82,11 +84,11 @@ def run_backend(settings: Settings, embedder: CachedEmbedder, queries, qrels, qu
     latencies, scores, rankings = [], [], {}
     for qid, text in queries.items():
         t0 = time.perf_counter()
-        hits = search(store, query_vectors[qid], text, PASSAGES_PER_QUERY)
+        search(store, query_vectors[qid], text, 5)
         latencies.append(time.perf_counter() - t0)
-        docs = list(dict.fromkeys(Path(store.document(h.passage)["source"]).stem for h in hits))
+        docs = rank_documents(store, query_vectors[qid], text, DEPTH, DEFAULT_FUSION)
         rankings[qid] = docs[:10]
-        scores.append(ndcg_at_10(docs, qrels[qid]))
+        scores.append(ndcg_at_k(docs, qrels[qid], 10))
     changed = sorted(settings.corpus.iterdir())[::100]  # 1% of the articles
     originals = {p: p.read_text() for p in changed}
     for p in changed:
@@ -142,10 +144,10 @@ def main() -> None:
     print(machine())
     work = CACHE / "milvus-vs-faiss"
     work.mkdir(parents=True, exist_ok=True)
-    corpus = work / "corpus"  # a copy: the update step edits 1% of the articles, then puts them back
-    if not corpus.is_dir():
-        shutil.copytree(scifact_corpus(), corpus)
-    queries, qrels = scifact_queries("test")
+    data = load_beir(SCIFACT)
+    corpus = work / "articles"  # the update step edits 1% of them, then puts them back
+    write_corpus(data, corpus)
+    queries, qrels = data.queries, data.qrels
     embedder = CachedEmbedder(work / "embeddings.npz", work / "model")
     query_vectors = {qid: embedder.embed_query(text) for qid, text in queries.items()}
 

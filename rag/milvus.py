@@ -35,7 +35,7 @@ from .errors import ConfigError, IndexBusyError, IndexStateError
 from .keyword import tokenize
 from .store import Manifest
 
-__all__ = ["MilvusLocation", "MilvusBackend", "parse_store_url", "bm25_terms", "milvus_term"]
+__all__ = ["MilvusLocation", "MilvusBackend", "parse_store_url", "bm25_terms", "milvus_term", "milvus_errors"]
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def _lite_busy(path: Path) -> bool:
 
 
 @contextmanager
-def _errors(location: MilvusLocation) -> Iterator[None]:
+def milvus_errors(location: MilvusLocation) -> Iterator[None]:
     """Milvus failures as IndexStateError, with where they happened."""
     from pymilvus.exceptions import MilvusException
 
@@ -200,7 +200,7 @@ class MilvusBackend:
         if snapshot is None:
             return None
         manifest, header = snapshot
-        with _errors(self.location):
+        with milvus_errors(self.location):
             for name in (header["collection"], header["terms"]):
                 if not self.client.has_collection(name):
                     raise IndexStateError(f"{self.location} has lost the collection {name} of the index")
@@ -249,7 +249,7 @@ class MilvusBackend:
         return manifest
 
     def header(self) -> dict | None:
-        with _errors(self.location):
+        with milvus_errors(self.location):
             if not self.client.has_collection(self.meta):
                 return None
             self._loaded(self.meta)
@@ -271,7 +271,7 @@ class MilvusBackend:
     def document_rows(self, condition: str, next_doc: int) -> list[dict]:
         """Document rows meeting `condition`, read in windows of document ids."""
         rows: list[dict] = []
-        with _errors(self.location):
+        with milvus_errors(self.location):
             for low in range(1, max(next_doc, 1), WINDOW):
                 where = f"doc >= {low} and doc < {low + WINDOW} and ({condition})"
                 rows.extend(self.client.query(self.meta, filter=where, output_fields=["doc", "value"], limit=WINDOW))
@@ -288,18 +288,18 @@ class MilvusBackend:
 
     # -- write ---------------------------------------------------------------
 
-    def write(self, settings, model, dim, old, kept, fresh, new_vectors) -> Manifest:
+    def write(self, settings, model, dim, old, kept, fresh, new) -> Manifest:
         """Apply an update: insert fresh articles, commit a new header, delete what they replace."""
         from .milvus_write import apply_update
 
-        with _errors(self.location):
-            return apply_update(self, settings, model, dim, old, kept, fresh, new_vectors)
+        with milvus_errors(self.location):
+            return apply_update(self, settings, model, dim, old, kept, fresh, new)
 
     def tidy(self) -> None:
         """Finish or undo what an interrupted update left behind."""
         from .milvus_write import clean_up
 
-        with _errors(self.location):
+        with milvus_errors(self.location):
             header = self.header()
             clean_up(self, header)
 
@@ -308,7 +308,7 @@ class MilvusBackend:
 
     def read_skipped(self) -> list[dict]:
         """Articles the last update could not index (a hint that saves reading them again)."""
-        with _errors(self.location):
+        with milvus_errors(self.location):
             if not self.client.has_collection(self.meta):
                 return []
             self._loaded(self.meta)
@@ -323,5 +323,5 @@ class MilvusBackend:
 
         if self.read_skipped() != skipped:
             value = json.dumps(skipped, ensure_ascii=False)
-            with _errors(self.location):
+            with milvus_errors(self.location):
                 write_row(self, SKIPPED, value if len(value.encode()) <= MAX_VARCHAR else "[]")

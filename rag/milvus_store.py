@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import IndexStateError
-from .milvus import BM25, DOC_SHIFT, MAX_TERM, MilvusLocation, _errors, bm25_terms, milvus_term
+from .milvus import BM25, DOC_SHIFT, MAX_TERM, MilvusLocation, bm25_terms, milvus_errors, milvus_term
 from .store import SENTENCE_SCALE, Manifest
 
 __all__ = ["MilvusStore", "pack_sentences", "pack_spans"]
@@ -115,7 +115,7 @@ class MilvusStore:
         keys = {t: milvus_term(t) for t in terms}
         todo = sorted({k for k in keys.values() if k not in self._df and len(k.encode()) <= MAX_TERM})
         if todo:
-            with _errors(self.location):
+            with milvus_errors(self.location):
                 rows = self.client.get(self.terms, ids=todo, output_fields=["df", "prev", "gen"])
             self._df.update({k: 0 for k in todo})
             self._df.update({r["term"]: int(r["df"] if r["gen"] <= self.generation else r["prev"]) for r in rows})
@@ -128,7 +128,7 @@ class MilvusStore:
 
     def _search(self, data, field, limit, params, where="", keep_rows=True) -> tuple[list[int], list[float], int]:
         """Ids and scores of the hits this generation holds, and how many hits Milvus returned."""
-        with _errors(self.location):
+        with milvus_errors(self.location):
             hits = self.client.search(
                 self.collection,
                 data=data,
@@ -163,7 +163,7 @@ class MilvusStore:
         ids = [int(i) for i in ids]
         missing = list(dict.fromkeys(i for i in ids if i not in self._rows))
         if missing:
-            with _errors(self.location):
+            with milvus_errors(self.location):
                 found = self.client.get(self.collection, ids=missing, output_fields=ROW_FIELDS)
             self._rows.update({int(r["id"]): self._parse(int(r["id"]), r) for r in found})
         try:

@@ -2,10 +2,12 @@
 
 1. document rows of fresh articles go in with `added` = the new generation,
    rows of replaced or deleted ones are marked `removed` = the new generation;
-2. the fresh passages are inserted (a full rebuild fills a new collection);
+2. the fresh passages are inserted (a full rebuild fills new collections),
+   and the passage count of each term they add or take away is updated,
+   keeping the previous generation's count beside the new one;
 3. the header row is replaced: the commit point, after which readers see
    the new generation;
-4. replaced passages, their rows and any old collection are deleted.
+4. replaced passages, their rows and any old collections are deleted.
 
 An update cut short at any step leaves rows a reader does not see; the next
 update (or `tidy`) removes them before it starts.
