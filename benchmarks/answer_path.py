@@ -55,7 +55,7 @@ def build(folder: Path, n: int, dim: int = 384, seed: int = 0) -> Store:
     manifest = Manifest("synthetic", dim, {"size": 600, "overlap": 120}, docs, n, time.time())
     offsets = np.arange(0, 5 * n + 1, 5, dtype=np.int64)
     spans = np.array([_sentence_spans(t) for t in texts], dtype=np.int32).reshape(-1, 2)
-    write_store(folder, manifest, rows, texts, vectors, (sentences, offsets, spans))
+    write_store(folder, manifest, rows, texts, vectors, sentences=(sentences, offsets, spans))
     return Store.load(folder)
 
 

@@ -1,7 +1,9 @@
 """Command line: `rag index`, `rag ask`, `rag chat`, `rag add`, `rag eval`, `rag serve`.
 
-Library errors become a one-line message and exit code 1; heavy libraries
-are imported inside the commands that need them, so `rag --help` is quick.
+Exit codes: 0 done; 1 the command could not do its job (a one-line message
+on stderr says why and what to do, never a traceback); 2 the command line is
+wrong; 130 interrupted. Heavy libraries are imported inside the commands that
+need them, so `rag --help` is quick.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import functools
 import json
 import logging
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
@@ -32,9 +35,13 @@ def common(f):
             settings = Settings.load(corpus=corpus, index=index_dir, model=model, k=kwargs.get("k"))
             return f(settings, **kwargs)
         except RagError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(printable(str(exc))) from None
+        except OSError as exc:  # the file system said no: a full disk, a folder we may not write...
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise click.ClickException(printable(f"{exc.strerror or exc}{where}.")) from None
         except KeyboardInterrupt:
-            raise click.Abort() from None
+            click.echo("Interrupted.", err=True)
+            raise click.exceptions.Exit(130) from None
 
     return wrapper
 
@@ -53,6 +60,19 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s", stream=sys.stderr)
     for noisy in ("httpx", "sentence_transformers", "transformers", "faiss", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged PDFs are reported as skipped instead
+
+
+def printable(text: str) -> str:
+    """`text` safe for a terminal: control characters (escapes too) shown as U+FFFD, line breaks kept.
+
+    >>> printable("evil\x1b[2J.txt\r")
+    'evil\ufffd[2J.txt '
+    """
+    return "".join(_CONTROL.get(ch, "\ufffd") if unicodedata.category(ch) == "Cc" else ch for ch in text)
+
+
+_CONTROL = {"\n": "\n", "\t": "\t", "\r": " ", "\x0b": " ", "\x0c": " "}
 
 
 @main.command("index")
@@ -66,13 +86,17 @@ def index_cmd(settings: Settings, full: bool, as_json: bool) -> None:
         click.echo(json.dumps(report.to_json()))
         return
     if report.rebuilt:
-        click.echo(f"Rebuilt the index: {report.rebuilt}.", err=True)
+        click.echo(printable(f"Rebuilt the index: {report.rebuilt}."), err=True)
     click.echo(
         f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
         f"{report.passages_embedded} passages embedded, {report.passages_total} in the index ({report.seconds:.1f} s)."
     )
+    _echo_skipped(report)
+
+
+def _echo_skipped(report) -> None:
     for s in report.skipped:
-        click.echo(f"skipped {s.source}: {s.reason}", err=True)
+        click.echo(printable(f"skipped {s.source}: {s.reason}"), err=True)
 
 
 def _update(engine, full: bool = False):
@@ -96,44 +120,114 @@ def _update(engine, full: bool = False):
 @main.command()
 @common
 @click.argument("question", nargs=-1, required=True)
-@click.option("-k", type=click.IntRange(1, 100), help="How many passages to show [default: 5].")
+@click.option("-k", type=int, help="How many passages to show, 1-100 [default: 5].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question, one per line.")
 @click.option("--explain", is_flag=True, help="Show how each retriever ranked each passage.")
 def ask(settings: Settings, question: tuple[str, ...], k: int | None, as_json: bool, explain: bool) -> None:
-    """Answer QUESTION from the articles. Use - to read one question per line from stdin."""
-    questions = _stdin_lines() if question == ("-",) else [" ".join(question)]
-    engine = make_engine(settings)
-    engine.ensure_current(notify=lambda msg: click.echo(msg, err=True))
-    for q in questions:
-        answer = engine.ask(q, k)
-        if as_json:
+    """Answer QUESTION from the articles. Use - to read one question per line from stdin.
+
+    From stdin, a question that cannot be answered (empty of words, too long,
+    not UTF-8) gets a message on stderr (and, with --json, an object with an
+    "error" key in its place); the others are answered and the exit code is 1.
+    """
+    if question == ("-",):
+        questions = _stdin_questions()
+    else:
+        questions = [(None, _argument_question(" ".join(question)))]
+    checked = [(number, text, _problem(text)) for number, text in questions]
+    if len(checked) == 1 and checked[0][0] is None and checked[0][2]:
+        raise checked[0][2]  # one bad question: refused before anything is loaded
+    engine = None
+    if any(problem is None for *_, problem in checked):
+        engine = make_engine(settings)
+        report = engine.ensure_current(notify=lambda msg: click.echo(printable(msg), err=True))
+        if report and report.skipped:
+            click.echo(f"{len(report.skipped)} file(s) skipped; `rag index` lists them with the reasons.", err=True)
+    failed = 0
+    for number, text, problem in checked:
+        if problem is None:
+            try:
+                answer = engine.ask(text, k)
+            except InputError as exc:
+                problem = exc
+        if problem is not None:
+            if number is None:
+                raise problem
+            failed += 1
+            click.echo(printable(f"line {number}: {problem}"), err=True)
+            if as_json:
+                click.echo(json.dumps({"question": text, "error": str(problem)}, ensure_ascii=False))
+        elif as_json:
             click.echo(json.dumps(answer.to_json(explain), ensure_ascii=False))
         else:
             click.echo(format_answer(answer, explain))
+    if failed:
+        raise InputError(f"{failed} of {len(checked)} questions could not be answered (see above).")
 
 
-def _stdin_lines() -> list[str]:
-    data = sys.stdin.buffer.read()
+def _problem(text: str | None) -> InputError | None:
+    """Why a question cannot be asked, or None; None text stands for a line that was not UTF-8."""
+    from .engine import clean_question
+
+    if text is None:
+        return InputError("not valid UTF-8 text; save the questions as UTF-8.")
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("the questions on stdin are not valid UTF-8 text.") from None
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
+        clean_question(text)
+    except InputError as exc:
+        return exc
+    return None
+
+
+def _argument_question(text: str) -> str:
+    """A question given as arguments; refuses bytes that were not UTF-8."""
+    if any("\udc80" <= ch <= "\udcff" for ch in text):  # how Python keeps undecodable bytes of argv
+        raise InputError("the question is not valid UTF-8 text; check your terminal's encoding.")
+    return text
+
+
+def _stdin_questions() -> list[tuple[int, str | None]]:
+    """(line number, question) for each non-blank line of stdin; None for a line that is not UTF-8."""
+    data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    if len(data) > MAX_STDIN_BYTES:
+        raise InputError(f"more than {MAX_STDIN_BYTES // 1_000_000} MB of questions on stdin; send fewer at a time.")
+    questions: list[tuple[int, str | None]] = []
+    for number, raw in enumerate(data.splitlines(), 1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            questions.append((number, None))
+            continue
+        if line.strip():
+            questions.append((number, line))
+    if not questions:
         raise InputError("no questions on stdin: give one question per line.")
-    return lines
+    return questions
+
+
+MAX_STDIN_BYTES = 10_000_000
+
+
+def _stdin_lines():
+    """The questions on stdin, one per line, for a conversation; a line that is not UTF-8 stops it."""
+    for number, text in _stdin_questions():
+        if text is None:
+            raise InputError(f"line {number} of stdin is not valid UTF-8 text; save the questions as UTF-8.")
+        yield text
+
+
+_LOW_CONFIDENCE = "The articles do not seem to answer this. Closest passages (low confidence):"
 
 
 def format_answer(answer, explain: bool = False) -> str:
     """Human-readable answer: numbered passages, citation, highlighted sentence, score."""
     bold = sys.stdout.isatty()
-    lines = (
-        [] if answer.answered else ["The articles do not seem to answer this. Closest passages (low confidence):", ""]
-    )
+    lines = [] if answer.answered else [_LOW_CONFIDENCE, ""]
     for r in answer.results:
         c = r.citation
-        lines.append(f"[{r.rank}] {c.title} — {c.source}, characters {c.start}-{c.end}  (score {r.score:.3f})")
-        before, hl, after = r.text[: r.highlight_start], r.highlight, r.text[r.highlight_end :]
+        head = f"[{r.rank}] {c.title} — {c.source}, characters {c.start}-{c.end}  (score {r.score:.3f})"
+        lines.append(printable(head))
+        parts = (r.text[: r.highlight_start], r.highlight, r.text[r.highlight_end :])
+        before, hl, after = (printable(t) for t in parts)
         marked = f"\033[1m{hl}\033[0m" if bold else f"»{hl}«"
         lines.append("    " + " ".join(f"{before}{marked}{after}".split()))
         if explain:
@@ -269,9 +363,8 @@ def _eval_beir(settings: Settings, folder: Path, split: str, work: Path | None, 
 def add(settings: Settings, files: tuple[Path, ...], overwrite: bool) -> None:
     """Copy FILES into the corpus and update the index."""
     sources, report = make_engine(settings).add(files, overwrite=overwrite)
-    click.echo(f"Added {', '.join(sources)}; {report.passages_total} passages in the index.")
-    for s in report.skipped:
-        click.echo(f"skipped {s.source}: {s.reason}", err=True)
+    click.echo(printable(f"Added {', '.join(sources)}; {report.passages_total} passages in the index."))
+    _echo_skipped(report)
 
 
 @main.command()

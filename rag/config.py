@@ -24,7 +24,11 @@ _ENV = {
     "RAG_PORT": ("port", int),
     "RAG_AUTH": ("auth", str),
     "RAG_MAX_UPLOAD_MB": ("max_upload_mb", int),
+    "RAG_MAX_FILE_MB": ("max_file_mb", float),
 }
+
+_KIND = {int: "a whole number", float: "a number", str: "text", Path: "a path"}
+_SECRET = {"RAG_AUTH"}  # named in messages, never shown
 
 
 @dataclass(frozen=True)
@@ -45,40 +49,64 @@ class Settings:
     port: int = 7860
     auth: str | None = field(default=None, repr=False)  # "user:password" for the web chat
     max_upload_mb: int = 20  # largest article the web chat accepts
+    max_file_mb: float = 20.0  # larger articles are skipped, not read (a 50 MB text is ~100k passages)
 
     def __post_init__(self) -> None:
         if self.chunk_size < 50:
-            raise ConfigError(f"chunk size {self.chunk_size} is too small: use at least 50 characters.")
+            raise ConfigError(f"chunk size {self.chunk_size} is too small: use at least 50 characters.", "chunk_size")
         if not 0 <= self.chunk_overlap < self.chunk_size // 2:
             raise ConfigError(
                 f"chunk overlap {self.chunk_overlap} must be between 0 and half "
-                f"the chunk size ({self.chunk_size // 2})."
+                f"the chunk size ({self.chunk_size // 2}).",
+                "chunk_overlap",
             )
         if not 1 <= self.k <= 100:
-            raise ConfigError(f"-k must be between 1 and 100, not {self.k}.")
+            raise ConfigError(f"-k must be between 1 and 100, not {self.k}.", "k")
         if not 0 < self.port < 65536:
-            raise ConfigError(f"port {self.port} is not a valid port number (1-65535).")
+            raise ConfigError(f"port {self.port} is not a valid port number (1-65535).", "port")
         if self.max_upload_mb < 1:
-            raise ConfigError(f"the upload limit must be at least 1 MB, not {self.max_upload_mb}.")
+            raise ConfigError(f"the upload limit must be at least 1 MB, not {self.max_upload_mb}.", "max_upload_mb")
         if self.auth and not _valid_auth(self.auth):
-            raise ConfigError("the web chat password must be given as user:password (RAG_AUTH=user:password).")
+            raise ConfigError("the web chat password must be given as user:password (RAG_AUTH=user:password).", "auth")
+        if not 0 < self.max_file_mb < float("inf"):
+            raise ConfigError(
+                f"the article size limit must be a positive number of MB, not {self.max_file_mb}.", "max_file_mb"
+            )
+        if not self.model.strip():
+            raise ConfigError("the model name is empty: leave it out to use the bundled model.", "model")
 
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, **options: object) -> Settings:
         """Defaults, overridden by RAG_* environment variables, overridden by options that are not None."""
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
+        from_env: dict[str, str] = {}  # field -> the variable that set it
         for var, (name, kind) in _ENV.items():
-            if environ.get(var):
-                try:
-                    values[name] = kind(environ[var])
-                except ValueError:
-                    raise ConfigError(f"{var}={environ[var]!r} is not a valid {kind.__name__}.") from None
-        values.update({k: v for k, v in options.items() if v is not None})
+            raw = environ.get(var, "")
+            if not raw.strip():
+                continue
+            raw = raw if var in _SECRET else raw.strip()
+            try:
+                values[name] = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{_shown(var, raw)} is not {_KIND[kind]}: fix it or unset it.", name) from None
+            from_env[name] = var
+        given = {k: v for k, v in options.items() if v is not None}
+        values.update(given)
         for name in ("corpus", "index"):
             if name in values:
                 values[name] = Path(values[name])  # type: ignore[arg-type]
-        return cls(**values)  # type: ignore[arg-type]
+        try:
+            return cls(**values)  # type: ignore[arg-type]
+        except ConfigError as exc:
+            var = from_env.get(exc.setting or "")
+            if var and exc.setting not in given:
+                raise ConfigError(f"{_shown(var, environ[var].strip())} is invalid: {exc}", exc.setting) from None
+            raise
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1_000_000)
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -94,6 +122,11 @@ class Settings:
     @property
     def chunking(self) -> dict[str, int]:
         return {"size": self.chunk_size, "overlap": self.chunk_overlap}
+
+
+def _shown(var: str, value: str) -> str:
+    """How a variable is named in a message: with its value, unless the value is a secret."""
+    return var if var in _SECRET else f"{var}={value!r}"
 
 
 def _valid_auth(auth: str) -> bool:

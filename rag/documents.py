@@ -7,15 +7,17 @@ tool are character offsets into `Document.text`, the text a reader extracted
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError
 
-__all__ = ["ARTICLE_TYPES", "ArticleFile", "Document", "Skipped", "scan", "read_document", "file_hash"]
+__all__ = ["ARTICLE_TYPES", "ArticleFile", "Document", "Skipped", "scan", "read_bytes", "read_document", "file_hash"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,8 @@ class ArticleFile:
 
 @dataclass(frozen=True)
 class Skipped:
+    """A file in the corpus that is not in the index, and why, in words."""
+
     source: str
     reason: str
 
@@ -54,38 +58,108 @@ class Document:
         return {"title": self.title, "author": self.author, "date": self.date, "url": self.url, "origin": self.origin}
 
 
-def scan(corpus: Path) -> tuple[list[ArticleFile], list[Skipped]]:
+def scan(corpus: Path, max_bytes: int | None = None) -> tuple[list[ArticleFile], list[Skipped]]:
     """List the articles under `corpus` (sub-folders too), sorted by source.
 
-    Hidden files and folders are passed over and other file types skipped,
-    each with one log line; skipped types are also reported.
+    Hidden files and folders are passed over with a log line. Other file
+    types, broken links, link loops, links to folders, pipes and devices,
+    folders that cannot be listed and files over `max_bytes` are skipped and
+    reported, without being read.
     """
-    if not corpus.is_dir():
+    if not corpus.exists():
         raise CorpusError(f"corpus folder {str(corpus)!r} does not exist: create it or pass --corpus DIR.")
+    if not corpus.is_dir():
+        raise CorpusError(f"{str(corpus)!r} is not a folder: pass the folder of articles with --corpus DIR.")
     found: list[ArticleFile] = []
     skipped: list[Skipped] = []
-    for root, dirs, files in os.walk(corpus, followlinks=False):
+
+    def relative(path: Path | str) -> str:
+        return Path(path).relative_to(corpus).as_posix()
+
+    def unlistable(exc: OSError) -> None:
+        skipped.append(Skipped(relative(exc.filename), f"folder cannot be listed ({exc.strerror})"))
+
+    for root, dirs, files in os.walk(corpus, onerror=unlistable, followlinks=False):
         for hidden in sorted(d for d in dirs if d.startswith(".")):
-            log.info("skipping hidden folder %s", (Path(root) / hidden).relative_to(corpus).as_posix())
+            log.info("skipping hidden folder %s", relative(Path(root) / hidden))
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for linked in [d for d in dirs if (Path(root) / d).is_symlink()]:
+            skipped.append(Skipped(relative(Path(root) / linked), "link to a folder; such links are not followed."))
+            dirs.remove(linked)
         for name in sorted(files):
-            if name.startswith("."):
-                log.info("skipping hidden file %s", (Path(root) / name).relative_to(corpus).as_posix())
-                continue
             path = Path(root) / name
-            source = path.relative_to(corpus).as_posix()
+            source = relative(path)
+            if name.startswith("."):
+                log.info("skipping hidden file %s", source)
+                continue
             if path.suffix.lower() not in ARTICLE_TYPES:
                 log.info("skipping %s: not an article type (%s)", source, ", ".join(ARTICLE_TYPES))
                 skipped.append(Skipped(source, "not an article type"))
                 continue
             try:
                 st = path.stat()
+                _check_file(st, max_bytes)
             except OSError as exc:
-                log.warning("skipping %s: %s", source, exc.strerror)
-                skipped.append(Skipped(source, exc.strerror or "cannot be read"))
+                skipped.append(Skipped(source, _os_reason(exc, path)))
+                continue
+            except CorpusError as exc:
+                skipped.append(Skipped(source, exc.reason))
                 continue
             found.append(ArticleFile(path, source, st.st_size, st.st_mtime_ns))
-    return sorted(found, key=lambda f: f.source), skipped
+    return sorted(found, key=lambda f: f.source), sorted(skipped, key=lambda s: s.source)
+
+
+def _check_file(st: os.stat_result, max_bytes: int | None) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        raise CorpusError("not a regular file (a pipe, socket or device).")
+    if max_bytes is not None and st.st_size > max_bytes:
+        raise CorpusError(_too_big(st.st_size, max_bytes))
+
+
+def _too_big(size: int, max_bytes: int) -> str:
+    return (
+        f"{size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit for one article; "
+        "split it, or raise RAG_MAX_FILE_MB."
+    )
+
+
+def _os_reason(exc: OSError, path: Path) -> str:
+    """Why a file cannot be used, in words: "broken link", "no permission to read it", ..."""
+    if exc.errno == errno.ENOENT and path.is_symlink():
+        return f"broken link (its target {os.readlink(path)!r} does not exist)."
+    if exc.errno == errno.ELOOP:
+        return "link loop (the link leads back to itself)."
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "no permission to read it; let the user running rag read it."
+    return f"cannot be read ({exc.strerror or exc.__class__.__name__})."
+
+
+def read_bytes(path: Path, source: str, max_bytes: int | None = None) -> bytes:
+    """The bytes of an article file, refusing what is not a regular file or is too big.
+
+    The file is opened without blocking and checked on the open descriptor, so
+    a pipe put in the corpus cannot hang the indexer, and a file swapped after
+    `scan` is still checked.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise CorpusError(_os_reason(exc, path), source) from None
+    with os.fdopen(fd, "rb") as f:
+        try:
+            st = os.fstat(fd)
+            _check_file(st, max_bytes)
+            # read(n) allocates n bytes up front, so ask for the size the file has, not for the limit
+            data = f.read() if max_bytes is None else f.read(st.st_size + 1)
+            if max_bytes is not None and len(data) > st.st_size:  # it grew since: read on, up to the limit
+                data += f.read(max_bytes + 1 - len(data))
+        except CorpusError as exc:
+            raise CorpusError(exc.reason, source) from None
+        except OSError as exc:
+            raise CorpusError(_os_reason(exc, path), source) from None
+    if max_bytes is not None and len(data) > max_bytes:
+        raise CorpusError(_too_big(len(data), max_bytes), source)
+    return data
 
 
 def file_hash(data: bytes) -> str:
@@ -95,10 +169,7 @@ def file_hash(data: bytes) -> str:
 def read_document(article: ArticleFile, data: bytes | None = None) -> Document:
     """Read one article; raises CorpusError with the reason when it has no usable text."""
     if data is None:
-        try:
-            data = article.path.read_bytes()
-        except OSError as exc:
-            raise CorpusError(f"{article.source}: cannot be read ({exc.strerror}).") from None
+        data = read_bytes(article.path, article.source)
     suffix = article.path.suffix.lower()
     if suffix == ".pdf":
         from .readers import read_pdf as reader
@@ -106,9 +177,12 @@ def read_document(article: ArticleFile, data: bytes | None = None) -> Document:
         from .readers import read_html as reader
     else:
         from .readers import read_text as reader
+    if not data.strip():
+        raise CorpusError("empty file, no text to index.", article.source)
     text, meta = reader(data, article.source)
     if not text.strip():
-        raise CorpusError(f"{article.source}: has no text to index.")
+        what = "no text to index (only markup or scripts)." if suffix in (".html", ".htm") else "no text to index."
+        raise CorpusError(what, article.source)
     title = _opt(meta.get("title"))
     if not title and suffix not in (".pdf", ".html", ".htm"):
         title = _first_line(text)

@@ -2,8 +2,13 @@
 
 An embedder is a class with one job, `embed_batch`; the base class does the
 batching (longest texts together, so padding is small) and the progress bar.
-The bundled all-MiniLM-L6-v2 is checked against its published SHA-256 before
-it is loaded; any other sentence-transformers name or local path may be used.
+
+The bundled all-MiniLM-L6-v2 runs on ONNX Runtime from an export kept beside
+the index (export.py): the same vectors as sentence-transformers, without
+importing torch, so a question from the shell is answered in well under a
+second. Its weights are checked against their published SHA-256 before they
+are exported. Any other sentence-transformers name or local path runs on
+sentence-transformers.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import numpy as np
 from .config import DEFAULT_MODEL
 from .errors import ConfigError
 
-__all__ = ["Embedder", "SentenceTransformerEmbedder", "load_embedder", "bundled_model_path"]
+__all__ = ["Embedder", "OnnxEmbedder", "SentenceTransformerEmbedder", "load_embedder", "bundled_model_path"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,69 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_batch([text])[0]
+
+
+class OnnxEmbedder(Embedder):
+    """The bundled model exported to ONNX (see export.py), run by ONNX Runtime on every core.
+
+    Texts are tokenized in windows and batched by token count, so a batch of
+    short passages is large and a batch of long ones small.
+    """
+
+    batch_tokens = 8192  # padded tokens per batch
+    window = 2048  # texts tokenized at a time
+
+    def __init__(
+        self, folder: Path, record: dict, name: str = DEFAULT_MODEL, quantized: bool = False, threads: int | None = None
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.name, self.dim = name, int(record["dim"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(int(record["max_length"]))
+        self.tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        # Threads that sleep when idle, rather than spin: on a busy machine spinning costs more than it saves.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            path = folder / ("model-int8.onnx" if quantized else "model.onnx")
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ConfigError(f"cannot load {path} ({exc.__class__.__name__}): delete {folder}.") from None
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        return self._run([e.ids for e in self.tokenizer.encode_batch(list(texts))])
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        for at in range(0, len(order), self.window):
+            rows = order[at : at + self.window]
+            ids = [e.ids for e in self.tokenizer.encode_batch([texts[i] for i in rows])]
+            by_length = sorted(range(len(rows)), key=lambda j: len(ids[j]), reverse=True)
+            start = 0
+            while start < len(by_length):
+                size = max(1, self.batch_tokens // len(ids[by_length[start]]))
+                batch = by_length[start : start + size]
+                out[[rows[j] for j in batch]] = self._run([ids[j] for j in batch])
+                start += len(batch)
+                if progress:
+                    progress(len(batch))
+        return out
+
+    def _run(self, ids: list[list[int]]) -> np.ndarray:
+        width = max(len(row) for row in ids)
+        input_ids = np.zeros((len(ids), width), dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for r, row in enumerate(ids):
+            input_ids[r, : len(row)] = row
+            mask[r, : len(row)] = 1
+        feed = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
+        return self.session.run(None, feed)[0]
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -98,7 +166,27 @@ def bundled_model_path() -> Path:
     return path
 
 
+def load_embedder(name: str = DEFAULT_MODEL, index_dir: Path | None = None, quantized: bool = False) -> Embedder:
+    """The embedder for `name`, loaded once per process.
+
+    With an index folder, the bundled model runs from its ONNX export there
+    (made on first use, which needs torch once); `quantized` picks its int8
+    weights, about twice as fast, for indexing.
+    """
+    if index_dir is None or name not in _BUNDLED_ALIASES:
+        return _sentence_transformer(name)
+    return _onnx(name, index_dir, quantized)
+
+
 @lru_cache(maxsize=2)
-def load_embedder(name: str = DEFAULT_MODEL) -> Embedder:
-    """The embedder for `name`, loaded once per process."""
+def _sentence_transformer(name: str) -> Embedder:
     return SentenceTransformerEmbedder(name)
+
+
+@lru_cache(maxsize=4)
+def _onnx(name: str, index_dir: Path, quantized: bool) -> Embedder:
+    from .export import export_bundled, export_folder, verified_export
+
+    folder = export_folder(index_dir)
+    record = verified_export(folder) or export_bundled(folder)
+    return OnnxEmbedder(folder, record, name, quantized)

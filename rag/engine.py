@@ -8,6 +8,7 @@ engine.ask("Who led Rust for Linux?") # -> Answer
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import threading
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from .answer import Answer, Citation, Result, best_sentence, is_answered
 from .config import Settings
 from .documents import ARTICLE_TYPES
 from .embedding import Embedder, load_embedder
-from .errors import InputError
+from .errors import IndexStateError, InputError
 from .indexer import IndexReport, stale_reason, update_index
 from .keyword import tokenize
 from .search import Hit, search, search_any, sentence_similarities
@@ -47,7 +48,7 @@ class Engine:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = load_embedder(self.settings.model)
+                self._embedder = load_embedder(self.settings.model, self.settings.index)
             return self._embedder
 
     @property
@@ -59,7 +60,9 @@ class Engine:
     def update(self, full: bool = False, progress: Callable[[int, int], None] | None = None) -> IndexReport:
         """Index new and changed articles, drop deleted ones."""
         with self._lock:
-            source = self._embedder if self._embedder else lambda: self.embedder
+            # int8 weights when indexing: about twice as fast, at a measured cost (benchmarks/README.md)
+            model, index = self.settings.model, self.settings.index
+            source = self._embedder if self._embedder else lambda: load_embedder(model, index, quantized=True)
             return update_index(self.settings, source, full=full, progress=progress)
 
     def stale_reason(self) -> str | None:
@@ -70,6 +73,7 @@ class Engine:
         reason = self.stale_reason()
         if reason is None:
             return None
+        _ = self.embedder  # an unknown model fails here, before the update is announced
         if notify:
             notify(f"Updating the index ({reason})...")
         return self.update()
@@ -77,14 +81,27 @@ class Engine:
     def store(self) -> Store:
         """The live index, reloaded when a newer generation has been written."""
         with self._lock:
-            live = live_generation(self.settings.index)
+            try:
+                live = live_generation(self.settings.index)
+            except IndexStateError:
+                live = None
             if self._store is None or self._store.path != live:
-                store = Store.load(self.settings.index)
-                if store is None:
-                    self.update()
-                    store = Store.load(self.settings.index)
-                self._store = store
+                self._store = self._load_store()
             return self._store
+
+    def _load_store(self) -> Store:
+        """Load the live index; build it if missing, rebuild it from the corpus if damaged."""
+        try:
+            store = Store.load(self.settings.index)
+        except IndexStateError as exc:
+            log.info("rebuilding the index from the corpus: %s", exc.problem)
+            store = None
+        if store is None:
+            self.update()  # detects the damage again under the lock, unless another process repaired it
+            store = Store.load(self.settings.index)
+        if store is None:
+            raise IndexStateError(f"no index in {self.settings.index} after updating it", "run `rag index`.")
+        return store
 
     def add(self, files: Sequence[Path], overwrite: bool = False) -> tuple[list[str], IndexReport]:
         """Copy articles into the corpus and update the index; returns their sources and the report."""
@@ -147,6 +164,9 @@ class Engine:
         return Result(rank, text, text[hs:he], hs, he, hit.score, citation, explain)
 
 
+_TERMINAL_ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|.)", re.DOTALL)
+
+
 _ANAPHORA = frozenset(
     "he him his she her hers it its they them their theirs this that these those there then such former latter".split()
 )
@@ -173,13 +193,24 @@ def follow_up_context(question: str, history: Sequence[str]) -> str | None:
 
 
 def clean_question(question: str) -> str:
-    """The question with control characters removed and white space folded; refuses empty or huge ones."""
+    """The question with terminal escapes and control characters removed and white space folded.
+
+    Refuses empty, word-less and huge questions.
+
+    >>> clean_question("  Who\tleads\x1b[31m Rust?\x00 ")
+    'Who leads Rust?'
+    """
     if not isinstance(question, str):
         raise InputError("the question must be text.")
-    text = "".join(ch if ch.isprintable() else " " for ch in question)
+    if len(question) > 50 * MAX_QUESTION_CHARS:  # do not spend time cleaning megabytes
+        raise InputError(f"the question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}.")
+    text = _TERMINAL_ESCAPE.sub(" ", question)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())
     if not text:
         raise InputError('the question is empty: type a question, e.g. rag ask "Who leads Rust for Linux?"')
+    if not any(ch.isalnum() for ch in text):
+        raise InputError(f"the question {text[:40]!r} has no words in it: ask in words.")
     if len(text) > MAX_QUESTION_CHARS:
         raise InputError(f"the question is {len(text)} characters long; keep it under {MAX_QUESTION_CHARS}.")
     return text

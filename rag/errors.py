@@ -28,15 +28,40 @@ class RagError(Exception):
 
 
 class ConfigError(RagError):
-    """A setting is invalid."""
+    """A setting is invalid; `setting` names the field when one is to blame."""
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 class CorpusError(RagError):
-    """The corpus folder or an article cannot be used."""
+    """The corpus folder or an article cannot be used.
+
+    With `source`, the message reads "source: reason" and `reason` alone is
+    what the index report lists next to the skipped file.
+    """
+
+    def __init__(self, reason: str, source: str | None = None) -> None:
+        super().__init__(f"{source}: {reason}" if source else reason)
+        self.reason = reason
+        self.source = source
+
+
+REBUILD = "run `rag index --full` to rebuild it from the corpus."
 
 
 class IndexStateError(RagError):
-    """The index on disk is missing, damaged or was built differently."""
+    """The index on disk is missing, damaged or was built differently.
+
+    `problem` says what is wrong ("index/ is damaged (texts.bin is missing)");
+    the message adds what to do. Code that repairs the index by itself reports
+    the problem alone.
+    """
+
+    def __init__(self, problem: str, remedy: str = REBUILD) -> None:
+        super().__init__(f"{problem}: {remedy}" if remedy else problem)
+        self.problem = problem
 
 
 class IndexBusyError(RagError):

@@ -3,7 +3,9 @@
 An article is unchanged when its content hash is the one in the manifest;
 its passages and vectors are carried over. New and changed articles are
 read, split and embedded; deleted ones drop out. A different model or
-chunking rebuilds everything, and the report says why.
+chunking, or a damaged index, rebuilds everything, and the report says why.
+Articles that cannot be read are skipped and listed with the reason; one bad
+file never stops the others from being indexed.
 """
 
 from __future__ import annotations
@@ -18,10 +20,20 @@ import numpy as np
 
 from .chunking import passage_spans, sentence_spans
 from .config import Settings
-from .documents import ArticleFile, Document, Skipped, file_hash, read_document, scan
+from .documents import ArticleFile, Document, Skipped, file_hash, read_bytes, read_document, scan
 from .embedding import Embedder
 from .errors import CorpusError, IndexBusyError, IndexStateError
-from .store import PASSAGE_DTYPE, Manifest, Store, read_manifest, remove_stale, write_store
+from .integrity import verify
+from .store import (
+    PASSAGE_DTYPE,
+    Manifest,
+    Store,
+    read_manifest,
+    read_skipped,
+    remove_stale,
+    write_skipped,
+    write_store,
+)
 
 __all__ = ["IndexReport", "update_index", "stale_reason", "index_lock"]
 
@@ -83,26 +95,35 @@ def stale_reason(settings: Settings, model: str) -> str | None:
     try:
         old = read_manifest(settings.index)
     except IndexStateError as exc:
-        return str(exc)
+        return exc.problem
     reason = _rebuild_reason(old, settings, model, full=False)
     if reason:
         return reason
-    files, _ = scan(settings.corpus)
+    files, _ = scan(settings.corpus, settings.max_file_bytes)
     known = {d["source"]: d for d in old.documents}
+    unusable = {d.get("source"): d for d in read_skipped(settings.index)}
     current = {f.source for f in files}
-    changed = [f.source for f in files if f.source not in known or not _same_content(f, known[f.source])]
+    changed = [f.source for f in files if not _known(f, known, unusable)]
     removed = [s for s in known if s not in current]
     if changed or removed:
         return f"{len(changed)} article(s) new or changed, {len(removed)} removed"
     return None
 
 
+def _known(f: ArticleFile, known: dict[str, dict], unusable: dict[str, dict]) -> bool:
+    """Indexed with this content, or skipped last time and not touched since."""
+    if f.source in known:
+        return _same_content(f, known[f.source])
+    skip = unusable.get(f.source)
+    return skip is not None and (skip.get("size"), skip.get("mtime_ns")) == (f.size, f.mtime_ns)
+
+
 def _same_content(f: ArticleFile, doc: dict) -> bool:
     if f.size == doc["size"] and f.mtime_ns == doc["mtime_ns"]:
         return True
     try:
-        return file_hash(f.path.read_bytes()) == doc["hash"]
-    except OSError:
+        return file_hash(read_bytes(f.path, f.source)) == doc["hash"]
+    except CorpusError:
         return False
 
 
@@ -118,16 +139,28 @@ def update_index(
     `progress(done, total)` is called as passages are embedded.
     """
     t0 = time.perf_counter()
-    files, skipped = scan(settings.corpus)
-    with _locked(settings.index):
-        report = _update(settings, files, embedder, full, progress)
-    report.skipped = skipped + report.skipped
+    if not settings.corpus.is_dir():
+        scan(settings.corpus)  # raises with the reason, before the index folder is created
+    if settings.index.exists() and not settings.index.is_dir():
+        raise IndexStateError(f"{settings.index} is a file, not an index folder", "pass a folder with --index DIR.")
+    try:
+        with _locked(settings.index):
+            files, skipped = scan(settings.corpus, settings.max_file_bytes)
+            report = _update(settings, files, embedder, full, progress)
+    except OSError as exc:  # disk full, read-only or unwritable index folder...
+        raise IndexStateError(
+            f"cannot write the index in {settings.index} ({exc.strerror or exc})",
+            "free some space or fix the folder's permissions, then run `rag index` again; "
+            "the previous index is unchanged.",
+        ) from None
+    report.skipped = sorted(skipped + report.skipped, key=lambda s: s.source)
     report.seconds = time.perf_counter() - t0
     return report
 
 
 class _locked:
     def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
         self.lock = index_lock(index_dir)
 
     def __enter__(self):
@@ -136,12 +169,13 @@ class _locked:
         try:
             self.lock.acquire(timeout=0)
         except Timeout:
-            log.warning("another process is updating the index; waiting for it")
+            log.warning("another process is updating the index in %r; waiting for it to finish", str(self.index_dir))
             try:
                 self.lock.acquire(timeout=LOCK_TIMEOUT)
             except Timeout:
                 raise IndexBusyError(
-                    "another `rag index` has held the index for 10 minutes: wait for it to finish, then try again."
+                    f"another process has been updating the index in {str(self.index_dir)!r} for "
+                    f"{LOCK_TIMEOUT / 60:g} minutes: wait for it to finish, then try again."
                 ) from None
         return self
 
@@ -151,46 +185,16 @@ class _locked:
 
 def _update(settings, files, embedder, full, progress) -> IndexReport:
     model = embedder.name if isinstance(embedder, Embedder) else settings.model
-    try:
-        old_manifest = read_manifest(settings.index)
-        old = Store.load(settings.index) if old_manifest else None
-    except IndexStateError as exc:
-        log.warning("%s Rebuilding it.", exc)
-        old_manifest, old = None, None
-    reason = _rebuild_reason(old_manifest, settings, model, full)
-    if reason and old_manifest is not None:
-        log.warning("rebuilding the whole index: %s", reason)
-        old = None
+    old, reason = _open_old(settings, model, full)
+    if reason and files and not isinstance(embedder, Embedder):
+        embedder = embedder()  # an unknown model fails here, before any work is done
     known = {d["source"]: (i, d) for i, d in enumerate(old.manifest.documents)} if old else {}
 
-    report = IndexReport(rebuilt=reason if old_manifest is not None else None)
-    kept: list[tuple[ArticleFile, dict, int]] = []  # unchanged: file, old doc meta, old doc number
-    fresh: list[tuple[ArticleFile, Document, list[tuple[int, int]]]] = []
-    for f in files:
-        try:
-            data = f.path.read_bytes()
-        except OSError as exc:
-            report.skipped.append(Skipped(f.source, exc.strerror or "cannot be read"))
-            continue
-        digest = file_hash(data)
-        prior = known.get(f.source)
-        if prior and prior[1]["hash"] == digest:
-            kept.append((f, prior[1], prior[0]))
-            report.unchanged += 1
-            continue
-        try:
-            doc = read_document(f, data)
-        except CorpusError as exc:
-            log.warning("skipping %s", exc)
-            report.skipped.append(Skipped(f.source, str(exc).removeprefix(f.source + ": ")))
-            continue
-        fresh.append((f, doc, passage_spans(doc.text, settings.chunk_size, settings.chunk_overlap)))
-        if prior:
-            report.updated += 1
-        else:
-            report.added += 1
+    report = IndexReport(rebuilt=reason)
+    kept, fresh, unusable = _read_corpus(settings, files, known, report)
     present = {f.source for f, *_ in kept} | {f.source for f, *_ in fresh}
     report.removed = sum(1 for s in known if s not in present)
+    write_skipped(settings.index, unusable)
 
     old_docs = old.manifest.documents if old else []
     stat_drift = any(f.size != d["size"] or f.mtime_ns != d["mtime_ns"] for f, d, _ in kept)
@@ -198,6 +202,14 @@ def _update(settings, files, embedder, full, progress) -> IndexReport:
         report.passages_total = len(old)
         remove_stale(settings.index)
         return report
+    if old:
+        try:
+            verify(old.path, old.manifest.files, full=True)  # the new generation is built on the old: check all of it
+        except IndexStateError as exc:
+            log.warning("rebuilding the whole index: %s", exc.problem)
+            report = _update(settings, files, embedder, True, progress)
+            report.rebuilt = exc.problem
+            return report
 
     new_texts = [doc.text[s:e] for _, doc, spans in fresh for s, e in spans]
     report.passages_embedded = len(new_texts)
@@ -224,6 +236,57 @@ def _update(settings, files, embedder, full, progress) -> IndexReport:
     manifest = _write(settings, model, dim, old, kept, fresh, new)
     report.passages_total = manifest.passages
     return report
+
+
+def _open_old(settings: Settings, model: str, full: bool) -> tuple[Store | None, str | None]:
+    """The live generation if it can be built upon, and why everything is rebuilt otherwise.
+
+    A missing index gives (None, None); a damaged or foreign one (None, why).
+    """
+    try:
+        old_manifest = read_manifest(settings.index)
+        old = Store.load(settings.index) if old_manifest else None
+    except IndexStateError as exc:
+        log.warning("rebuilding the whole index: %s", exc.problem)
+        return None, exc.problem
+    if old_manifest is None:
+        return None, None
+    reason = _rebuild_reason(old_manifest, settings, model, full)
+    if reason:
+        log.warning("rebuilding the whole index: %s", reason)
+        return None, reason
+    return old, None
+
+
+def _read_corpus(settings, files, known, report):
+    """Sort the corpus into kept (unchanged), fresh (read and split) and unusable (skipped, with why)."""
+    kept: list[tuple[ArticleFile, dict, int]] = []  # unchanged: file, old doc meta, old doc number
+    fresh: list[tuple[ArticleFile, Document, list[tuple[int, int]]]] = []
+    unusable: list[dict] = []
+    for f in files:
+        prior = known.get(f.source)
+        try:
+            data = read_bytes(f.path, f.source, settings.max_file_bytes)
+            if prior and prior[1]["hash"] == file_hash(data):
+                kept.append((f, prior[1], prior[0]))
+                report.unchanged += 1
+                continue
+            doc = read_document(f, data)
+            spans = passage_spans(doc.text, settings.chunk_size, settings.chunk_overlap)
+        except CorpusError as exc:
+            reason = exc.reason
+        except Exception as exc:  # a reader failing on input nobody foresaw must not stop the others
+            log.debug("reading %s failed", f.source, exc_info=True)
+            reason = f"cannot be read ({exc.__class__.__name__}: {exc})"[:200]
+        else:
+            fresh.append((f, doc, spans))
+            report.updated += bool(prior)
+            report.added += not prior
+            continue
+        log.info("skipping %s: %s", f.source, reason)
+        report.skipped.append(Skipped(f.source, reason))
+        unusable.append({"source": f.source, "size": f.size, "mtime_ns": f.mtime_ns, "reason": reason})
+    return kept, fresh, unusable
 
 
 def _dim_of(embedder) -> int:
@@ -283,7 +346,8 @@ def _write(settings, model, dim, old, kept, fresh, new) -> Manifest:
     entries.sort(key=lambda e: e[0])
 
     new_vectors, new_sentences, new_offsets, new_spans = new
-    docs, rows, texts, vectors, sentence_vectors, sentence_counts, spans_rows = [], [], [], [], [], [], []
+    docs, rows, texts, vectors, reuse = [], [], [], [], []
+    sentence_vectors, sentence_counts, spans_rows = [], [], []
     old_vectors = old.vectors() if old else None
     old_offsets = old.sentence_offsets() if old else None
     old_spans = old.sentence_spans() if old else None
@@ -294,6 +358,7 @@ def _write(settings, model, dim, old, kept, fresh, new) -> Manifest:
             spans = [(int(r["start"]), int(r["end"])) for r in old.passages[first : first + count]]
             texts.extend(old.text(i) for i in range(first, first + count))
             vectors.append(old_vectors[first : first + count])
+            reuse.append(np.arange(first, first + count))
             sentence_vectors.append(old.sentence_rows(slice(old_offsets[first], old_offsets[first + count])))
             spans_rows.append(old_spans[old_offsets[first] : old_offsets[first + count]])
             sentence_counts.append(np.diff(old_offsets[first : first + count + 1]))
@@ -302,6 +367,7 @@ def _write(settings, model, dim, old, kept, fresh, new) -> Manifest:
             f, doc, spans, offset = item
             texts.extend(doc.text[s:e] for s, e in spans)
             vectors.append(new_vectors[offset : offset + len(spans)])
+            reuse.append(np.full(len(spans), -1))
             sentence_vectors.append(new_sentences[new_offsets[offset] : new_offsets[offset + len(spans)]])
             spans_rows.append(new_spans[new_offsets[offset] : new_offsets[offset + len(spans)]])
             sentence_counts.append(np.diff(new_offsets[offset : offset + len(spans) + 1]))
@@ -314,10 +380,14 @@ def _write(settings, model, dim, old, kept, fresh, new) -> Manifest:
         model=model, dim=dim, chunking=settings.chunking, documents=docs, passages=len(rows), created=time.time()
     )
     all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
+    reuse_ids = np.concatenate(reuse) if reuse else np.zeros(0, dtype=np.int64)
     sentences = (
         np.concatenate(sentence_vectors) if sentence_vectors else np.zeros((0, dim), dtype=np.float32),
         _offsets(np.concatenate(sentence_counts) if sentence_counts else np.zeros(0, dtype=np.int64)),
         np.concatenate(spans_rows) if spans_rows else np.zeros((0, 2), dtype=np.int32),
     )
-    write_store(settings.index, manifest, np.array(rows, dtype=PASSAGE_DTYPE), texts, all_vectors, sentences)
+    passages = np.array(rows, dtype=PASSAGE_DTYPE)
+    write_store(
+        settings.index, manifest, passages, texts, all_vectors, sentences=sentences, previous=old, reuse_ids=reuse_ids
+    )
     return manifest

@@ -3,29 +3,36 @@
 Identifiers and numbers survive whole ("6.1", "cve-2021-1234") and also
 contribute their parts, so "CVE-2021-1234" matches a query for "2021-1234"
 or "CVE". Words are lower-cased and Snowball-stemmed; English stop words go.
+
+BM25 is the Lucene variant with bm25s' defaults (k1=1.5, b=0.75), computed
+here with numpy alone so a query imports neither bm25s nor scipy. The index
+keeps each passage's term ids, so an update re-uses the terms of the passages
+it keeps instead of tokenizing them again.
 """
 
 from __future__ import annotations
 
-import logging
+import json
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["tokenize", "KeywordIndex"]
+__all__ = ["tokenize", "KeywordIndex", "K1", "B"]
 
 _TOKEN = re.compile(r"\w+(?:[.\-/:+]\w+)*")
 _SPLIT = re.compile(r"[.\-/:+_]")
 
+K1, B = 1.5, 0.75
+FORMAT = 1
 
-def _bm25s():
-    """bm25s, imported on first use; it sets its logger to DEBUG on import, which we undo."""
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s
+# Lucene's English stop words (the list bm25s ships as STOPWORDS_EN).
+STOPWORDS_EN = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their then there these they "
+    "this to was will with".split()
+)
 
 
 @lru_cache(maxsize=1)
@@ -33,13 +40,6 @@ def _stemmer():
     import Stemmer
 
     return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
 
 
 _STEMS: dict[str, str] = {}
@@ -62,7 +62,7 @@ def tokenize(text: str) -> list[str]:
     >>> tokenize("Rust will make it into 6.1, says CVE-2021-1234's author")
     ['rust', 'make', '6.1', '6', '1', 'say', 'cve-2021-1234', 'cve', '2021', '1234', 'author']
     """
-    stop = _stopwords()
+    stop = STOPWORDS_EN
     terms: list[str] = []
     for token in _TOKEN.findall(text.lower().replace("\u2019", "'")):
         if token.isalnum():  # the common case: a plain word or number
@@ -79,49 +79,114 @@ def tokenize(text: str) -> list[str]:
 
 
 class KeywordIndex:
-    """BM25 over passage texts (bm25s), built once, saved beside the dense index."""
+    """BM25 over passage texts: a term x passage score matrix in CSC form, saved as .npy arrays.
 
-    def __init__(self, bm25) -> None:
-        self.bm25 = bm25
+    `tokens[offsets[i]:offsets[i + 1]]` are the term ids of passage i (ids into `terms`).
+    """
+
+    _ARRAYS = ("data", "indices", "indptr", "tokens", "offsets")
+
+    def __init__(self, terms: list[str], data, indices, indptr, tokens, offsets) -> None:
+        self.terms = terms
+        self.data, self.indices, self.indptr = data, indices, indptr
+        self.tokens, self.offsets = tokens, offsets
+        self._ids: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
 
     @classmethod
-    def build(cls, texts: list[str]) -> KeywordIndex:
-        bm25 = _bm25s().BM25()
-        if texts:
-            bm25.index([tokenize(t) for t in texts], show_progress=False)
-        return cls(bm25)
+    def build(
+        cls, texts: Sequence[str], reuse: KeywordIndex | None = None, reuse_ids: np.ndarray | None = None
+    ) -> KeywordIndex:
+        """Index `texts`; passage i with `reuse_ids[i] >= 0` takes the terms of that passage of `reuse`."""
+        vocab: dict[str, int] = {t: i for i, t in enumerate(reuse.terms)} if reuse is not None else {}
+        pieces: list[np.ndarray] = []
+        for i, text in enumerate(texts):
+            j = -1 if reuse_ids is None else int(reuse_ids[i])
+            if j >= 0:
+                pieces.append(reuse.tokens[reuse.offsets[j] : reuse.offsets[j + 1]])
+            else:
+                pieces.append(np.array([vocab.setdefault(t, len(vocab)) for t in tokenize(text)], dtype=np.int32))
+        lengths = np.array([len(p) for p in pieces], dtype=np.int64)
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        tokens = np.concatenate(pieces).astype(np.int32) if pieces else np.zeros(0, dtype=np.int32)
+        terms = list(vocab)
+        if len(tokens):  # keep only terms still in use, so the vocabulary does not grow with every update
+            used, tokens = np.unique(tokens, return_inverse=True)
+            terms = [terms[i] for i in used]
+            tokens = tokens.astype(np.int32)
+        else:
+            terms = []
+        return cls(terms, *_bm25_matrix(tokens, offsets, len(terms)), tokens, offsets)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        if getattr(self.bm25, "scores", None) is not None:
-            self.bm25.save(str(folder), show_progress=False)
+        for name in self._ARRAYS:
+            np.save(folder / f"{name}.npy", getattr(self, name))
+        (folder / "terms.json").write_text(json.dumps(self.terms, ensure_ascii=False))
+        params = {"format": FORMAT, "method": "lucene", "k1": K1, "b": B, "passages": len(self)}
+        (folder / "params.json").write_text(json.dumps(params))
 
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex:
-        bm25s = _bm25s()
-        if not (folder / "params.index.json").exists():
-            return cls(bm25s.BM25())
-        return cls(bm25s.BM25.load(str(folder), mmap=True, show_progress=False))
+        """The index saved in `folder`, its arrays memory-mapped; ValueError if it is not one."""
+        params = json.loads((folder / "params.json").read_text())
+        if params.get("format") != FORMAT or (params["k1"], params["b"]) != (K1, B):
+            raise ValueError(f"keyword index format {params.get('format')}")
+        arrays = [np.load(folder / f"{name}.npy", mmap_mode="r") for name in cls._ARRAYS]
+        terms = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
+        return cls(terms, *arrays)
 
     def idf(self, terms: list[str]) -> dict[str, float]:
-        """BM25 inverse document frequency of each term; unknown terms get the idf of a term seen once.
-
-        Cheap: read from the index's term columns, no scoring.
-        """
-        scores = getattr(self.bm25, "scores", None)
-        if scores is None:
-            return {t: 1.0 for t in terms}
-        n, indptr, vocab = scores["num_docs"], scores["indptr"], self.bm25.vocab_dict
+        """BM25 inverse document frequency of each term; unknown terms get the idf of a term seen once."""
+        n, ids = len(self), self._term_ids()
         out = {}
         for t in terms:
-            i = vocab.get(t)
-            df = int(indptr[i + 1] - indptr[i]) if i is not None else 1
+            i = ids.get(t)
+            df = int(self.indptr[i + 1] - self.indptr[i]) if i is not None else 1
             out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
 
+    def _term_ids(self) -> dict[str, int]:
+        if self._ids is None:
+            self._ids = {t: i for i, t in enumerate(self.terms)}
+        return self._ids
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for `query` (zeros when no term is known)."""
-        if getattr(self.bm25, "scores", None) is None:
+        n = len(self)
+        if n == 0:
             return np.zeros(0, dtype=np.float32)
-        terms = tokenize(query)
-        return self.bm25.get_scores(terms) if terms else np.zeros(self.bm25.scores["num_docs"], dtype=np.float32)
+        ids = self._term_ids()
+        out = np.zeros(n, dtype=np.float32)
+        for term in tokenize(query):  # a repeated query term counts again, as in bm25s
+            t = ids.get(term)
+            if t is not None:
+                a, b = int(self.indptr[t]), int(self.indptr[t + 1])
+                out[self.indices[a:b]] += self.data[a:b]  # a passage appears once per term: no lost updates
+        return out
+
+
+def _bm25_matrix(tokens: np.ndarray, offsets: np.ndarray, n_terms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(data, indices, indptr) of the BM25 term x passage matrix, computed as bm25s' "lucene" method does.
+
+    score(t, d) = idf(t) * tf / (tf + k1 * (1 - b + b * len(d) / avglen)),
+    idf(t) = log(1 + (N - df + 0.5) / (df + 0.5)).
+    """
+    n = len(offsets) - 1
+    lengths = np.diff(offsets)
+    if n == 0 or len(tokens) == 0:
+        return np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(n_terms + 1, np.int64)
+    passage = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    pairs, tf = np.unique(tokens.astype(np.int64) * n + passage, return_counts=True)  # sorted by term, then passage
+    term, doc = pairs // n, pairs % n
+    df = np.bincount(term, minlength=n_terms)
+    idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    tf = tf.astype(np.float64)
+    tfc = tf / (K1 * ((1 - B) + B * lengths[doc] / lengths.mean()) + tf)
+    data = (idf[term] * tfc).astype(np.float32)
+    indptr = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    return data, doc.astype(np.int32), indptr

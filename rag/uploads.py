@@ -119,16 +119,16 @@ def _check(f: Path, max_bytes: int, known: dict[str, str]) -> tuple[bytes, Docum
     try:
         size = f.stat().st_size
         if size > max_bytes:
-            return Rejected(f.name, f"is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+            return Rejected(f.name, f"{size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
         data = f.read_bytes()
     except OSError as exc:
         return Rejected(f.name, f"could not be read ({exc.strerror}).")
     try:
         doc = read_document(ArticleFile(Path(name), name, size, 0), data)
     except CorpusError as exc:
-        return Rejected(f.name, str(exc).removeprefix(f"{name}: "))
+        return Rejected(f.name, exc.reason)
     if file_hash(data) in known:
-        return Rejected(f.name, f"is already in the corpus as {known[file_hash(data)]}.")
+        return Rejected(f.name, f"already in the corpus as {known[file_hash(data)]}.")
     return data, doc
 
 

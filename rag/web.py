@@ -114,7 +114,7 @@ class WebChat:
         lines = [
             f"Added {a.title} ({a.source})" + (f", uploaded as {a.original}" if a.renamed else "") for a in report.added
         ]
-        lines += [f"Not added: {r.name} {r.reason}" for r in report.rejected]
+        lines += [f"Not added: {r.name}: {r.reason}" for r in report.rejected]
         kind = "error" if not report.added else "warn" if report.rejected else "ok"
         if report.added:
             lines.append("Ask about it now.")

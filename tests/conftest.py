@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,3 +81,23 @@ def real_engine(tmp_path_factory, real_embedder) -> Engine:
     eng = Engine(Settings(corpus=root / "corpus", index=root / "index"), embedder=real_embedder)
     eng.update()
     return eng
+
+
+@pytest.fixture(scope="session")
+def onnx_index(tmp_path_factory) -> Path:
+    """An index folder holding only the bundled model's ONNX export, made once per session."""
+    from rag.export import export_bundled, export_folder
+
+    index = tmp_path_factory.mktemp("onnx") / "index"
+    export_bundled(export_folder(index))
+    return index
+
+
+def share_export(onnx_index: Path, index: Path) -> None:
+    """Hard-link the session's ONNX export into `index`, as if `rag index` had exported it there."""
+    from rag.export import export_folder
+
+    source, target = export_folder(onnx_index), export_folder(index)
+    target.mkdir(parents=True)
+    for f in source.iterdir():
+        os.link(f, target / f.name)

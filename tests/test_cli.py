@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from rag.cli import main
 
-from .conftest import ROOT
+from .conftest import ROOT, share_export
 
 pytestmark = pytest.mark.slow
 
@@ -17,7 +17,9 @@ PASSAGE_KEYS = {"rank", "text", "highlight", "score", "title", "source", "url", 
 
 
 @pytest.fixture
-def run(settings):
+def run(settings, onnx_index):
+    share_export(onnx_index, settings.index)  # export the model once per session, not once per test
+
     def invoke(*args, input=None):
         paths = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
         result = CliRunner().invoke(main, [args[0], *paths, *args[1:]], input=input)

@@ -4,7 +4,7 @@ import pytest
 
 from rag.documents import read_document, scan
 from rag.engine import Engine
-from rag.store import Store
+from rag.store import FORMAT_VERSION, Store
 
 from .conftest import FakeEmbedder
 
@@ -86,7 +86,7 @@ def test_manifest_records_format_model_chunking_and_hashes(engine, settings):
     engine.update()
     gen = settings.index / (settings.index / "CURRENT").read_text().strip()
     manifest = json.loads((gen / "manifest.json").read_text())
-    assert manifest["format_version"] == 2
+    assert manifest["format_version"] == FORMAT_VERSION == 3
     assert manifest["model"] == {"name": "fake-hash-64", "dim": 64}
     assert manifest["chunking"] == {"size": 600, "overlap": 120}
     assert all(len(d["hash"]) == 64 for d in manifest["documents"])

@@ -76,7 +76,7 @@ def test_bad_files_are_rejected_with_a_reason_and_change_nothing(engine, tmp_pat
     assert report.added == [] and report.index is None
     reasons = {r.name: r.reason for r in report.rejected}
     assert "only .txt" in reasons["photo.jpg"]
-    assert "not a readable PDF" in reasons["broken.pdf"]
+    assert "damaged or truncated PDF" in reasons["broken.pdf"]
     assert "no text" in reasons["empty.txt"]
     assert "binary" in reasons["binary.txt"]
     assert "UTF-8" in reasons["latin1.txt"]

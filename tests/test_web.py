@@ -276,7 +276,7 @@ def test_upload_an_article_and_ask_about_it(page, server, tmp_path):
     broken.write_bytes(b"%PDF-1.4 this is not a PDF")
     note = upload(page, DATA / "lighthouse.md", broken)
     assert "Added The Lighthouse of Alexandria (lighthouse.md)" in note
-    assert "Not added: broken.pdf is not a readable PDF" in note
+    assert "Not added: broken.pdf: damaged or truncated PDF" in note
     expect(page.locator("#rag-status")).to_contain_text("3 articles")
     assert "lighthouse.md" in corpus_state(server)[0] and "broken.pdf" not in corpus_state(server)[0]
     shot(page, "desktop-6-uploaded")
@@ -292,8 +292,8 @@ def test_bad_files_leave_corpus_and_index_as_they_were(page, server, tmp_path):
     empty.write_text("  \n")
     binary.write_bytes(b"\x00\x01binary")
     note = upload(page, empty, binary)
-    assert "Not added: empty.txt has no text to index." in note
-    assert "Not added: evil.html looks like binary data" in note
+    assert "Not added: empty.txt: empty file, no text to index." in note
+    assert "Not added: evil.html: binary data, not text." in note
     assert corpus_state(server) == before
 
 

@@ -1,0 +1,180 @@
+"""What the safety checks cost, and why large articles are skipped. Prints two tables.
+
+    python benchmarks/reliability.py                      # 10k and 100k passages; 5 and 50 MB articles
+    python benchmarks/reliability.py --passages 10000 --article-mb 5 50 --real
+
+1. Loading an index (the cold path of a question) with and without the
+   integrity checks, and the full check `rag index` makes before reusing a
+   generation. Synthetic indexes: random unit vectors (384 dimensions),
+   passages of real words.
+2. One large article: indexed with the fake embedder (the cost of reading,
+   splitting, BM25 and writing; embedding excluded), or skipped by the size
+   limit. Each run is a fresh process, so peak memory is its own. --real also
+   measures the bundled model's passages per second and estimates the
+   embedding time of each size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WORDS = (ROOT / "corpus" / "rust-in-the-linux-kernel.txt").read_text().split()
+
+
+def synthetic_index(index: Path, n: int, dim: int = 384) -> None:
+    from rag.store import PASSAGE_DTYPE, Manifest, write_store
+
+    rnd = random.Random(n)
+    texts = [" ".join(rnd.choices(WORDS, k=90)) for _ in range(n)]
+    vectors = np.random.default_rng(n).standard_normal((n, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    per_doc = 10
+    docs = [
+        {"source": f"d{d}.txt", "hash": "0" * 64, "title": f"d{d}", "size": 1, "mtime_ns": 1, "first": d * per_doc,
+         "count": min(per_doc, n - d * per_doc)}
+        for d in range((n + per_doc - 1) // per_doc)
+    ]  # fmt: skip
+    rows = np.array([(i // per_doc, 0, 1) for i in range(n)], dtype=PASSAGE_DTYPE)
+    manifest = Manifest("synthetic", dim, {"size": 600, "overlap": 120}, docs, n, time.time())
+    write_store(index, manifest, rows, texts, vectors)
+
+
+def best_of(runs: int, fn) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def load_table(sizes: list[int]) -> None:
+    import rag.store
+    from rag.integrity import verify
+    from rag.store import Store
+
+    print("\nLoading an index (warm file cache; load: best of 5, checks: best of 20)")
+    print(f"{'passages':>9} {'index MB':>9} {'load, no checks':>16} {'load, checks':>13} {'checks':>9} {'full':>7}")
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            index = Path(tmp) / "index"
+            synthetic_index(index, n)
+            store = Store.load(index)
+            mb = sum(f[0] for f in store.manifest.files.values()) / 1e6
+            checked = best_of(5, lambda index=index: Store.load(index))
+            real_verify = rag.store.verify
+            rag.store.verify = lambda *a, **k: None
+            try:
+                unchecked = best_of(5, lambda index=index: Store.load(index))
+            finally:
+                rag.store.verify = real_verify
+            quick = best_of(20, lambda store=store: verify(store.path, store.manifest.files))
+            full = best_of(3, lambda store=store: verify(store.path, store.manifest.files, full=True))
+            print(
+                f"{n:>9} {mb:>9.1f} {unchecked * 1e3:>13.1f} ms {checked * 1e3:>10.1f} ms "
+                f"{quick * 1e3:>6.1f} ms {full * 1e3:>4.0f} ms"
+            )
+
+
+def one_article(mb: float, limit_mb: float) -> dict:
+    """In this process: index a corpus holding one `mb` MB article; report time, passages and peak memory."""
+    from rag.config import Settings
+    from rag.engine import Engine
+    from tests.conftest import FakeEmbedder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        rnd = random.Random(1)
+        with (corpus / "big.txt").open("w") as f:
+            written = 0
+            while written < mb * 1e6:
+                end = ".\n\n" if rnd.random() < 0.2 else ". "
+                written += f.write(" ".join(rnd.choices(WORDS, k=rnd.randint(8, 30))) + end)
+        t = time.perf_counter()
+        settings = Settings(corpus=corpus, index=Path(tmp) / "index", max_file_mb=limit_mb)
+        report = Engine(settings, FakeEmbedder()).update()
+        return {
+            "seconds": time.perf_counter() - t,
+            "passages": report.passages_total,
+            "skipped": [s.reason for s in report.skipped],
+            "peak_mb": peak_rss_mb(),
+        }
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM: unlike ru_maxrss, not inherited across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def article_table(sizes: list[float], real: bool) -> None:
+    rate = real_model_rate() if real else None
+    print("\nOne large article, fake embedder (reading, splitting, BM25, writing; fresh process each)")
+    head = f"{'article':>8} {'limit':>6} {'outcome':>9} {'passages':>9} {'seconds':>8} {'peak RSS':>9}"
+    print(head + (f" {'real model, est.':>17}" if rate else ""))
+    for mb in sizes:
+        for limit in [20.0] if mb <= 20 else [20.0, mb + 1]:
+            out = subprocess.run(
+                [sys.executable, __file__, "--one-article", str(mb), str(limit)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            r = json.loads(out.stdout)
+            outcome = "skipped" if r["skipped"] else "indexed"
+            line = (
+                f"{mb:>5.0f} MB {limit:>3.0f} MB {outcome:>9} {r['passages']:>9} {r['seconds']:>8.1f} "
+                f"{r['peak_mb']:>6.0f} MB"
+            )
+            if rate and r["passages"]:
+                line += f" {r['passages'] / rate / 60:>11.0f} min"
+            print(line)
+
+
+def real_model_rate() -> float:
+    from rag.chunking import passage_spans
+    from rag.embedding import load_embedder
+
+    embedder = load_embedder()
+    text = " ".join(random.Random(2).choices(WORDS, k=60_000))
+    texts = [text[s:e] for s, e in passage_spans(text, 600, 120)][:256]
+    embedder.embed(texts[:32])  # warm up
+    seconds = best_of(1, lambda: embedder.embed(texts))
+    print(f"\nbundled model: {len(texts) / seconds:.0f} passages/s on this machine (256 passages of ~600 characters)")
+    return len(texts) / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--article-mb", type=float, nargs="*", default=[5, 50])
+    parser.add_argument("--real", action="store_true", help="also measure the real model and estimate embedding time")
+    parser.add_argument("--one-article", type=float, nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one_article:
+        print(json.dumps(one_article(*args.one_article)))
+        return
+    if args.passages:
+        load_table(args.passages)
+    if args.article_mb:
+        article_table(args.article_mb, args.real)
+    shutil.rmtree(ROOT / "benchmarks" / "__pycache__", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""The ONNX export: sentence-transformers' vectors without torch, made once per index, checked cheaply."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rag.embedding import OnnxEmbedder, SentenceTransformerEmbedder
+from rag.export import export_folder, verified_export
+
+from .conftest import CORPUS, share_export
+
+pytestmark = pytest.mark.slow
+
+TEXTS = [
+    "Who led the Rust for Linux effort?",
+    "",
+    "ok",
+    "Rust 1.62 landed in Linux 6.1; see CVE-2021-1234 and https://lwn.net/Articles/908347/.",
+    "Naïve café façades — “curly quotes”, emoji 🎉, 日本語のテキスト, Ελληνικά, العربية.",
+    'fn main() { println!("hello"); } // code is text too',
+    "word " * 400,  # longer than the model's 256 tokens: truncated the same way
+    *[p for f in sorted(CORPUS.glob("*.txt")) for p in f.read_text().split("\n\n")[:12] if p.strip()],
+]
+# Modules a question must not load: each costs seconds or hundreds of MB (FAISS, the index itself, is loaded).
+HEAVY = {
+    "torch",
+    "sentence_transformers",
+    "transformers",
+    "gradio",
+    "scipy",
+    "bm25s",
+    "sklearn",
+    "pandas",
+    "onnx",
+}
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    return SentenceTransformerEmbedder().embed(TEXTS)
+
+
+def onnx_embedder(onnx_index, quantized=False) -> OnnxEmbedder:
+    folder = export_folder(onnx_index)
+    return OnnxEmbedder(folder, verified_export(folder), quantized=quantized)
+
+
+def test_onnx_vectors_equal_sentence_transformers(onnx_index, reference):
+    embedder = onnx_embedder(onnx_index)
+    batched = embedder.embed(TEXTS)
+    single = np.stack([embedder.embed_query(t) for t in TEXTS[:8]])
+    assert np.allclose(np.linalg.norm(batched, axis=1), 1, atol=1e-5)
+    assert (batched * reference).sum(1).min() >= 0.9999
+    assert (single * reference[:8]).sum(1).min() >= 0.9999
+
+
+def test_int8_vectors_used_for_indexing_stay_close(onnx_index, reference):
+    cosines = (onnx_embedder(onnx_index, quantized=True).embed(TEXTS) * reference).sum(1)
+    assert cosines.mean() >= 0.99 and cosines.min() >= 0.95
+
+
+def test_export_is_checked_by_size_and_mtime_then_by_hash(onnx_index, tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(export_folder(onnx_index), folder)  # copies keep mtimes
+    assert verified_export(folder) is not None
+    weights = folder / "model.onnx.data"
+    os.utime(weights, ns=(1, 1))  # touched, same bytes: hashed once, then known again
+    assert verified_export(folder) is not None
+    assert json.loads((folder / "export.json").read_text())["files"]["model.onnx.data"]["mtime_ns"] == 1
+    with weights.open("r+b") as f:  # same size, one byte changed
+        f.seek(1000)
+        byte = f.read(1)
+        f.seek(1000)
+        f.write(bytes([byte[0] ^ 1]))
+    assert verified_export(folder) is None
+    (folder / "model.onnx").unlink()
+    assert verified_export(folder) is None
+
+
+def test_a_question_from_the_shell_loads_no_heavy_library(tmp_path, onnx_index):
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    share_export(onnx_index, tmp_path / "index")
+    paths = ["--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    subprocess.run([sys.executable, "-m", "rag", "index", *paths], env=env, check=True, capture_output=True)
+    stamp = (export_folder(tmp_path / "index") / "model.onnx.data").stat().st_mtime_ns
+    code = (
+        "import json, sys\n"
+        "from rag.cli import main\n"
+        f"main(['ask', '--json', *{paths!r}, 'Which AWS container OS has Rust in it?'], standalone_mode=False)\n"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["answered"] and any("Bottlerocket" in p["text"] for p in answer["passages"])
+    loaded = {name.split(".")[0] for name in json.loads(done.stderr.strip().splitlines()[-1])}
+    assert "onnxruntime" in loaded
+    assert not HEAVY & loaded, f"a question loaded {sorted(HEAVY & loaded)}"
+    assert (export_folder(tmp_path / "index") / "model.onnx.data").stat().st_mtime_ns == stamp  # not re-exported
