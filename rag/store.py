@@ -8,7 +8,7 @@
         texts.bin        passage texts, UTF-8, back to back
         offsets.npy      byte offsets of each text in texts.bin (N + 1)
         vectors.npy      float32 embeddings, unit length (N x dim)
-        dense.faiss      IVF index over the vectors, large corpora only (see dense.py)
+        dense.faiss      HNSW graph over the vectors, large corpora only (see dense.py)
         keyword/         BM25 index over the passage texts (see keyword.py)
 
 Everything is memory-mapped when a generation is opened, so opening one
@@ -167,7 +167,7 @@ def write_store(
     """Write a new generation and make it live; returns its folder.
 
     `reuse_ids[i] >= 0` says passage i is that passage of `previous`, unchanged:
-    its keyword terms and dense list are taken from there instead of recomputed.
+    its keyword terms are taken from there instead of tokenizing it again.
     """
     from .dense import build_dense
     from .keyword import KeywordIndex
@@ -186,7 +186,7 @@ def write_store(
         np.save(tmp / "offsets.npy", offsets)
         np.save(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE))
         np.save(tmp / "vectors.npy", vectors.astype(np.float32, copy=False))
-        build_dense(tmp, vectors, previous.path if previous else None, reuse_ids)
+        build_dense(tmp, vectors)
         KeywordIndex.build(texts, previous.keyword if previous else None, reuse_ids).save(tmp / "keyword")
         (tmp / "manifest.json").write_text(json.dumps(manifest.to_json(), indent=1, ensure_ascii=False))
         _fsync_tree(tmp)
