@@ -58,34 +58,46 @@ def scan(corpus: Path) -> tuple[list[ArticleFile], list[Skipped]]:
     """List the articles under `corpus` (sub-folders too), sorted by source.
 
     Hidden files and folders are passed over and other file types skipped,
-    each with one log line; skipped types are also reported.
+    each with one log line; skipped types are also reported. Symbolic links
+    to folders are not followed.
     """
     if not corpus.is_dir():
         raise CorpusError(f"corpus folder {str(corpus)!r} does not exist: create it or pass --corpus DIR.")
     found: list[ArticleFile] = []
     skipped: list[Skipped] = []
-    for root, dirs, files in os.walk(corpus, followlinks=False):
-        for hidden in sorted(d for d in dirs if d.startswith(".")):
-            log.info("skipping hidden folder %s", (Path(root) / hidden).relative_to(corpus).as_posix())
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith("."):
-                log.info("skipping hidden file %s", (Path(root) / name).relative_to(corpus).as_posix())
-                continue
-            path = Path(root) / name
-            source = path.relative_to(corpus).as_posix()
-            if path.suffix.lower() not in ARTICLE_TYPES:
-                log.info("skipping %s: not an article type (%s)", source, ", ".join(ARTICLE_TYPES))
-                skipped.append(Skipped(source, "not an article type"))
-                continue
-            try:
-                st = path.stat()
-            except OSError as exc:
-                log.warning("skipping %s: %s", source, exc.strerror)
-                skipped.append(Skipped(source, exc.strerror or "cannot be read"))
-                continue
-            found.append(ArticleFile(path, source, st.st_size, st.st_mtime_ns))
+    _scan_folder(corpus, "", found, skipped)
     return sorted(found, key=lambda f: f.source), skipped
+
+
+def _scan_folder(folder: Path, prefix: str, found: list[ArticleFile], skipped: list[Skipped]) -> None:
+    """One folder: hidden sub-folders logged first, then its files, then its sub-folders (as os.walk goes)."""
+    with os.scandir(folder) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    folders = [e for e in entries if e.is_dir()]
+    for e in folders:
+        if e.name.startswith("."):
+            log.info("skipping hidden folder %s", prefix + e.name)
+    for e in entries:
+        if e.is_dir():
+            continue
+        source = prefix + e.name
+        if e.name.startswith("."):
+            log.info("skipping hidden file %s", source)
+            continue
+        if os.path.splitext(e.name)[1].lower() not in ARTICLE_TYPES:
+            log.info("skipping %s: not an article type (%s)", source, ", ".join(ARTICLE_TYPES))
+            skipped.append(Skipped(source, "not an article type"))
+            continue
+        try:
+            st = e.stat()
+        except OSError as exc:
+            log.warning("skipping %s: %s", source, exc.strerror)
+            skipped.append(Skipped(source, exc.strerror or "cannot be read"))
+            continue
+        found.append(ArticleFile(folder / e.name, source, st.st_size, st.st_mtime_ns))
+    for e in folders:
+        if not e.name.startswith(".") and not e.is_symlink():
+            _scan_folder(folder / e.name, prefix + e.name + "/", found, skipped)
 
 
 def file_hash(data: bytes) -> str:
