@@ -1,13 +1,14 @@
 """Query -> ranked passages: dense (FAISS) and keyword (BM25) candidates, fused.
 
-Both retrievers propose their best candidates. Each candidate gets both
-scores (the cosine from the stored vector, the BM25 score from the keyword
-index); the scores are normalised over the candidate pool and mixed with a
-weight (normalised score fusion), which beat reciprocal rank fusion on both
-the bundled question set and SciFact (see README, "Answer quality").
-Passages overlapping a better one, or repeating its text, are dropped, and a
-document's later passages are slightly demoted so another article with the
-answer can show up.
+Both retrievers propose their best candidates. Each candidate gets three
+scores: its passage cosine, the cosine of its best sentence (sentence
+vectors stored at index time) and its BM25 score as a share of a full match
+("coverage"). The default mixes them on their own scales, 0.25 / 0.25 / 0.5,
+plus a small bonus for a passage holding what the question asks for; this
+beat min-max score fusion and reciprocal rank fusion on the bundled question
+set and on SciFact's train queries (README, "Answer quality"). Passages
+overlapping a better one, or repeating its text, are dropped, so the same
+words are never shown twice and another article with the answer can show up.
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ TYPED_CANDIDATES = 10
 class Fusion:
     """How dense and keyword scores are mixed.
 
-    method "score": wd * minmax(passage cosine) + ws * minmax(best sentence cosine)
-    + (1 - wd - ws) * minmax(bm25), normalised over the candidate pool;
-    method "rrf": reciprocal rank fusion of the dense and keyword rankings with constant `rrf_k`.
-    `same_doc_penalty` multiplies the score of each further passage of a document already shown.
+    method "score", normalise "fixed": wd * passage cosine + ws * best-sentence cosine
+    + (1 - wd - ws) * BM25 coverage; normalise "minmax": the same signals (raw BM25) min-max
+    scaled over the candidate pool; method "rrf": reciprocal rank fusion of the dense and
+    keyword rankings with constant `rrf_k`. `same_doc_penalty` (1: none) multiplies the score
+    of each further passage of a document already chosen.
     """
 
     method: str = "score"
