@@ -19,6 +19,7 @@ both backends answer alike.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -85,21 +86,17 @@ class FaissBackend:
 
 def open_backend(settings: Settings) -> Backend:
     """The backend `settings` name: Milvus for a milvus:// store, otherwise the FAISS folder."""
-    if settings.store:
-        from .milvus import MilvusBackend, parse_store_url
+    if settings.location:
+        from .milvus import MilvusBackend
 
-        return MilvusBackend(parse_store_url(settings.store))
+        return MilvusBackend(settings.location)
     return FaissBackend(settings.index)
 
 
 def separate_index(settings: Settings, name: str, folder: Path) -> Settings:
     """Settings for another index beside the configured one (an evaluation set, say): the FAISS folder
     `folder`, or in Milvus the collections `<collection>_<name>` of the same Milvus."""
-    if not settings.store:
+    location = settings.location
+    if location is None:
         return settings.with_(index=folder)
-    from dataclasses import replace
-
-    from .milvus import parse_store_url
-
-    location = parse_store_url(settings.store)
     return settings.with_(index=folder, store=replace(location, name=f"{location.name}_{name}").url())

@@ -23,8 +23,19 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from .errors import ConfigError, IndexBusyError
-from .milvus import BATCH, BM25, DOC_SHIFT, HEADER, MAX_TERM, MAX_VARCHAR, WINDOW, MilvusBackend, bm25_terms
-from .milvus_store import pack_sentences, pack_spans
+from .milvus import (
+    BATCH,
+    BM25,
+    DOC_SHIFT,
+    HEADER,
+    MAX_TERM,
+    MAX_VARCHAR,
+    WINDOW,
+    MilvusBackend,
+    bm25_terms,
+    pack_sentences,
+    pack_spans,
+)
 from .store import Manifest
 
 __all__ = ["apply_update", "clean_up", "write_row"]

@@ -26,7 +26,6 @@ from rag.documents import read_document, scan
 from rag.engine import Engine
 from rag.errors import IndexStateError
 from rag.keyword import tokenize
-from rag.milvus import parse_store_url
 from rag.store import FORMAT_VERSION
 
 from .conftest import CORPUS, ROOT, FakeEmbedder
@@ -270,5 +269,5 @@ def test_a_beir_set_gets_collections_of_its_own(beir_dir, tmp_path, settings, fa
     report = run_beir(beir_dir, tmp_path / "work", settings, embedder=fake_embedder)
     assert report.documents == 3 and report.ndcg_at_10 > 0.5
     assert open_backend(settings).read_manifest() is None  # the configured index is untouched
-    location = parse_store_url(settings.store)
+    location = settings.location
     assert open_backend(settings.with_(store=replace(location, name=f"{location.name}_beir_tiny").url())).load()

@@ -5,9 +5,9 @@ from click.testing import CliRunner
 
 from rag.backends import FaissBackend, open_backend, separate_index
 from rag.cli import main
-from rag.config import Settings
+from rag.config import MilvusLocation, Settings, parse_store_url
 from rag.errors import ConfigError
-from rag.milvus import MilvusBackend, MilvusLocation, bm25_terms, parse_store_url
+from rag.milvus import MilvusBackend, bm25_terms
 
 
 @pytest.mark.parametrize(
