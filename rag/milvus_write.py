@@ -256,22 +256,14 @@ def _batches(items: Iterable, size: int = BATCH) -> Iterator[list]:
 
 
 def _ensure_meta(backend: MilvusBackend) -> None:
-    """The manifest collection: Milvus wants a vector field in every collection, so it has an unused one."""
+    """The manifest collection: a row per document, plus the header and the skipped articles."""
     from pymilvus import DataType
 
-    client = backend.client
-    if client.has_collection(backend.meta):
+    if backend.client.has_collection(backend.meta):
         return
-    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
-    schema.add_field("doc", DataType.INT64)
-    schema.add_field("added", DataType.INT64)
-    schema.add_field("removed", DataType.INT64)
-    schema.add_field("value", DataType.VARCHAR, max_length=MAX_VARCHAR)
-    schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
-    index = client.prepare_index_params()
-    index.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
-    _create(client, backend.meta, schema, index)
+    key, number = (DataType.VARCHAR, {"is_primary": True, "max_length": 64}), (DataType.INT64, {})
+    fields = {"key": key, "doc": number, "added": number, "removed": number}
+    _create_table(backend.client, backend.meta, fields | {"value": (DataType.VARCHAR, {"max_length": MAX_VARCHAR})})
 
 
 def _create_passages(backend: MilvusBackend, name: str, dim: int) -> None:
@@ -305,15 +297,21 @@ def _create_passages(backend: MilvusBackend, name: str, dim: int) -> None:
 
 
 def _create_terms(backend: MilvusBackend, name: str) -> None:
-    """How many passages hold each term; Milvus wants a vector field in every collection, so it has an unused one."""
+    """How many passages hold each term: `df` from generation `gen` on, `prev` before it."""
     from pymilvus import DataType
 
-    client = backend.client
+    fields = {"term": (DataType.VARCHAR, {"is_primary": True, "max_length": MAX_TERM})}
+    _create_table(backend.client, name, fields | {k: (DataType.INT64, {}) for k in ("df", "prev", "gen")})
+
+
+def _create_table(client, name: str, fields: dict) -> None:
+    """A collection of plain rows, `fields` {name: (type, options)}; Milvus wants a vector field in
+    every collection, so it gets an unused one."""
+    from pymilvus import DataType
+
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("term", DataType.VARCHAR, is_primary=True, max_length=MAX_TERM)
-    schema.add_field("df", DataType.INT64)
-    schema.add_field("prev", DataType.INT64)
-    schema.add_field("gen", DataType.INT64)
+    for field_name, (kind, options) in fields.items():
+        schema.add_field(field_name, kind, **options)
     schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
     index = client.prepare_index_params()
     index.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
