@@ -74,3 +74,11 @@ def test_a_bad_store_on_the_command_line_is_one_line():
     result = CliRunner().invoke(main, ["ask", "--store", "milvus://", "question"])
     assert result.exit_code == 1
     assert "milvus:///path/to/file.db" in result.output and "Traceback" not in result.output
+
+
+def test_a_store_password_is_never_shown():
+    settings = Settings.load(environ={"RAG_STORE": "milvus://reader:s3cret@host"})
+    assert "s3cret" not in repr(settings) and "s3cret" not in repr(settings.location)
+    with pytest.raises(ConfigError) as error:
+        Settings.load(environ={"RAG_STORE": "milvus://reader:s3cret@host:99999"})
+    assert "s3cret" not in str(error.value) and "RAG_STORE" in str(error.value)
