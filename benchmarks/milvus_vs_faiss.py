@@ -1,19 +1,22 @@
 """SciFact on both backends: the FAISS folder and Milvus Lite, fed the very same vectors.
 
-    python benchmarks/milvus_vs_faiss.py [--scale]
+    python benchmarks/milvus_vs_faiss.py [--scale 100000,1000000]
 
 SciFact's abstracts are written as articles and indexed as `rag eval --beir`
 does it (rag/beir.py), through the product's own update path on each
 backend. Embeddings are computed once with the product's embedders and
-cached in benchmarks/.cache, so the times below are the backends' own, not
-the model's. Prints one table: build time, an update of 1% of the articles,
+cached in benchmarks/.cache (a first run embeds SciFact, then times
+everything again), so the times below are the backends' own, not the
+model's. Prints one table: build time, an update of 1% of the articles,
 a check with nothing to do, the latency of `rag ask`'s retrieval (5
 passages, no model), and nDCG@10 on the 300 test claims ranked as
 `rag eval --beir` ranks them (rag.beir.rank_documents, graded qrels, log2
 discount).
 
-`--scale` adds dense search latency and memory of a FAISS flat index at
-larger synthetic sizes, to place the move to a Milvus server.
+`--scale SIZES` adds the FAISS folder's dense index at larger sizes
+(SciFact's vectors plus noise, as benchmarks/scale.py; the index type rag
+picks by size, rag/dense.py): build time, which every update pays again,
+search latency and size, to place the move to a Milvus server.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from rag.config import DEFAULT_MODEL, Settings
 from rag.embedding import Embedder, load_embedder
 from rag.engine import Engine
 from rag.search import DEFAULT_FUSION, search
+from rag.store import Store
 
 DEPTH = 1000  # candidates per retriever when ranking documents, as `rag eval --beir`
 
@@ -50,7 +54,8 @@ class CachedEmbedder(Embedder):
         if path.exists():
             data = np.load(path)
             self.vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
-        self.name, self.dim, self.computed = DEFAULT_MODEL, 384, 0
+        self.name, self.dim = DEFAULT_MODEL, 384
+        self.computed = 0  # texts embedded since the last save
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         return self._cached(texts, quantized=True)
@@ -68,18 +73,22 @@ class CachedEmbedder(Embedder):
             self.computed += len(missing)
         return np.stack([self.vectors[k] for k in keys])
 
-    def save(self) -> None:
-        if self.computed:
-            keys = list(self.vectors)
-            np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
-            self.computed = 0
+    def save(self) -> bool:
+        """Write the cache if anything was embedded since the last save; says whether it was."""
+        if not self.computed:
+            return False
+        keys = list(self.vectors)
+        np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
+        self.computed = 0
+        return True
 
 
 def run_backend(settings: Settings, embedder: CachedEmbedder, queries, qrels, query_vectors, folder: Path) -> dict:
     """Build, search and update one backend; the corpus is left as it was found."""
     engine = Engine(settings, embedder=embedder)
     build = engine.update(full=True)
-    embedder.save()
+    if embedder.save():  # the model ran: build again, with every vector cached
+        build = engine.update(full=True)
     store = engine.store()
     latencies, scores, rankings = [], [], {}
     for qid, text in queries.items():
@@ -100,6 +109,8 @@ def run_backend(settings: Settings, embedder: CachedEmbedder, queries, qrels, qu
     t0 = time.perf_counter()
     engine.update()
     noop = time.perf_counter() - t0
+    if embedder.save():  # the revision was embedded: time it again from the cache
+        return run_backend(settings, embedder, queries, qrels, query_vectors, folder)
     return {
         "passages": len(store),
         "disk": sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6,
@@ -114,32 +125,46 @@ def run_backend(settings: Settings, embedder: CachedEmbedder, queries, qrels, qu
     }
 
 
-def scale_rows(sizes: Sequence[int], dim: int = 384, queries: int = 20) -> list[tuple[int, float, float]]:
-    """Dense search latency (ms) and vector memory (GB) of a FAISS flat index of random unit vectors.
-
-    One thread: on a shared machine, OpenMP threads waiting for each other would dominate the time.
+def scale_rows(sizes: Sequence[int], work: Path, centres: np.ndarray, questions: np.ndarray) -> list[list]:
+    """The FAISS folder's dense index (rag.dense) at each size, over SciFact's passage vectors plus
+    noise (benchmarks/scale.py): its kind, build time (all cores, as `rag index`), search p50 for
+    the top 50 of SciFact's claims with one thread (on a shared machine, OpenMP threads waiting
+    for each other would dominate the time), and vectors plus index on disk (GB).
     """
     import faiss
+    from scale import synthetic
 
-    faiss.omp_set_num_threads(1)
-    rng = np.random.default_rng(0)
+    from rag.dense import build_dense, load_dense
+
+    threads = faiss.omp_get_max_threads()
     rows = []
     for n in sizes:
-        index = faiss.IndexFlatIP(dim)
-        for at in range(0, n, 100_000):
-            block = rng.standard_normal((min(100_000, n - at), dim), dtype=np.float32)
-            index.add(block / np.linalg.norm(block, axis=1, keepdims=True))
-        q = rng.standard_normal((queries, dim), dtype=np.float32)
+        vectors = synthetic(centres, n, seed=n)
+        folder = work / f"dense-{n}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
         t0 = time.perf_counter()
-        for row in q:
-            index.search(row.reshape(1, -1), 120)
-        rows.append((n, 1000 * (time.perf_counter() - t0) / queries, n * dim * 4 / 1e9))
+        build_dense(folder, vectors)
+        build = time.perf_counter() - t0
+        index = load_dense(folder)
+        faiss.omp_set_num_threads(1)
+        times = []
+        for q in questions:
+            t0 = time.perf_counter()
+            index.search(q.reshape(1, -1), 50)
+            times.append(time.perf_counter() - t0)
+        faiss.omp_set_num_threads(threads)
+        kind = "exact" if index.__class__.__name__ == "IndexFlatIP" else "HNSW"
+        disk = (sum(f.stat().st_size for f in folder.iterdir()) + vectors.nbytes) / 1e9  # + vectors.npy
+        rows.append([f"{n:,}", kind, build, 1000 * statistics.median(times), disk])
+        del index, vectors
+        shutil.rmtree(folder)
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", action="store_true", help="also time FAISS flat search at 100k and 1M vectors")
+    parser.add_argument("--scale", metavar="SIZES", help="also time the FAISS folder's dense index at these sizes")
     args = parser.parse_args()
     print(machine())
     work = CACHE / "milvus-vs-faiss"
@@ -150,6 +175,7 @@ def main() -> None:
     queries, qrels = data.queries, data.qrels
     embedder = CachedEmbedder(work / "embeddings.npz", work / "model")
     query_vectors = {qid: embedder.embed_query(text) for qid, text in queries.items()}
+    embedder.save()
 
     index, lite = work / "index", work / "milvus.db"
     shutil.rmtree(index, ignore_errors=True)
@@ -177,8 +203,11 @@ def main() -> None:
     print(f"\nnDCG@10 difference {diff:.4f}; identical top-10 documents for {same} of {len(queries)} queries.")
     if args.scale:
         print()
-        headers = ["vectors (384-d)", "FAISS flat search, 1 thread (ms)", "vector memory (GB)"]
-        print(table(headers, scale_rows([100_000, 1_000_000])))
+        headers = ["passages (384-d)", "dense index", "build (s)", "search p50, 1 thread (ms)", "vectors + index (GB)"]
+        sizes = [int(n.replace(",", "").replace("_", "")) for n in args.scale.split(",")]
+        centres = np.asarray(Store.load(index).vectors())
+        questions = np.stack(list(query_vectors.values()))
+        print(table(headers, scale_rows(sizes, work, centres, questions)))
     print(machine())
 
 
