@@ -2,11 +2,11 @@
 
     python benchmarks/load.py [--clients 16] [--questions 50]
 
-Starts `python app.py` on a free loopback port with a copy of the bundled
-corpus and its own index, waits until it answers, then starts `--clients`
-threads, each with its own gradio_client Client, each asking `--questions`
-questions of eval/questions.jsonl in turn (each client from a different
-place in the list). A question fails on any exception, or on an answer
+Indexes a copy of the bundled corpus (`rag index`, in its own process),
+starts `python app.py` on it on a free loopback port, waits until the app
+answers, then starts `--clients` threads, each with its own gradio_client
+Client, each asking `--questions` questions of eval/questions.jsonl in turn
+(each client from a different place in the list). A question fails on any exception, or on an answer
 without passages (the index is not empty, so every answer has some, marked
 low confidence when the articles do not answer). Prints a table; the exit
 code is 1 if any question failed.
@@ -75,9 +75,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def app_env(root: Path) -> dict[str, str]:
+    return {**child_env(), "RAG_CORPUS": str(root / "corpus"), "RAG_INDEX": str(root / "index"), "RAG_AUTH": ""}
+
+
+def index_first(root: Path) -> None:
+    """`rag index` in its own process, so that the app's memory is that of serving, not of indexing."""
+    done = subprocess.run(
+        [sys.executable, "-m", "rag", "index"], cwd=ROOT, env=app_env(root), capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"rag index failed ({done.returncode}):\n{done.stderr[-3000:]}")
+
+
 def start_app(root: Path, port: int) -> subprocess.Popen:
     """`python app.py` on root/corpus and root/index; returns once it answers HTTP (its output goes to root/app.log)."""
-    env = {**child_env(), "RAG_CORPUS": str(root / "corpus"), "RAG_INDEX": str(root / "index"), "RAG_AUTH": ""}
+    env = app_env(root)
     with (root / "app.log").open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -166,6 +179,7 @@ def run_load(clients: int = 16, questions: int = 50, root: Path | None = None) -
         if root is None:
             root = Path(tmp)
             shutil.copytree(ROOT / "corpus", root / "corpus")
+        index_first(root)
         port = free_port()
         proc = start_app(root, port)
         try:
