@@ -20,7 +20,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = Path(os.environ.get("SCIFACT", "/work/shared/data/scifact"))
-CACHE = ROOT / "benchmarks" / ".cache"
+CACHE = Path(os.environ.get("RAG_BENCH_CACHE", ROOT / "benchmarks" / ".cache"))
 
 sys.path.insert(0, str(ROOT))
 

@@ -69,9 +69,9 @@ def main() -> None:
         rows.append(
             [
                 "int8 (per-channel)" if quantized else "float32",
-                dense,
+                f"{dense:.4f}",
                 f"{dense - base[0]:+.4f}",
-                fused,
+                f"{fused:.4f}",
                 f"{fused - base[1]:+.4f}",
                 "cached" if np.isnan(seconds) else f"{seconds:.0f} s",
             ]

@@ -9,7 +9,8 @@ corpus is). The questions are SciFact's 1,109 real claims, embedded.
 For each size: build time, time to open the index, memory after opening it
 and after the queries, size on disk, p50/p95 of a single-question search for
 the top 50 (what `rag` asks of the dense index), and recall@10 against exact
-search. The baseline is faiss.IndexFlatIP held in memory.
+search; for HNSW also recall and latency by `efSearch`. The baseline is
+faiss.IndexFlatIP held in memory.
 
     python benchmarks/scale.py [--sizes 10000,100000,1000000] [--queries 1000]
 """
@@ -28,6 +29,8 @@ from common import CACHE, SCIFACT, machine, median, pct, rss_mb, scifact_index, 
 from rag.dense import EXACT_LIMIT, build_dense, exact_index, load_dense
 from rag.embedding import load_embedder
 
+SWEEP = (64, 128, 256, 512, 1024)
+SWEPT: list[list] = []
 NOISE = 0.6  # noise norm relative to the unit centre: cosine ~0.86 to the centre, ~0.74 between siblings
 DEPTH = 50
 
@@ -90,7 +93,14 @@ def measure_rag(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, fol
     after_open = rss_mb() - before
     times, found = latencies(index, queries)
     after_queries = rss_mb() - before
-    kind = f"IVF{index.nlist}, nprobe {index.nprobe}, mmap" if hasattr(index, "nprobe") else "exact (IndexFlatIP, mmap)"
+    if index.__class__.__name__ == "IndexFlatIP":
+        kind = "rag: exact (IndexFlatIP, mmap)"
+    else:
+        kind = f"rag: HNSW{index.hnsw.nb_neighbors(1)}, efSearch {index.hnsw.efSearch}, mmap"
+        for ef in SWEEP:
+            index.hnsw.efSearch = ef
+            t, f = latencies(index, queries[:300])
+            SWEPT.append([f"{len(vectors):,}", ef, *ms(t), recall(f, truth[:300])])
     del index
     return [kind, build, opened * 1000, after_open, after_queries, disk, *ms(times), recall(found, truth)]
 
@@ -154,6 +164,9 @@ def main() -> None:
         "recall@10",
     ]
     print(table(headers, rows))
+    if SWEPT:
+        print("\nHNSW: recall@10 and latency by efSearch (300 questions)\n")
+        print(table(["passages", "efSearch", "p50 ms", "p95 ms", "recall@10"], SWEPT))
     print("\n" + machine())
 
 

@@ -355,8 +355,9 @@ def _write(settings, model, dim, old, kept, fresh, new) -> Manifest:
         if kind == "kept":
             f, meta, _ = item
             first, count = meta["first"], meta["count"]
-            spans = [(int(r["start"]), int(r["end"])) for r in old.passages[first : first + count]]
-            texts.extend(old.text(i) for i in range(first, first + count))
+            rows_of = old.passages[first : first + count]
+            spans = list(zip(rows_of["start"].tolist(), rows_of["end"].tolist(), strict=True))
+            texts.extend(old.texts(first, count))
             vectors.append(old_vectors[first : first + count])
             reuse.append(np.arange(first, first + count))
             sentence_vectors.append(old.sentence_rows(slice(old_offsets[first], old_offsets[first + count])))

@@ -12,6 +12,7 @@ it keeps instead of tokenizing them again.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ _TOKEN = re.compile(r"\w+(?:[.\-/:+]\w+)*")
 _SPLIT = re.compile(r"[.\-/:+_]")
 
 K1, B = 1.5, 0.75
-FORMAT = 1
+FORMAT = 2  # 2: terms sorted
 
 # Lucene's English stop words (the list bm25s ships as STOPWORDS_EN).
 STOPWORDS_EN = frozenset(
@@ -87,10 +88,9 @@ class KeywordIndex:
     _ARRAYS = ("data", "indices", "indptr", "tokens", "offsets")
 
     def __init__(self, terms: list[str], data, indices, indptr, tokens, offsets) -> None:
-        self.terms = terms
+        self.terms = terms  # sorted
         self.data, self.indices, self.indptr = data, indices, indptr
         self.tokens, self.offsets = tokens, offsets
-        self._ids: dict[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -100,26 +100,43 @@ class KeywordIndex:
         cls, texts: Sequence[str], reuse: KeywordIndex | None = None, reuse_ids: np.ndarray | None = None
     ) -> KeywordIndex:
         """Index `texts`; passage i with `reuse_ids[i] >= 0` takes the terms of that passage of `reuse`."""
-        vocab: dict[str, int] = {t: i for i, t in enumerate(reuse.terms)} if reuse is not None else {}
-        pieces: list[np.ndarray] = []
-        for i, text in enumerate(texts):
-            j = -1 if reuse_ids is None else int(reuse_ids[i])
-            if j >= 0:
-                pieces.append(reuse.tokens[reuse.offsets[j] : reuse.offsets[j + 1]])
-            else:
-                pieces.append(np.array([vocab.setdefault(t, len(vocab)) for t in tokenize(text)], dtype=np.int32))
-        lengths = np.array([len(p) for p in pieces], dtype=np.int64)
-        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        n = len(texts)
+        if reuse is None or reuse_ids is None:
+            reuse, reuse_ids = cls([], *_empty_arrays()), np.full(n, -1)
+        reuse_ids = np.asarray(reuse_ids, dtype=np.int64)
+        new_terms: dict[str, int] = {}  # terms not in `reuse`, numbered after its terms
+        fresh = {int(i): cls._ids_of(tokenize(texts[i]), reuse, new_terms) for i in np.flatnonzero(reuse_ids < 0)}
+        lengths = np.zeros(n, dtype=np.int64)
+        kept = np.flatnonzero(reuse_ids >= 0)
+        lengths[kept] = np.diff(reuse.offsets)[reuse_ids[kept]]
+        for i, ids in fresh.items():
+            lengths[i] = len(ids)
+        offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        tokens = np.concatenate(pieces).astype(np.int32) if pieces else np.zeros(0, dtype=np.int32)
-        terms = list(vocab)
-        if len(tokens):  # keep only terms still in use, so the vocabulary does not grow with every update
-            used, tokens = np.unique(tokens, return_inverse=True)
-            terms = [terms[i] for i in used]
-            tokens = tokens.astype(np.int32)
-        else:
-            terms = []
+        tokens = np.empty(offsets[-1], dtype=np.int64)
+        tokens[_runs(offsets[kept], lengths[kept])] = reuse.tokens[_runs(reuse.offsets[reuse_ids[kept]], lengths[kept])]
+        for i, ids in fresh.items():
+            tokens[offsets[i] : offsets[i + 1]] = ids
+        terms = list(reuse.terms) + list(new_terms)
+        terms, tokens = _compact(terms, tokens)
         return cls(terms, *_bm25_matrix(tokens, offsets, len(terms)), tokens, offsets)
+
+    @staticmethod
+    def _ids_of(words: list[str], reuse: KeywordIndex, new_terms: dict[str, int]) -> np.ndarray:
+        base = len(reuse.terms)
+        ids = [reuse.term_id(w) for w in words]
+        return np.array(
+            [
+                i if i is not None else base + new_terms.setdefault(w, len(new_terms))
+                for w, i in zip(words, ids, strict=True)
+            ],
+            dtype=np.int64,
+        )
+
+    def term_id(self, term: str) -> int | None:
+        """Id of `term` (the terms are sorted, so no dictionary is built), or None."""
+        i = bisect.bisect_left(self.terms, term)
+        return i if i < len(self.terms) and self.terms[i] == term else None
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -135,38 +152,62 @@ class KeywordIndex:
         params = json.loads((folder / "params.json").read_text())
         if params.get("format") != FORMAT or (params["k1"], params["b"]) != (K1, B):
             raise ValueError(f"keyword index format {params.get('format')}")
-        arrays = [np.load(folder / f"{name}.npy", mmap_mode="r") for name in cls._ARRAYS]
+        arrays = [np.load(folder / f"{name}.npy", mmap_mode="r").view(np.ndarray) for name in cls._ARRAYS]
         terms = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
         return cls(terms, *arrays)
 
     def idf(self, terms: list[str]) -> dict[str, float]:
         """BM25 inverse document frequency of each term; unknown terms get the idf of a term seen once."""
-        n, ids = len(self), self._term_ids()
+        n = len(self)
         out = {}
         for t in terms:
-            i = ids.get(t)
+            i = self.term_id(t)
             df = int(self.indptr[i + 1] - self.indptr[i]) if i is not None else 1
             out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
-
-    def _term_ids(self) -> dict[str, int]:
-        if self._ids is None:
-            self._ids = {t: i for i, t in enumerate(self.terms)}
-        return self._ids
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for `query` (zeros when no term is known)."""
         n = len(self)
         if n == 0:
             return np.zeros(0, dtype=np.float32)
-        ids = self._term_ids()
         out = np.zeros(n, dtype=np.float32)
         for term in tokenize(query):  # a repeated query term counts again, as in bm25s
-            t = ids.get(term)
+            t = self.term_id(term)
             if t is not None:
                 a, b = int(self.indptr[t]), int(self.indptr[t + 1])
                 out[self.indices[a:b]] += self.data[a:b]  # a passage appears once per term: no lost updates
         return out
+
+
+def _empty_arrays() -> tuple[np.ndarray, ...]:
+    return (
+        np.zeros(0, np.float32),
+        np.zeros(0, np.int32),
+        np.zeros(1, np.int64),
+        np.zeros(0, np.int32),
+        np.zeros(1, np.int64),
+    )
+
+
+def _runs(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Positions starts[0] .. starts[0] + lengths[0] - 1, then those of the next run, and so on.
+
+    >>> _runs(np.array([10, 3]), np.array([2, 3])).tolist()
+    [10, 11, 3, 4, 5]
+    """
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - ends + lengths, lengths) + np.arange(ends[-1] if len(ends) else 0)
+
+
+def _compact(terms: list[str], tokens: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Drop terms no passage uses any more and number the rest in sorted order (ids of `tokens` follow)."""
+    used = np.flatnonzero(np.bincount(tokens, minlength=len(terms)))
+    kept = [terms[i] for i in used]
+    order = sorted(range(len(kept)), key=kept.__getitem__)
+    new_id = np.empty(len(terms), dtype=np.int32)
+    new_id[used[order]] = np.arange(len(order), dtype=np.int32)
+    return [kept[i] for i in order], new_id[tokens]
 
 
 def _bm25_matrix(tokens: np.ndarray, offsets: np.ndarray, n_terms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -75,30 +75,30 @@ def test_damaged_file_is_detected_and_rebuilt_on_the_next_question(built, settin
 
 
 @pytest.fixture
-def ivf_index(tmp_path, monkeypatch):
-    """A synthetic generation large enough (for this test) to get an IVF index: dense.faiss, centroids, lists."""
+def graph_index(tmp_path, monkeypatch):
+    """A synthetic generation large enough (for this test) to get an HNSW graph."""
     import rag.dense
     from rag.store import PASSAGE_DTYPE, Manifest, write_store
 
-    monkeypatch.setattr(rag.dense, "EXACT_LIMIT", 3000)
-    n, dim = 3000, 32
+    monkeypatch.setattr(rag.dense, "EXACT_LIMIT", 1000)
+    n, dim = 1000, 32  # under 1 MiB, so every load hashes it
     vectors = np.random.default_rng(0).standard_normal((n, dim), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     docs = [{"source": "a.txt", "hash": "0" * 64, "title": "a", "size": 1, "mtime_ns": 1, "first": 0, "count": n}]
     rows = np.array([(0, i, i + 1) for i in range(n)], dtype=PASSAGE_DTYPE)
     manifest = Manifest("synthetic", dim, {"size": 600, "overlap": 120}, docs, n, 0.0)
     gen = write_store(tmp_path / "index", manifest, rows, [f"passage {i}" for i in range(n)], vectors)
-    assert {"dense.faiss", "centroids.npy", "lists.npy"} <= {p.name for p in gen.iterdir()}
+    assert json.loads((gen / "dense.json").read_text())["kind"] == "hnsw"
     assert Store.load(tmp_path / "index").dense.ntotal == n
     return gen
 
 
 @pytest.mark.parametrize("how", ["truncate", "flip", "delete"])
-@pytest.mark.parametrize("name", ["dense.faiss", "centroids.npy", "lists.npy", "dense.json"])
-def test_damaged_ivf_index_is_detected(ivf_index, how, name):
-    damage(ivf_index, how, name)
+@pytest.mark.parametrize("name", ["dense.faiss", "dense.json"])
+def test_damaged_graph_index_is_detected(graph_index, how, name):
+    damage(graph_index, how, name)
     with pytest.raises(IndexStateError, match=rf"is damaged \({name} "):
-        Store.load(ivf_index.parent)
+        Store.load(graph_index.parent)
 
 
 @pytest.mark.parametrize("how", ["truncate", "empty", "garbage", "other-keys"])
