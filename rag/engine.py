@@ -43,7 +43,11 @@ class Engine:
         self.settings = settings or Settings.load()
         self._embedder = embedder
         self._store: Store | None = None
+        # Two locks, so that a question never waits for an update (an upload may take minutes to index):
+        # `_lock` guards the loaded model and generation, `_updating` keeps this engine's updates in turn.
+        # Only a question finding no usable index holds both (it builds one); it takes `_lock` first.
         self._lock = threading.RLock()
+        self._updating = threading.RLock()
 
     @property
     def embedder(self) -> Embedder:
@@ -59,8 +63,11 @@ class Engine:
     # -- index -------------------------------------------------------------
 
     def update(self, full: bool = False, progress: Callable[[int, int], None] | None = None) -> IndexReport:
-        """Index new and changed articles, drop deleted ones."""
-        with self._lock:
+        """Index new and changed articles, drop deleted ones.
+
+        Questions asked meanwhile are answered from the live generation, and from the new one once it is written.
+        """
+        with self._updating:
             # int8 weights when indexing: about twice as fast, at a measured cost (benchmarks/README.md)
             model, index = self.settings.model, self.settings.index
             source = self._embedder if self._embedder else lambda: load_embedder(model, index, quantized=True)
