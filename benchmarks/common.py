@@ -44,12 +44,12 @@ def scifact_queries(split: str = "test") -> tuple[dict[str, str], dict[str, dict
     return texts, qrels
 
 
-def scifact_passages() -> list[str]:
-    """SciFact abstracts split into passages the way `rag index` splits articles (600/120 characters)."""
+def scifact_passages(docs: Sequence[dict] | None = None) -> list[str]:
+    """SciFact abstracts (or `docs` of them) split into passages the way `rag index` splits articles (600/120)."""
     from rag.chunking import passage_spans
 
     out = []
-    for d in scifact_docs():
+    for d in scifact_docs() if docs is None else docs:
         text = f"{d['title']}\n\n{d['text']}"
         out.extend(text[s:e] for s, e in passage_spans(text, 600, 120))
     return out

@@ -25,7 +25,6 @@ import numpy as np
 from common import CACHE, machine, median, pct, scifact_index, scifact_queries, table
 
 from rag import engine as engine_module
-from rag.chunking import sentence_spans
 from rag.config import Settings
 from rag.embedding import OnnxEmbedder, SentenceTransformerEmbedder, load_embedder
 from rag.engine import Engine
@@ -42,15 +41,29 @@ def build(target, n: int) -> None:
     real = Store.load(scifact_index())
     texts = [real.text(i) for i in range(len(real))]
     vectors = np.asarray(real.vectors())
-    sentences = [(i, t[s:e]) for i, t in enumerate(texts) for s, e, _ in sentence_spans(t)]
+    offsets, spans = np.asarray(real.sentence_offsets()), np.asarray(real.sentence_spans())
+    owner = np.repeat(np.arange(len(texts)), np.diff(offsets))  # passage of each sentence row
     rng = random.Random(0)
     noise = np.random.default_rng(0)
     extra = n - len(texts)
-    picks = [rng.sample(sentences, 3) for _ in range(extra)]
-    texts += [" ".join(s for _, s in pick) for pick in picks]
-    mixed = np.stack([vectors[[i for i, _ in pick]].mean(0) for pick in picks]).astype(np.float32)
+    picks = [rng.sample(range(len(owner)), 3) for _ in range(extra)]  # three sentence rows each
+    sentence_rows = [np.arange(offsets[i], offsets[i + 1]) for i in range(len(texts))]
+    sentence_spans_out = [spans[offsets[i] : offsets[i + 1]] for i in range(len(texts))]
+    for pick in picks:
+        parts = [texts[owner[r]][spans[r, 0] : spans[r, 1]] for r in pick]
+        starts = np.cumsum([0] + [len(t) + 1 for t in parts[:-1]])
+        texts.append(" ".join(parts))
+        sentence_rows.append(np.array(pick))
+        sentence_spans_out.append(np.array([(a, a + len(t)) for a, t in zip(starts, parts, strict=True)]))
+    mixed = np.stack([vectors[owner[pick]].mean(0) for pick in picks]).astype(np.float32)
     mixed += noise.normal(0, 0.3 / np.sqrt(mixed.shape[1]), mixed.shape).astype(np.float32)
     mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+    rows_all = np.concatenate(sentence_rows)
+    sentences = (
+        real.sentence_rows(rows_all),
+        np.concatenate([[0], np.cumsum([len(r) for r in sentence_rows])]),
+        np.concatenate(sentence_spans_out),
+    )
     all_vectors = np.concatenate([vectors, mixed])
     docs, rows = [], []
     for d, first in enumerate(range(0, n, PER_ARTICLE)):
@@ -80,11 +93,11 @@ def build(target, n: int) -> None:
         created=time.time(),
     )
     t0 = time.perf_counter()
-    write_store(target, manifest, np.array(rows, dtype=PASSAGE_DTYPE), texts, all_vectors)
+    write_store(target, manifest, np.array(rows, dtype=PASSAGE_DTYPE), texts, all_vectors, sentences=sentences)
     print(f"  written in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
-PARTS = {"embed the question": 0.0, "search (dense + BM25 + fusion)": 0.0, "highlight: embed sentences": 0.0}
+PARTS = {"embed the question": 0.0, "search (dense + BM25 + sentences + fusion)": 0.0}
 
 
 def timed(func, part):
@@ -110,8 +123,7 @@ def main() -> None:
     embedder = load_embedder(index_dir=CACHE / "models")
     engine = Engine(Settings(corpus=folder / "corpus", index=folder / "index"), embedder=embedder)
     OnnxEmbedder.embed_query = timed(OnnxEmbedder.embed_query, "embed the question")
-    OnnxEmbedder.embed = timed(OnnxEmbedder.embed, "highlight: embed sentences")
-    engine_module.search = timed(engine_module.search, "search (dense + BM25 + fusion)")
+    engine_module.search = timed(engine_module.search, "search (dense + BM25 + sentences + fusion)")
     texts, _ = scifact_queries("test")
     claims = [texts[q] for q in sorted(texts)]
     for q in claims[:20]:
@@ -131,7 +143,7 @@ def main() -> None:
     base = baseline(engine.store(), claims, args.rounds)
     rows = [[f"Engine.ask, whole ({engine.store().dense.__class__.__name__})", *ms(totals)]]
     rows += [[f"  {p}", *ms(v)] for p, v in parts.items()]
-    rows += [["  the rest (texts, citations, lexical highlight)", *ms(rest)]]
+    rows += [["  the rest (texts, citations, highlight)", *ms(rest)]]
     rows += [[f"baseline: encode + {k}", *ms(v)] for k, v in base.items()]
     print(
         f"\nWarm ask at {args.passages:,} passages (synthetic beyond SciFact's real ones, see above); "

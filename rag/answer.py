@@ -27,7 +27,7 @@ __all__ = [
 
 # Calibrated on eval/questions.jsonl (README, "Answer quality"), on the best passage's evidence: the fused
 # score without the answer-type bonus. A best passage sharing no term with the question needs more of it.
-ANSWER_THRESHOLD = 0.125
+ANSWER_THRESHOLD = 0.14
 NO_SHARED_TERMS_COVERAGE = 0.02
 NO_SHARED_TERMS_THRESHOLD = 0.35
 

@@ -30,6 +30,7 @@ __all__ = ["Engine", "clean_question", "follow_up_context"]
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+FOLLOW_UP_DEPTH = 2  # earlier questions used to answer the previous one again for a follow-up
 
 
 class Engine:
@@ -43,7 +44,11 @@ class Engine:
         self.settings = settings or Settings.load()
         self._embedder = embedder
         self._store: Store | None = None
+        # Two locks, so that a question never waits for an update (an upload may take minutes to index):
+        # `_lock` guards the loaded model and generation, `_updating` keeps this engine's updates in turn.
+        # Only a question finding no usable index holds both (it builds one); it takes `_lock` first.
         self._lock = threading.RLock()
+        self._updating = threading.RLock()
 
     @property
     def embedder(self) -> Embedder:
@@ -59,8 +64,11 @@ class Engine:
     # -- index -------------------------------------------------------------
 
     def update(self, full: bool = False, progress: Callable[[int, int], None] | None = None) -> IndexReport:
-        """Index new and changed articles, drop deleted ones."""
-        with self._lock:
+        """Index new and changed articles, drop deleted ones.
+
+        Questions asked meanwhile are answered from the live generation, and from the new one once it is written.
+        """
+        with self._updating:
             # int8 weights when indexing: about twice as fast, at a measured cost (benchmarks/README.md)
             model, index = self.settings.model, self.settings.index
             source = self._embedder if self._embedder else lambda: load_embedder(model, index, quantized=True)
@@ -138,6 +146,8 @@ class Engine:
         query_vector = self.embedder.embed_query(question)
         context = follow_up_context(question, history)
         if context:
+            context = follow_up_context(question, history, self._previous_answer(history))
+        if context:
             # The passage should be about what the conversation is about; its best sentence should answer the question.
             readings = [(self.embedder.embed_query(context), context, query_vector), (query_vector, question, None)]
             hits = search_any(store, readings, k)
@@ -146,6 +156,21 @@ class Engine:
         idf = store.idf(tokenize(question + " " + (context or "")))
         results = [self._result(store, rank, hit, question, idf, query_vector) for rank, hit in enumerate(hits, 1)]
         return Answer(question, is_answered(hits), results)
+
+    def _previous_answer(self, history: Sequence[str]) -> str:
+        """The sentence shown first for the previous question, if it was answered: what "he" or "it" refers to.
+
+        The previous question is asked again, with at most FOLLOW_UP_DEPTH questions before it, so a
+        follow-up costs a few more model calls, not one per turn of the conversation.
+        """
+        earlier = [h for h in history if isinstance(h, str) and h.strip()][-FOLLOW_UP_DEPTH - 1 :]
+        if not earlier:
+            return ""
+        try:
+            previous = self.ask(earlier[-1], k=1, history=earlier[:-1])
+        except InputError:
+            return ""
+        return previous.results[0].highlight if previous.answered and previous.results else ""
 
     def _result(self, store: Store, rank: int, hit: Hit, question: str, idf: dict, query_vector) -> Result:
         text = store.text(hit.passage)
@@ -174,11 +199,13 @@ _ANAPHORA = frozenset(
 )
 
 
-def follow_up_context(question: str, history: Sequence[str]) -> str | None:
-    """The question read after the last one, when it seems to lean on it; else None.
+def follow_up_context(question: str, history: Sequence[str], previous_answer: str = "") -> str | None:
+    """The question read after the last one (and its answer, when given), when it seems to lean on it; else None.
 
     A question leans on the previous one when it refers back ("he", "it",
-    "that", ...) or is too short to stand alone.
+    "that", ...) or is too short to stand alone. The previous answer's
+    sentence often names what "he" or "it" is ("Who led it?" -> "Miguel
+    Ojeda ... led these efforts"), which the previous question does not.
 
     >>> follow_up_context("When did he send his first pull request?", ["Who led Rust for Linux?"])
     'Who led Rust for Linux? When did he send his first pull request?'
@@ -191,7 +218,7 @@ def follow_up_context(question: str, history: Sequence[str]) -> str | None:
     words = {w.strip(".,;:!?\"'").lower() for w in question.split()}
     if not (words & _ANAPHORA) and len(tokenize(question)) > 2:
         return None
-    return f"{' '.join(earlier[-1].split())} {question}"
+    return " ".join(" ".join((earlier[-1], previous_answer, question)).split())
 
 
 def clean_question(question: str) -> str:

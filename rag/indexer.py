@@ -206,26 +206,14 @@ def _update(settings, backend: Backend, files, embedder, full, progress) -> Inde
 
     new_texts = [doc.text[s:e] for _, doc, spans in fresh for s, e in spans]
     report.passages_embedded = len(new_texts)
-    sentences, counts, new_spans = split_sentences(new_texts)
-    report.sentences_embedded = len(sentences)
     if new_texts:
         emb = embedder() if not isinstance(embedder, Embedder) else embedder
-        done, total = 0, len(new_texts) + len(sentences)
-
-        def step(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress:
-                progress(done, total)
-
-        embedded = emb.embed(new_texts + sentences, progress=step)
-        new_vectors = embedded[: len(new_texts)]
-        new_sentence_vectors = sentence_rows(new_vectors, embedded[len(new_texts) :], counts)
+        *new, report.sentences_embedded = embed_passages(emb, new_texts, progress)
         dim = emb.dim
     else:
         dim = old.manifest.dim if old else _dim_of(embedder)
-        new_vectors = new_sentence_vectors = np.zeros((0, dim), dtype=np.float32)
-    new = (new_vectors, new_sentence_vectors, _offsets(np.maximum(counts, 1)), new_spans)
+        empty = np.zeros((0, dim), dtype=np.float32)
+        new = [empty, empty, np.zeros(1, dtype=np.int64), np.zeros((0, 2), dtype=np.int32)]
     manifest = backend.write(settings, model, dim, old, kept, fresh, new)
     report.passages_total = manifest.passages
     return report
@@ -285,6 +273,39 @@ def _read_corpus(settings, files, known, report):
 def _dim_of(embedder) -> int:
     emb = embedder if isinstance(embedder, Embedder) else embedder()
     return emb.dim
+
+
+def embed_passages(
+    emb: Embedder, texts: list[str], progress: Callable[[int, int], None] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Passage vectors, sentence vectors, the first sentence row of each passage, sentence spans,
+    and how many sentences were embedded besides the passages.
+
+    A text met twice (a sentence in the overlap of two passages, a repeated
+    line) is embedded once: a vector does not depend on what else is embedded
+    (a test checks it), so the copies are exact.
+    """
+    sentences, counts, spans = split_sentences(texts)
+    every = texts + sentences
+    row = {t: i for i, t in enumerate(dict.fromkeys(every))}
+    done, total = 0, len(row)
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, total)
+
+    embedded = emb.embed(list(row), progress=step)[[row[t] for t in every]]
+    vectors = embedded[: len(texts)]
+    extra = len(row) - len(dict.fromkeys(texts))
+    return (
+        vectors,
+        sentence_rows(vectors, embedded[len(texts) :], counts),
+        _offsets(np.maximum(counts, 1)),
+        spans,
+        extra,
+    )
 
 
 def split_sentences(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -292,3 +293,40 @@ def test_a_loaded_generation_keeps_answering_after_a_writer_deletes_it(engine, s
     hits = search(store, fake_embedder.embed_query("Rust for Linux"), "Rust for Linux", 3)
     assert [store.text(h.passage) for h in hits] and store.vectors()[hits[0].passage].any()
     assert engine.ask("pangolin scales", k=1).results[0].citation.source == "new.txt"  # and the engine moves on
+
+
+class GatedEmbedder(FakeEmbedder):
+    """A fake embedder whose batch embedding (what an update does) waits until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.gate = threading.Event(), threading.Event()
+
+    def embed(self, texts, progress=None):
+        self.entered.set()
+        assert self.gate.wait(30), "the test never let the update go on"
+        return super().embed(texts, progress)
+
+
+def test_questions_are_answered_while_the_same_engine_updates(settings):
+    """The web app's case: an upload updates the index through the Engine that answers the questions."""
+    embedder = GatedEmbedder()
+    engine = Engine(settings, embedder=embedder)
+    embedder.gate.set()
+    engine.update()
+    embedder.gate.clear()
+    (settings.corpus / "new.txt").write_text("Pangolins are covered in scales.")
+    updating = threading.Thread(target=engine.update)
+    updating.start()
+    try:
+        assert embedder.entered.wait(30)
+        answers = []
+        asking = threading.Thread(target=lambda: answers.append(engine.ask("pangolin scales", k=1)))
+        asking.start()
+        asking.join(10)
+        assert answers, "a question waited for the update to finish"
+        assert answers[0].results[0].citation.source != "new.txt"  # the old index, until the new one is complete
+    finally:
+        embedder.gate.set()
+        updating.join(30)
+    assert engine.ask("pangolin scales", k=1).results[0].citation.source == "new.txt"

@@ -66,6 +66,17 @@ def test_int8_vectors_used_for_indexing_stay_close(onnx_index, reference):
     assert cosines.mean() >= 0.99 and cosines.min() >= 0.95
 
 
+@pytest.mark.parametrize("quantized", [False, True])
+def test_a_texts_vector_does_not_depend_on_its_batch(onnx_index, quantized):
+    embedder = onnx_embedder(onnx_index, quantized=quantized)
+    passage = TEXTS[-1]
+    alone = embedder.embed([passage])[0]
+    for company in (TEXTS, [*TEXTS[:3], passage], [passage, "word " * 400], [passage, *TEXTS[7:]]):
+        vectors = embedder.embed(company)
+        assert float(vectors[company.index(passage)] @ alone) >= 1 - 1e-5
+    assert float(embedder.embed_batch([passage, TEXTS[6]])[0] @ alone) >= 1 - 1e-5
+
+
 def test_export_is_checked_by_size_and_mtime_then_by_hash(onnx_index, tmp_path):
     folder = tmp_path / "export"
     shutil.copytree(export_folder(onnx_index), folder)  # copies keep mtimes

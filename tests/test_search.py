@@ -89,6 +89,11 @@ def test_follow_up_context_only_when_the_question_leans_on_the_last_one(question
     assert follow_up_context(question, []) is None
 
 
+def test_follow_up_context_reads_the_previous_answer_between_the_questions():
+    context = follow_up_context("Who paid for his work?", ["Who led it?"], "Miguel Ojeda led these efforts.")
+    assert context == "Who led it? Miguel Ojeda led these efforts. Who paid for his work?"
+
+
 def test_ask_with_history_keeps_the_public_shape(engine):
     engine.update()
     answer = engine.ask("When did he send it?", k=2, history=["Who submitted the first pull request?"])
