@@ -40,6 +40,7 @@ from rag.search import DEFAULT_FUSION, search
 from rag.store import Store
 
 DEPTH = 1000  # candidates per retriever when ranking documents, as `rag eval --beir`
+VECTORS = "int8 one text at a time"  # how rag.embedding makes index vectors; a change here embeds again
 
 
 class CachedEmbedder(Embedder):
@@ -64,7 +65,7 @@ class CachedEmbedder(Embedder):
         return self._cached([text], quantized=False)[0]
 
     def _cached(self, texts: Sequence[str], quantized: bool) -> np.ndarray:
-        keys = [hashlib.sha1(f"{quantized} {t}".encode()).hexdigest() for t in texts]
+        keys = [hashlib.sha1(f"{VECTORS} {quantized} {t}".encode()).hexdigest() for t in texts]
         missing = [i for i, k in enumerate(keys) if k not in self.vectors]
         if missing:
             model = load_embedder(DEFAULT_MODEL, self.model_dir, quantized=quantized)
