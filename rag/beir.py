@@ -167,8 +167,7 @@ def rank_documents(store, query_vector: np.ndarray, query: str, depth: int, fusi
 
     c = candidates(store, query_vector, query, depth)
     doc_numbers, scores = fuse_documents(store, c, fusion)
-    docs = store.manifest.documents
-    return [doc_id_of(docs[d]["source"]) for d in doc_numbers[np.argsort(-scores, kind="stable")]]
+    return [doc_id_of(store.doc(int(d))["source"]) for d in doc_numbers[np.argsort(-scores, kind="stable")]]
 
 
 def run_beir(
@@ -182,12 +181,14 @@ def run_beir(
     notify: Callable[[str], None] | None = None,
 ) -> BeirReport:
     """Index the data set in `work` (reused when unchanged) and score every judged query of `split`."""
+    from .backends import separate_index
     from .engine import Engine
     from .search import DEFAULT_FUSION
 
     fusion = fusion or DEFAULT_FUSION
     data = load_beir(folder, split)
-    settings = settings.with_(corpus=work / "corpus", index=work / "index")
+    name = "beir_" + ("".join(c if c.isalnum() and c.isascii() else "_" for c in data.name.lower())[:32] or "set")
+    settings = separate_index(settings, name, work / "index").with_(corpus=work / "corpus")
     write_corpus(data, settings.corpus)
     engine = Engine(settings, embedder=embedder)
     t0 = time.perf_counter()

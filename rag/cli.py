@@ -24,15 +24,20 @@ __all__ = ["main"]
 
 
 def common(f):
-    """--corpus, --index and --model, shared by every command that touches the index."""
+    """--corpus, --index, --store and --model, shared by every command that touches the index."""
 
     @click.option("--corpus", type=click.Path(path_type=Path), help="Folder of articles [default: ./corpus].")
     @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder [default: ./index].")
+    @click.option(
+        "--store",
+        metavar="URL",
+        help="Keep the index in Milvus instead: milvus:///path/to/file.db (Milvus Lite) or milvus://host:19530.",
+    )
     @click.option("--model", help="sentence-transformers model name or path [default: bundled all-MiniLM-L6-v2].")
     @functools.wraps(f)
-    def wrapper(corpus, index_dir, model, **kwargs):
+    def wrapper(corpus, index_dir, store, model, **kwargs):
         try:
-            settings = Settings.load(corpus=corpus, index=index_dir, model=model, k=kwargs.get("k"))
+            settings = Settings.load(corpus=corpus, index=index_dir, store=store, model=model, k=kwargs.get("k"))
             return f(settings, **kwargs)
         except RagError as exc:
             raise click.ClickException(printable(str(exc))) from None

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from .errors import ConfigError
 
-__all__ = ["Settings", "DEFAULT_MODEL"]
+__all__ = ["Settings", "DEFAULT_MODEL", "MilvusLocation", "parse_store_url"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -16,6 +17,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _ENV = {
     "RAG_CORPUS": ("corpus", Path),
     "RAG_INDEX": ("index", Path),
+    "RAG_STORE": ("store", str),
     "RAG_MODEL": ("model", str),
     "RAG_CHUNK_SIZE": ("chunk_size", int),
     "RAG_CHUNK_OVERLAP": ("chunk_overlap", int),
@@ -28,7 +30,7 @@ _ENV = {
 }
 
 _KIND = {int: "a whole number", float: "a number", str: "text", Path: "a path"}
-_SECRET = {"RAG_AUTH"}  # named in messages, never shown
+_SECRET = {"RAG_AUTH", "RAG_STORE"}  # named in messages, never shown (a store URL may hold a password)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Settings:
 
     corpus: Path = field(default_factory=lambda: Path("corpus"))
     index: Path = field(default_factory=lambda: Path("index"))
+    store: str | None = field(default=None, repr=False)  # milvus://... (may hold a password); None: the folder `index`
     model: str = DEFAULT_MODEL
     chunk_size: int = 600  # target passage length in characters
     chunk_overlap: int = 120  # characters of trailing sentences repeated
@@ -52,6 +55,8 @@ class Settings:
     max_file_mb: float = 20.0  # larger articles are skipped, not read (a 50 MB text is ~100k passages)
 
     def __post_init__(self) -> None:
+        if self.store:
+            parse_store_url(self.store)  # raises ConfigError with the accepted forms
         if self.chunk_size < 50:
             raise ConfigError(f"chunk size {self.chunk_size} is too small: use at least 50 characters.", "chunk_size")
         if not 0 <= self.chunk_overlap < self.chunk_size // 2:
@@ -122,6 +127,63 @@ class Settings:
     @property
     def chunking(self) -> dict[str, int]:
         return {"size": self.chunk_size, "overlap": self.chunk_overlap}
+
+    @property
+    def location(self) -> MilvusLocation | None:
+        """Where in Milvus the index lives, or None for the index folder."""
+        return parse_store_url(self.store) if self.store else None
+
+
+@dataclass(frozen=True)
+class MilvusLocation:
+    """Where the index lives in Milvus: `uri` for MilvusClient, a collection name prefix."""
+
+    uri: str  # a path ending in .db (Milvus Lite) or http://host:port
+    token: str = field(default="", repr=False)  # user:password, for a server with authentication
+    name: str = "rag"
+
+    @property
+    def lite(self) -> bool:
+        return self.uri.endswith(".db")
+
+    def __str__(self) -> str:
+        return f"Milvus Lite file {self.uri}" if self.lite else f"Milvus at {self.uri}"
+
+    def url(self) -> str:
+        """The store URL for this location, as --store takes it."""
+        where = self.uri if self.lite else (f"{self.token}@" if self.token else "") + self.uri.removeprefix("http://")
+        return f"milvus://{where}?collection={self.name}"
+
+
+def parse_store_url(url: str) -> MilvusLocation:
+    """milvus:///path/to/file.db (Milvus Lite) or milvus://[user:password@]host[:port] (a server).
+
+    `?collection=NAME` keeps several indexes apart in one Milvus (default "rag").
+
+    >>> parse_store_url("milvus://db.internal?collection=news")
+    MilvusLocation(uri='http://db.internal:19530', name='news')
+    """
+    parts = urlsplit(url)
+    shown = url.replace(f":{parts.password}@", ":***@") if parts.password else url
+    hint = "use milvus:///path/to/file.db for Milvus Lite or milvus://host:19530 for a Milvus server."
+    if parts.scheme != "milvus":
+        raise ConfigError(f"store {shown!r} is not a Milvus URL: {hint}", "store")
+    name = parse_qs(parts.query).get("collection", ["rag"])[0]
+    if not name[:1].isalpha() or not name.replace("_", "").isalnum() or not name.isascii() or len(name) > 64:
+        message = f"collection name {name!r}: use letters, digits and _ (64 at most), starting with a letter."
+        raise ConfigError(message, "store")
+    if not parts.netloc:
+        if not parts.path.endswith(".db"):
+            raise ConfigError(f"store {shown!r}: a Milvus Lite file name must end in .db; {hint}", "store")
+        return MilvusLocation(parts.path, "", name)
+    try:
+        host, port = parts.hostname, parts.port or 19530
+    except ValueError:
+        raise ConfigError(f"store {shown!r} has an invalid port: {hint}", "store") from None
+    if not host:
+        raise ConfigError(f"store {shown!r} names no host: {hint}", "store")
+    token = f"{parts.username}:{parts.password or ''}" if parts.username else ""
+    return MilvusLocation(f"http://{host}:{port}", token, name)
 
 
 def _shown(var: str, value: str) -> str:

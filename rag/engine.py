@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .answer import Answer, Citation, Result, best_sentence, is_answered
+from .backends import Backend, open_backend
 from .config import Settings
 from .documents import ARTICLE_TYPES
 from .embedding import Embedder, load_embedder
@@ -22,7 +23,7 @@ from .errors import IndexStateError, InputError
 from .indexer import IndexReport, stale_reason, update_index
 from .keyword import tokenize
 from .search import Hit, search, search_any, sentence_similarities
-from .store import Store, live_generation
+from .store import Store
 
 __all__ = ["Engine", "clean_question", "follow_up_context"]
 
@@ -89,24 +90,25 @@ class Engine:
     def store(self) -> Store:
         """The live index, reloaded when a newer generation has been written."""
         with self._lock:
+            backend = open_backend(self.settings)
             try:
-                live = live_generation(self.settings.index)
+                live = self._store is not None and backend.is_live(self._store)
             except IndexStateError:
-                live = None
-            if self._store is None or self._store.path != live:
-                self._store = self._load_store()
+                live = False
+            if not live:
+                self._store = self._load_store(backend)
             return self._store
 
-    def _load_store(self) -> Store:
+    def _load_store(self, backend: Backend) -> Store:
         """Load the live index; build it if missing, rebuild it from the corpus if damaged."""
         try:
-            store = Store.load(self.settings.index)
+            store = backend.load()
         except IndexStateError as exc:
             log.info("rebuilding the index from the corpus: %s", exc.problem)
             store = None
         if store is None:
             self.update()  # detects the damage again under the lock, unless another process repaired it
-            store = Store.load(self.settings.index)
+            store = backend.load()
         if store is None:
             raise IndexStateError(f"no index in {self.settings.index} after updating it", "run `rag index`.")
         return store
@@ -151,7 +153,7 @@ class Engine:
             hits = search_any(store, readings, k)
         else:
             hits = search(store, query_vector, question, k)
-        idf = store.keyword.idf(tokenize(question + " " + (context or "")))
+        idf = store.idf(tokenize(question + " " + (context or "")))
         results = [self._result(store, rank, hit, question, idf, query_vector) for rank, hit in enumerate(hits, 1)]
         return Answer(question, is_answered(hits), results)
 

@@ -18,22 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .backends import Backend, open_backend
 from .chunking import passage_spans, sentence_spans
 from .config import Settings
 from .documents import ArticleFile, Document, Skipped, file_hash, read_bytes, read_document, scan
 from .embedding import Embedder
 from .errors import CorpusError, IndexBusyError, IndexStateError
-from .integrity import verify
-from .store import (
-    PASSAGE_DTYPE,
-    Manifest,
-    Store,
-    read_manifest,
-    read_skipped,
-    remove_stale,
-    write_skipped,
-    write_store,
-)
+from .store import PASSAGE_DTYPE, Manifest, Store, write_store
 
 __all__ = ["IndexReport", "update_index", "stale_reason", "index_lock"]
 
@@ -92,8 +83,9 @@ def stale_reason(settings: Settings, model: str) -> str | None:
 
     Cheap: files whose size and mtime match the manifest are not read.
     """
+    backend = open_backend(settings)
     try:
-        old = read_manifest(settings.index)
+        old = backend.read_manifest()
     except IndexStateError as exc:
         return exc.problem
     reason = _rebuild_reason(old, settings, model, full=False)
@@ -101,7 +93,7 @@ def stale_reason(settings: Settings, model: str) -> str | None:
         return reason
     files, _ = scan(settings.corpus, settings.max_file_bytes)
     known = {d["source"]: d for d in old.documents}
-    unusable = {d.get("source"): d for d in read_skipped(settings.index)}
+    unusable = {d.get("source"): d for d in backend.read_skipped()}
     current = {f.source for f in files}
     changed = [f.source for f in files if not _known(f, known, unusable)]
     removed = [s for s in known if s not in current]
@@ -133,7 +125,7 @@ def update_index(
     full: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> IndexReport:
-    """Bring the index in `settings.index` in line with `settings.corpus`.
+    """Bring the index (`settings.index`, or `settings.store`) in line with `settings.corpus`.
 
     `embedder` may be a factory, called only if something needs embedding.
     `progress(done, total)` is called as passages are embedded.
@@ -143,10 +135,11 @@ def update_index(
         scan(settings.corpus)  # raises with the reason, before the index folder is created
     if settings.index.exists() and not settings.index.is_dir():
         raise IndexStateError(f"{settings.index} is a file, not an index folder", "pass a folder with --index DIR.")
+    backend = open_backend(settings)
     try:
-        with _locked(settings.index):
+        with _locked(backend.lock_dir):
             files, skipped = scan(settings.corpus, settings.max_file_bytes)
-            report = _update(settings, files, embedder, full, progress)
+            report = _update(settings, backend, files, embedder, full, progress)
     except OSError as exc:  # disk full, read-only or unwritable index folder...
         raise IndexStateError(
             f"cannot write the index in {settings.index} ({exc.strerror or exc})",
@@ -183,9 +176,9 @@ class _locked:
         self.lock.release()
 
 
-def _update(settings, files, embedder, full, progress) -> IndexReport:
+def _update(settings, backend: Backend, files, embedder, full, progress) -> IndexReport:
     model = embedder.name if isinstance(embedder, Embedder) else settings.model
-    old, reason = _open_old(settings, model, full)
+    old, reason = _open_old(settings, backend, model, full)
     if reason and files and not isinstance(embedder, Embedder):
         embedder = embedder()  # an unknown model fails here, before any work is done
     known = {d["source"]: (i, d) for i, d in enumerate(old.manifest.documents)} if old else {}
@@ -194,20 +187,20 @@ def _update(settings, files, embedder, full, progress) -> IndexReport:
     kept, fresh, unusable = _read_corpus(settings, files, known, report)
     present = {f.source for f, *_ in kept} | {f.source for f, *_ in fresh}
     report.removed = sum(1 for s in known if s not in present)
-    write_skipped(settings.index, unusable)
+    backend.write_skipped(unusable)
 
     old_docs = old.manifest.documents if old else []
     stat_drift = any(f.size != d["size"] or f.mtime_ns != d["mtime_ns"] for f, d, _ in kept)
     if old and not report.changed and not stat_drift and len(old_docs) == len(kept):
         report.passages_total = len(old)
-        remove_stale(settings.index)
+        backend.tidy()
         return report
     if old:
         try:
-            verify(old.path, old.manifest.files, full=True)  # the new generation is built on the old: check all of it
+            backend.verify(old)  # the new generation is built on the old: check all of it
         except IndexStateError as exc:
             log.warning("rebuilding the whole index: %s", exc.problem)
-            report = _update(settings, files, embedder, True, progress)
+            report = _update(settings, backend, files, embedder, True, progress)
             report.rebuilt = exc.problem
             return report
 
@@ -221,19 +214,19 @@ def _update(settings, files, embedder, full, progress) -> IndexReport:
         dim = old.manifest.dim if old else _dim_of(embedder)
         empty = np.zeros((0, dim), dtype=np.float32)
         new = [empty, empty, np.zeros(1, dtype=np.int64), np.zeros((0, 2), dtype=np.int32)]
-    manifest = _write(settings, model, dim, old, kept, fresh, new)
+    manifest = backend.write(settings, model, dim, old, kept, fresh, new)
     report.passages_total = manifest.passages
     return report
 
 
-def _open_old(settings: Settings, model: str, full: bool) -> tuple[Store | None, str | None]:
+def _open_old(settings: Settings, backend: Backend, model: str, full: bool) -> tuple[Store | None, str | None]:
     """The live generation if it can be built upon, and why everything is rebuilt otherwise.
 
     A missing index gives (None, None); a damaged or foreign one (None, why).
     """
     try:
-        old_manifest = read_manifest(settings.index)
-        old = Store.load(settings.index) if old_manifest else None
+        old_manifest = backend.read_manifest()
+        old = backend.load() if old_manifest else None
     except IndexStateError as exc:
         log.warning("rebuilding the whole index: %s", exc.problem)
         return None, exc.problem

@@ -119,27 +119,22 @@ def candidates(
     n = len(store)
     depth = min(n, depth)
     qv = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
-    sims, ids = store.dense.search(qv, depth)
-    dense = [int(i) for i in ids[0] if i >= 0]
-    dense_sim = {int(i): float(s) for i, s in zip(ids[0], sims[0], strict=True) if i >= 0}
-    kw_scores = store.keyword.scores(query)
-    keyword: list[int] = []
-    if len(kw_scores) and kw_scores.max() > 0:
-        top = np.argpartition(-kw_scores, depth - 1)[:depth]
-        keyword = [int(i) for i in top[np.argsort(-kw_scores[top], kind="stable")] if kw_scores[i] > 0]
+    dense, sims = store.dense_search(qv[0], depth)
+    dense_sim = dict(zip(dense, sims, strict=True))
+    keyword, _ = store.keyword_search(query, depth)
     pool = list(dict.fromkeys(dense + keyword))
     missing = [p for p in pool if p not in dense_sim]
     if missing:
-        sims_missing = np.asarray(store.vectors()[np.array(missing)], dtype=np.float32) @ qv[0]
+        sims_missing = store.vector_rows(np.array(missing)) @ qv[0]
         dense_sim.update(zip(missing, sims_missing.tolist(), strict=True))
     ids_arr = np.array(pool, dtype=np.int64)
-    kw = kw_scores[ids_arr].astype(np.float32) if len(kw_scores) else np.zeros(len(pool), dtype=np.float32)
+    kw = store.keyword_scores(query, ids_arr)
     return Candidates(
         ids=ids_arr,
         dense=np.array([dense_sim[p] for p in pool], dtype=np.float32),
         sentence=best_sentence_similarity(store, ids_arr, qv[0] if sentence_vector is None else sentence_vector),
         keyword=kw,
-        coverage=np.minimum(kw / max(sum(store.keyword.idf(tokenize(query)).values()), 1e-6), 1.0),
+        coverage=np.minimum(kw / max(sum(store.idf(tokenize(query)).values()), 1e-6), 1.0),
         dense_rank={p: r for r, p in enumerate(dense, 1)},
         keyword_rank={p: r for r, p in enumerate(keyword, 1)},
     )
@@ -147,22 +142,17 @@ def candidates(
 
 def sentence_similarities(store: Store, passage: int, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cosine of the question with each sentence of one passage, in order, and the sentences' spans."""
-    offsets = store.sentence_offsets()
-    a, b = offsets[passage], offsets[passage + 1]
-    sims = store.sentence_rows(slice(a, b)) @ np.asarray(query_vector, dtype=np.float32)
-    return sims, store.sentence_spans()[a:b]
+    rows, spans = store.sentences(passage)
+    return rows @ np.asarray(query_vector, dtype=np.float32), spans
 
 
 def best_sentence_similarity(store: Store, passages: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
     """For each passage, the cosine of its sentence closest to the question (one gather, one product)."""
     if not len(passages):
         return np.zeros(0, dtype=np.float32)
-    offsets = store.sentence_offsets()
-    starts, lengths = offsets[passages], offsets[passages + 1] - offsets[passages]
-    firsts = np.cumsum(lengths) - lengths  # where each passage's rows begin in the gathered block
-    rows = np.arange(int(lengths.sum())) + np.repeat(starts - firsts, lengths)
-    sims = store.sentence_rows(rows) @ query_vector
-    return np.maximum.reduceat(sims, firsts).astype(np.float32)
+    rows, lengths = store.sentence_block(passages)
+    firsts = np.cumsum(lengths) - lengths  # where each passage's rows begin in the block
+    return np.maximum.reduceat(rows @ query_vector, firsts).astype(np.float32)
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -302,7 +292,7 @@ def fuse_documents(store: Store, c: Candidates, fusion: Fusion = DEFAULT_FUSION)
     """Document numbers in the pool and their fused scores: each signal of a document is its best passage's."""
     if not len(c):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    docs = np.asarray(store.passages["doc"][c.ids], dtype=np.int64)
+    docs = np.asarray(store.passages[c.ids]["doc"], dtype=np.int64)
     numbers, inverse = np.unique(docs, return_inverse=True)
     signals = []
     for values in (c.dense, c.sentence, c.keyword, c.coverage):

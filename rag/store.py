@@ -186,6 +186,7 @@ class Store:
 
         self.path = path
         self.manifest = manifest
+        self._last_keyword: tuple[str, np.ndarray] | None = None
         try:
             verify(path, manifest.files)
             self.passages = _mapped(path / "passages.npy")
@@ -278,6 +279,57 @@ class Store:
 
     def sentence_offsets(self) -> np.ndarray:
         return self._sentence_offsets
+
+    # -- what search reads (the Milvus store answers the same calls; see backends.py) --
+
+    def doc(self, number: int) -> dict:
+        """Metadata of the document that `passages[i]["doc"]` names."""
+        return self.manifest.documents[number]
+
+    def vector_rows(self, ids: np.ndarray) -> np.ndarray:
+        return np.asarray(self._vectors[ids], dtype=np.float32)
+
+    def dense_search(self, vector: np.ndarray, n: int) -> tuple[list[int], list[float]]:
+        """Ids and cosines of the `n` passages nearest to `vector`, best first."""
+        sims, ids = self.dense.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), n)
+        found = ids[0] >= 0
+        return ids[0][found].tolist(), sims[0][found].tolist()
+
+    def keyword_search(self, query: str, n: int) -> tuple[list[int], list[float]]:
+        """Ids and BM25 scores of the `n` best passages for `query`, best first (none when no term matches)."""
+        scores = self._keyword_scores(query)
+        if not len(scores) or scores.max() <= 0:
+            return [], []
+        top = np.argpartition(-scores, min(n, len(scores)) - 1)[:n]
+        top = [int(i) for i in top[np.argsort(-scores[top], kind="stable")] if scores[i] > 0]
+        return top, scores[top].tolist()
+
+    def keyword_scores(self, query: str, ids: np.ndarray) -> np.ndarray:
+        """BM25 score of each passage in `ids` for `query` (0 where no term matches)."""
+        scores = self._keyword_scores(query)
+        return scores[ids].astype(np.float32) if len(scores) else np.zeros(len(ids), dtype=np.float32)
+
+    def _keyword_scores(self, query: str) -> np.ndarray:
+        last = self._last_keyword  # one query's scores, kept for the calls that follow the search
+        if last is None or last[0] != query:
+            last = self._last_keyword = (query, self.keyword.scores(query))
+        return last[1]
+
+    def idf(self, terms: list[str]) -> dict[str, float]:
+        return self.keyword.idf(terms)
+
+    def sentence_block(self, passages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sentence vectors of `passages`, back to back, and how many rows each passage has."""
+        offsets = self._sentence_offsets
+        starts, lengths = offsets[passages], offsets[passages + 1] - offsets[passages]
+        firsts = np.cumsum(lengths) - lengths  # where each passage's rows begin in the gathered block
+        rows = np.arange(int(lengths.sum())) + np.repeat(starts - firsts, lengths)
+        return self.sentence_rows(rows), lengths
+
+    def sentences(self, passage: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sentence vectors of one passage, in order, and each sentence's (start, end) in the passage."""
+        a, b = self._sentence_offsets[passage], self._sentence_offsets[passage + 1]
+        return self.sentence_rows(slice(a, b)), self._sentence_spans[a:b]
 
 
 def _mapped(path: Path) -> np.ndarray:

@@ -42,7 +42,7 @@ def test_changing_one_article_embeds_only_its_passages(engine, settings, fake_em
     assert "changed" in engine.stale_reason()
     fake_embedder.embedded = 0
     report = engine.update()
-    store = Store.load(settings.index)
+    store = engine.store()
     doc = next(d for d in store.manifest.documents if d["source"] == path.name)
     assert (report.updated, report.unchanged) == (1, 1)
     assert report.passages_embedded == doc["count"]
@@ -62,7 +62,7 @@ def test_adding_and_deleting_articles(engine, settings):
     (settings.corpus / "rust-in-the-linux-kernel.txt").unlink()
     report = engine.update()
     assert (report.removed, report.unchanged, report.passages_embedded) == (1, 2, 0)
-    sources = {d["source"] for d in Store.load(settings.index).manifest.documents}
+    sources = {d["source"] for d in engine.store().manifest.documents}
     assert sources == {"new/bread.md", "torvalds-on-rust-in-linux.txt"}
     hits = engine.ask("Miguel Ojeda Rust for Linux pull request", k=5).results
     assert all(r.citation.source != "rust-in-the-linux-kernel.txt" for r in hits)
