@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from rag.documents import read_document, scan
@@ -114,3 +115,20 @@ def test_empty_questions_are_refused(engine, question):
     engine.update()
     with pytest.raises(InputError, match="empty"):
         engine.ask(question)
+
+
+def test_a_sentence_shared_by_two_passages_is_embedded_once(fake_embedder):
+    from rag.indexer import embed_passages
+
+    shared = "The kernel accepted Rust code in version 6.1 of Linux."
+    texts = [
+        f"Rust began at Mozilla as a side project. {shared}",
+        f"{shared} Drivers will come first, and other parts of the kernel later.",
+    ]
+    vectors, sentence_vectors, offsets, spans, extra = embed_passages(fake_embedder, texts)
+    assert extra == 3  # four sentences, one of them twice
+    assert fake_embedder.embedded == len(texts) + extra
+    first, second = texts[0].index(shared), 0
+    rows = {(p, int(spans[r][0])): r for p in range(2) for r in range(offsets[p], offsets[p + 1])}
+    np.testing.assert_array_equal(sentence_vectors[rows[0, first]], sentence_vectors[rows[1, second]])
+    assert vectors.shape == (2, fake_embedder.dim)
