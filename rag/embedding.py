@@ -201,7 +201,7 @@ def load_embedder(name: str = DEFAULT_MODEL, index_dir: Path | None = None, quan
 
     With an index folder, the bundled model runs from its ONNX export there
     (made on first use, which needs torch once); `quantized` picks its int8
-    weights, about twice as fast, for indexing.
+    weights, about three times as fast as float32 (benchmarks/README.md), for indexing.
     """
     if index_dir is None or name not in _BUNDLED_ALIASES:
         return _sentence_transformer(name)

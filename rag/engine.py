@@ -69,7 +69,7 @@ class Engine:
         Questions asked meanwhile are answered from the live generation, and from the new one once it is written.
         """
         with self._updating:
-            # int8 weights when indexing: about twice as fast, at a measured cost (benchmarks/README.md)
+            # int8 weights when indexing: about three times as fast, at a measured cost (benchmarks/README.md)
             model, index = self.settings.model, self.settings.index
             source = self._embedder if self._embedder else lambda: load_embedder(model, index, quantized=True)
             return update_index(self.settings, source, full=full, progress=progress)
