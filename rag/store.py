@@ -41,6 +41,7 @@ import numpy as np
 
 from .errors import IndexStateError
 from .integrity import record, verify
+from .keyword import tokenize
 
 __all__ = [
     "FORMAT_VERSION",
@@ -186,7 +187,7 @@ class Store:
 
         self.path = path
         self.manifest = manifest
-        self._last_keyword: tuple[str, np.ndarray] | None = None
+        self._last_keyword: tuple[str, np.ndarray | None] | None = None
         try:
             verify(path, manifest.files)
             self.passages = _mapped(path / "passages.npy")
@@ -297,22 +298,24 @@ class Store:
 
     def keyword_search(self, query: str, n: int) -> tuple[list[int], list[float]]:
         """Ids and BM25 scores of the `n` best passages for `query`, best first (none when no term matches)."""
-        scores = self._keyword_scores(query)
-        if not len(scores) or scores.max() <= 0:
+        negated = self._negated_keyword_scores(query)
+        if negated is None:
             return [], []
-        top = np.argpartition(-scores, min(n, len(scores)) - 1)[:n]
-        top = [int(i) for i in top[np.argsort(-scores[top], kind="stable")] if scores[i] > 0]
-        return top, scores[top].tolist()
+        top = np.argpartition(negated, min(n, len(negated)) - 1)[:n]
+        top = top[np.argsort(negated[top], kind="stable")]
+        top = top[negated[top] < 0]  # only passages holding a term
+        return top.tolist(), np.negative(negated[top]).tolist()
 
     def keyword_scores(self, query: str, ids: np.ndarray) -> np.ndarray:
         """BM25 score of each passage in `ids` for `query` (0 where no term matches)."""
-        scores = self._keyword_scores(query)
-        return scores[ids].astype(np.float32) if len(scores) else np.zeros(len(ids), dtype=np.float32)
+        negated = self._negated_keyword_scores(query)
+        return np.zeros(len(ids), dtype=np.float32) if negated is None else np.negative(negated[ids])
 
-    def _keyword_scores(self, query: str) -> np.ndarray:
-        last = self._last_keyword  # one query's scores, kept for the calls that follow the search
+    def _negated_keyword_scores(self, query: str) -> np.ndarray | None:
+        """Minus the BM25 score of every passage (None: no term matches), kept for the calls after the search."""
+        last = self._last_keyword
         if last is None or last[0] != query:
-            last = self._last_keyword = (query, self.keyword.scores(query))
+            last = self._last_keyword = (query, self.keyword.negated_scores(tokenize(query)))
         return last[1]
 
     def idf(self, terms: list[str]) -> dict[str, float]:
