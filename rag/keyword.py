@@ -66,6 +66,7 @@ def tokenize(text: str) -> list[str]:
 
 _TERMS: dict[str, tuple[str, ...]] = {}  # token -> its terms, remembered: texts repeat the same words
 _TERM_CACHE_SIZE = 200_000
+_IDF_CACHE_SIZE = 100_000
 
 
 def _new_term_cache() -> dict[str, tuple[str, ...]]:
@@ -96,6 +97,7 @@ class KeywordIndex:
         self.terms = terms  # sorted
         self.data, self.indices, self.indptr = data, indices, indptr
         self.tokens, self.offsets = tokens, offsets
+        self._idf: dict[str, float] = {}  # idf of the terms asked about so far
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -163,12 +165,17 @@ class KeywordIndex:
 
     def idf(self, terms: list[str]) -> dict[str, float]:
         """BM25 inverse document frequency of each term; unknown terms get the idf of a term seen once."""
-        n = len(self)
+        known = self._idf
         out = {}
         for t in terms:
-            i = self.term_id(t)
-            df = int(self.indptr[i + 1] - self.indptr[i]) if i is not None else 1
-            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+            value = known.get(t)
+            if value is None:
+                i = self.term_id(t)
+                df = int(self.indptr[i + 1] - self.indptr[i]) if i is not None else 1
+                value = float(np.log(1 + (len(self) - df + 0.5) / (df + 0.5)))
+                if len(known) < _IDF_CACHE_SIZE:
+                    known[t] = value
+            out[t] = value
         return out
 
     def scores(self, query: str) -> np.ndarray:
