@@ -148,7 +148,7 @@ def live_generation(index_dir: Path) -> Path | None:
 
 
 def _read_text(path: Path) -> str:
-    """What `path.read_text(encoding="utf-8")` gives, in four system calls instead of nine (it is read on every question)."""
+    """What `path.read_text(encoding="utf-8")` gives, in four system calls instead of nine: read for every question."""
     fd = os.open(path, os.O_RDONLY)
     try:
         chunks = []
