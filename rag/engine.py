@@ -240,7 +240,8 @@ def clean_question(question: str) -> str:
     if len(question) > 50 * MAX_QUESTION_CHARS:  # do not spend time cleaning megabytes
         raise InputError(f"the question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}.")
     text = _TERMINAL_ESCAPE.sub(" ", question)
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())
     if not text:
         raise InputError('the question is empty: type a question, e.g. rag ask "Who leads Rust for Linux?"')

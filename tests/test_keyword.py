@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -74,11 +76,11 @@ def plain_tokenize(text: str) -> list[str]:
     """The tokenizer written out step by step, without its caches: what `tokenize` must give."""
     import Stemmer
 
-    from rag.keyword import _SPLIT, _TOKEN, STOPWORDS_EN
+    from rag.keyword import _SPLIT, STOPWORDS_EN
 
     stem = Stemmer.Stemmer("english").stemWord
     terms = []
-    for token in _TOKEN.findall(text.lower().replace("\u2019", "'")):
+    for token in re.findall(r"\w+(?:[.\-/:+]\w+)*", text.lower().replace("\u2019", "'")):
         if token.isalnum():
             if token not in STOPWORDS_EN and len(token) > 1 or token.isdigit():
                 terms.append(stem(token))
@@ -102,6 +104,7 @@ VARIED = [
     "  \t\n ",
     "",
     "IL-6 and TNF-α levels; p<0.05; CD4+ T-cells; β-catenin; H2O2; COVID-19.",
+    "a.b.c. 6.1, x-y-, --a ..b a/b:c+d e..f g.-h 1.2.3... ++x y++ :: http://example.org/a-b?c=1",
 ]
 
 
