@@ -115,6 +115,7 @@ def best_sentence(
     idf: dict[str, float] | None = None,
     similarities: np.ndarray | None = None,
     spans: np.ndarray | None = None,
+    terms: list[str] | None = None,
 ) -> tuple[int, int]:
     """Span (within `text`) of the sentence that best answers `question`; cheap, no model call.
 
@@ -124,17 +125,21 @@ def best_sentence(
     sentence, computed at index time) are given, plus a small bonus when it
     holds what the question asks for: a date for "when", a name for "who",
     a number for "how many". `spans` are the sentences' (start, end) as stored
-    at index time; they are found again when not given.
+    at index time; they are found again when not given. `terms` are the
+    question's terms, `tokenize(question)`, when the caller has them already.
 
     >>> text = "Ojeda led it. He sent the first pull request on Sept. 20, 2021."
     >>> s, e = best_sentence("When was the first pull request sent?", text)
     >>> text[s:e]
     'He sent the first pull request on Sept. 20, 2021.'
     """
-    spans = [(s, e) for s, e, _ in sentence_spans(text)] if spans is None else [(int(s), int(e)) for s, e in spans]
+    if spans is None:
+        spans = [(s, e) for s, e, _ in sentence_spans(text)]
+    else:
+        spans = [(s, e) for s, e in np.asarray(spans, dtype=np.int64).tolist()]
     if len(spans) < 2:
         return spans[0] if spans else (0, len(text))
-    terms = set(tokenize(question))
+    terms = set(tokenize(question) if terms is None else terms)
     weights = idf or {}
     total = sum(weights.get(t, 1.0) for t in terms) or 1.0
     wanted = wanted_answer(question)

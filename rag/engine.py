@@ -153,8 +153,11 @@ class Engine:
             hits = search_any(store, readings, k)
         else:
             hits = search(store, query_vector, question, k)
-        idf = store.idf(tokenize(question + " " + (context or "")))
-        results = [self._result(store, rank, hit, question, idf, query_vector) for rank, hit in enumerate(hits, 1)]
+        terms = tokenize(question)
+        idf = store.idf(tokenize(question + " " + context) if context else terms)
+        results = [
+            self._result(store, rank, hit, question, terms, idf, query_vector) for rank, hit in enumerate(hits, 1)
+        ]
         return Answer(question, is_answered(hits), results)
 
     def _previous_answer(self, history: Sequence[str]) -> str:
@@ -172,12 +175,15 @@ class Engine:
             return ""
         return previous.results[0].highlight if previous.answered and previous.results else ""
 
-    def _result(self, store: Store, rank: int, hit: Hit, question: str, idf: dict, query_vector) -> Result:
+    def _result(
+        self, store: Store, rank: int, hit: Hit, question: str, terms: list[str], idf: dict, query_vector
+    ) -> Result:
         text = store.text(hit.passage)
         doc = store.document(hit.passage)
         row = store.passages[hit.passage]
         start, end = int(row["start"]), int(row["end"])
-        hs, he = best_sentence(question, text, idf, *sentence_similarities(store, hit.passage, query_vector))
+        similarities, spans = sentence_similarities(store, hit.passage, query_vector)
+        hs, he = best_sentence(question, text, idf, similarities, spans, terms)
         explain = {
             "dense_rank": hit.dense_rank,
             "keyword_rank": hit.keyword_rank,
@@ -234,7 +240,8 @@ def clean_question(question: str) -> str:
     if len(question) > 50 * MAX_QUESTION_CHARS:  # do not spend time cleaning megabytes
         raise InputError(f"the question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}.")
     text = _TERMINAL_ESCAPE.sub(" ", question)
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())
     if not text:
         raise InputError('the question is empty: type a question, e.g. rag ask "Who leads Rust for Linux?"')

@@ -23,7 +23,7 @@ import numpy as np
 
 __all__ = ["tokenize", "KeywordIndex", "K1", "B"]
 
-_TOKEN = re.compile(r"\w+(?:[.\-/:+]\w+)*")
+_TOKEN = re.compile(r"\w++(?:[.\-/:+]\w++)*+")  # possessive: the same matches as \w+(?:[.\-/:+]\w+)*, found sooner
 _SPLIT = re.compile(r"[.\-/:+_]")
 
 K1, B = 1.5, 0.75
@@ -43,40 +43,46 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
-_STEMS: dict[str, str] = {}
-_STEM_CACHE_SIZE = 200_000
-
-
-def _stem(word: str) -> str:
-    """Snowball stem of `word`, remembered: questions and passages repeat the same words."""
-    stem = _STEMS.get(word)
-    if stem is None:
-        if len(_STEMS) >= _STEM_CACHE_SIZE:
-            _STEMS.clear()
-        stem = _STEMS[word] = _stemmer().stemWord(word)
-    return stem
-
-
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed terms of `text`.
 
     >>> tokenize("Rust will make it into 6.1, says CVE-2021-1234's author")
     ['rust', 'make', '6.1', '6', '1', 'say', 'cve-2021-1234', 'cve', '2021', '1234', 'author']
     """
-    stop = STOPWORDS_EN
+    known = _TERMS  # replaced, never emptied, when full: a thread reading it meanwhile keeps a whole one
+    get = known.get
     terms: list[str] = []
+    extend = terms.extend
     for token in _TOKEN.findall(text.lower().replace("\u2019", "'")):
-        if token.isalnum():  # the common case: a plain word or number
-            if token not in stop and len(token) > 1 or token.isdigit():
-                terms.append(_stem(token))
-            continue
+        found = get(token)
+        if found is None:
+            if len(known) >= _TERM_CACHE_SIZE:
+                known = _new_term_cache()
+                get = known.get
+            found = known[token] = _terms_of(token)
+        extend(found)
+    return terms
+
+
+_TERMS: dict[str, tuple[str, ...]] = {}  # token -> its terms, remembered: texts repeat the same words
+_TERM_CACHE_SIZE = 200_000
+_IDF_CACHE_SIZE = 100_000
+
+
+def _new_term_cache() -> dict[str, tuple[str, ...]]:
+    global _TERMS
+    _TERMS = {}
+    return _TERMS
+
+
+def _terms_of(token: str) -> tuple[str, ...]:
+    """The terms one token (lower-cased, a match of _TOKEN) yields: none, its stem, or itself and its parts' stems."""
+    stop, stem = STOPWORDS_EN, _stemmer().stemWord
+    if not token.isalnum():  # an identifier or number with inner punctuation, or a word with "_"
         parts = [p for p in _SPLIT.split(token) if p]
         if len(parts) > 1:
-            terms.append(token)
-            terms.extend(_stem(p) for p in parts if p not in stop and p != "s")
-        elif token not in stop and len(token) > 1 or token.isdigit():
-            terms.append(_stem(token))
-    return terms
+            return (token, *(stem(p) for p in parts if p not in stop and p != "s"))
+    return (stem(token),) if token not in stop and len(token) > 1 or token.isdigit() else ()
 
 
 class KeywordIndex:
@@ -91,6 +97,7 @@ class KeywordIndex:
         self.terms = terms  # sorted
         self.data, self.indices, self.indptr = data, indices, indptr
         self.tokens, self.offsets = tokens, offsets
+        self._idf: dict[str, float] = {}  # idf of the terms asked about so far
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -158,25 +165,42 @@ class KeywordIndex:
 
     def idf(self, terms: list[str]) -> dict[str, float]:
         """BM25 inverse document frequency of each term; unknown terms get the idf of a term seen once."""
-        n = len(self)
+        known = self._idf
         out = {}
         for t in terms:
-            i = self.term_id(t)
-            df = int(self.indptr[i + 1] - self.indptr[i]) if i is not None else 1
-            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+            value = known.get(t)
+            if value is None:
+                i = self.term_id(t)
+                df = int(self.indptr[i + 1] - self.indptr[i]) if i is not None else 1
+                value = float(np.log(1 + (len(self) - df + 0.5) / (df + 0.5)))
+                if len(known) < _IDF_CACHE_SIZE:
+                    known[t] = value
+            out[t] = value
         return out
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for `query` (zeros when no term is known)."""
-        n = len(self)
-        if n == 0:
-            return np.zeros(0, dtype=np.float32)
-        out = np.zeros(n, dtype=np.float32)
-        for term in tokenize(query):  # a repeated query term counts again, as in bm25s
+        negated = self.negated_scores(tokenize(query))
+        return np.zeros(len(self), dtype=np.float32) if negated is None else np.negative(negated, out=negated)
+
+    def negated_scores(self, terms: list[str]) -> np.ndarray | None:
+        """Minus the BM25 score of every passage for the query `terms`; None when no term is known (all zero).
+
+        Negated, as a best-first ranking wants them; bit for bit the negation of the scores summed in
+        float32 term after term ((-0.0 - a) - b == -(a + b)), unmatched passages -0.0 == -(0.0).
+        """
+        if len(self) == 0:
+            return None
+        out = None
+        for term in terms:  # a repeated query term counts again, as in bm25s
             t = self.term_id(term)
-            if t is not None:
-                a, b = int(self.indptr[t]), int(self.indptr[t + 1])
-                out[self.indices[a:b]] += self.data[a:b]  # a passage appears once per term: no lost updates
+            if t is None:
+                continue
+            if out is None:
+                out = np.full(len(self), -0.0, dtype=np.float32)
+            a, b = int(self.indptr[t]), int(self.indptr[t + 1])
+            # out[rows] -= data, in place: a third quicker than fancy indexing, and numpy's quickest with intp rows
+            np.subtract.at(out, self.indices[a:b].astype(np.intp), self.data[a:b])
         return out
 
 

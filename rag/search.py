@@ -252,20 +252,19 @@ def search_any(
 def select(store: Store, c: Candidates, scores: np.ndarray, k: int, same_doc_penalty: float = 1.0) -> list[Hit]:
     """Greedy pick of `k` passages: best score first, no overlap, later passages of a shown document demoted."""
     rows = store.passages[c.ids] if len(c) else store.passages[:0]
-    docs = rows["doc"].tolist()
-    remaining = [int(i) for i in np.argsort(-scores, kind="stable")]
-    coverage = c.coverage
+    docs, starts, ends = rows["doc"].tolist(), rows["start"].tolist(), rows["end"].tolist()
+    remaining = np.argsort(-scores, kind="stable").tolist()
     taken: dict[int, list[tuple[int, int]]] = {}
     seen_texts: set[str] = set()
     hits: list[Hit] = []
     while remaining and len(hits) < k:
         if same_doc_penalty == 1.0:
-            best = remaining[0]
+            best = remaining.pop(0)
         else:
             best = max(remaining, key=lambda i: scores[i] * same_doc_penalty ** len(taken.get(docs[i], ())))
-        remaining.remove(best)
+            remaining.remove(best)
         p = int(c.ids[best])
-        doc, start, end = docs[best], int(rows["start"][best]), int(rows["end"][best])
+        doc, start, end = docs[best], starts[best], ends[best]
         if any(start < e and s < end for s, e in taken.get(doc, [])):
             continue
         text = " ".join(store.text(p).split())
@@ -282,7 +281,7 @@ def select(store: Store, c: Candidates, scores: np.ndarray, k: int, same_doc_pen
                 float(c.dense[best]),
                 float(c.keyword[best]),
                 float(c.sentence[best]),
-                float(coverage[best]),
+                float(c.coverage[best]),
             )
         )
     return hits

@@ -10,6 +10,7 @@ from rag.chunking import sentence_spans
 from rag.engine import follow_up_context
 from rag.indexer import split_sentences
 from rag.keyword import tokenize
+from rag.search import sentence_similarities
 from rag.store import Store
 
 
@@ -72,6 +73,33 @@ def test_highlight_is_the_sentence_that_answers_not_the_first():
     text = "Rust for Linux began in 2019. Miguel Ojeda led it. The first pull request came on Sept. 20, 2021."
     s, e = best_sentence("When was the first pull request sent?", text)
     assert text[s:e] == "The first pull request came on Sept. 20, 2021."
+
+
+def test_sentence_rows_and_block_are_the_int8_rows_scaled(engine):
+    engine.update()
+    store = engine.store()
+    ids = np.array([2, 0, 2, len(store) - 1])
+    block, lengths = store.sentence_block(ids)
+    raw = store.sentence_vectors()
+    expected = np.concatenate([raw[store.sentence_offsets()[i] : store.sentence_offsets()[i + 1]] for i in ids])
+    assert block.dtype == np.float32 and lengths.sum() == len(block)
+    assert block.tobytes() == (expected.astype(np.float32) * (1.0 / 127)).tobytes()
+    first = store.sentence_rows(slice(0, 3))
+    assert first.tobytes() == (raw[:3].astype(np.float32) * (1.0 / 127)).tobytes()
+
+
+def test_best_sentence_given_the_question_terms_picks_as_without(engine):
+    engine.update()
+    store = engine.store()
+    question = "When did Rust land in Linux 6.1 and who led it?"
+    idf = store.idf(tokenize(question))
+    vector = engine.embedder.embed_query(question)
+    for i in range(len(store)):
+        text = store.text(i)
+        similarities, spans = sentence_similarities(store, i, vector)
+        alone = best_sentence(question, text, idf, similarities, spans)
+        assert best_sentence(question, text, idf, similarities, spans, tokenize(question)) == alone
+        assert best_sentence(question, text, idf, similarities, [tuple(s) for s in spans.tolist()]) == alone
 
 
 @pytest.mark.parametrize(
