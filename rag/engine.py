@@ -43,6 +43,7 @@ class Engine:
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings or Settings.load()
         self._embedder = embedder
+        self._given = embedder  # indexes too when given; otherwise updates load the int8 model, queries float32
         self._store: Store | None = None
         # Two locks, so that a question never waits for an update (an upload may take minutes to index):
         # `_lock` guards the loaded model and generation, `_updating` keeps this engine's updates in turn.
@@ -71,7 +72,7 @@ class Engine:
         with self._updating:
             # int8 weights when indexing: about three times as fast, at a measured cost (benchmarks/README.md)
             model, index = self.settings.model, self.settings.index
-            source = self._embedder if self._embedder else lambda: load_embedder(model, index, quantized=True)
+            source = self._given if self._given else lambda: load_embedder(model, index, quantized=True)
             return update_index(self.settings, source, full=full, progress=progress)
 
     def stale_reason(self) -> str | None:

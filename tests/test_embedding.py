@@ -116,3 +116,25 @@ def test_a_question_from_the_shell_loads_no_heavy_library(tmp_path, onnx_index):
     assert "onnxruntime" in loaded
     assert not HEAVY & loaded, f"a question loaded {sorted(HEAVY & loaded)}"
     assert (export_folder(tmp_path / "index") / "model.onnx.data").stat().st_mtime_ns == stamp  # not re-exported
+
+
+def test_an_index_built_before_a_question_is_the_one_rag_index_builds(tmp_path, onnx_index):
+    from rag.config import Settings
+    from rag.engine import Engine
+    from rag.store import Store
+
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    built = {}
+    for how in ("index", "ask"):
+        settings = Settings(corpus=tmp_path / "corpus", index=tmp_path / how)
+        share_export(onnx_index, settings.index)
+        engine = Engine(settings)
+        if how == "ask":  # `rag ask` loads the question model first, then finds no index and builds one
+            _ = engine.embedder
+            engine.ensure_current()
+        else:
+            engine.update()
+        store = Store.load(settings.index)
+        built[how] = (np.asarray(store.vectors()), store.sentence_rows(slice(None)))
+    assert np.array_equal(built["index"][0], built["ask"][0])  # both with the int8 model, text by text
+    assert np.array_equal(built["index"][1], built["ask"][1])
