@@ -96,7 +96,7 @@ class OnnxEmbedder(Embedder):
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         # One run shared by the cores (a question) goes quicker when its threads wait for each step by
-        # spinning briefly (about 1 ms of 7, benchmarks/README.md); a core running texts of its own (indexing)
+        # spinning briefly (benchmarks/README.md, "Warm"); a core running texts of its own (indexing)
         # has no one to wait for, and there spinning only takes time from the other workers.
         spin = self.workers == 1 and options.intra_op_num_threads > 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
