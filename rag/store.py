@@ -137,7 +137,7 @@ _GENERATION_NAME = re.compile(r"[A-Za-z0-9][\w.-]*")
 def live_generation(index_dir: Path) -> Path | None:
     """The folder CURRENT names, or None when there is no index yet."""
     try:
-        name = _read_text(index_dir / "CURRENT").strip()
+        name = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
@@ -145,19 +145,6 @@ def live_generation(index_dir: Path) -> Path | None:
     if not _GENERATION_NAME.fullmatch(name):
         raise IndexStateError(f"index {str(index_dir)!r} is damaged (CURRENT holds {name[:40]!r}, not a folder name)")
     return index_dir / name
-
-
-def _read_text(path: Path) -> str:
-    """What `path.read_text(encoding="utf-8")` gives, in four system calls instead of nine: read for every question."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    text = b"".join(chunks).decode("utf-8")
-    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text  # universal newlines
 
 
 def _read_live(index_dir: Path) -> tuple[Path, Manifest] | None:

@@ -246,21 +246,3 @@ def test_real_rag_ask_on_a_truncated_index_rebuilds_and_answers(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "vectors.npy is" in result.stderr
     assert any("Ojeda" in p["text"] for p in json.loads(result.stdout)["passages"])
-
-
-@pytest.mark.parametrize(
-    "content", [b"gen-1\n", b"gen-1", b"gen-1\r\n", b"ge\rn-1\r", b"", "g\u00e9n".encode(), b"x" * 70000]
-)
-def test_current_is_read_as_read_text_reads_it(tmp_path, content):
-    from rag.store import _read_text
-
-    path = tmp_path / "CURRENT"
-    path.write_bytes(content)
-    assert _read_text(path) == path.read_text(encoding="utf-8")
-    path.write_bytes(b"\xff\xfe")
-    with pytest.raises(UnicodeDecodeError):
-        _read_text(path)
-    with pytest.raises(FileNotFoundError):
-        _read_text(tmp_path / "missing")
-    with pytest.raises(IsADirectoryError):
-        _read_text(tmp_path)
