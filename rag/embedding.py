@@ -33,6 +33,7 @@ BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9
 _BUNDLED_ALIASES = {DEFAULT_MODEL, "sentence-transformers/" + DEFAULT_MODEL}
 
 Progress = Callable[[int], None]
+UNFUSED = ["SkipLayerNormFusion"]  # kept apart in the export (export.py); ONNX Runtime would fuse them again
 
 
 class Embedder:
@@ -102,7 +103,9 @@ class OnnxEmbedder(Embedder):
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         try:
             path = folder / ("model-int8.onnx" if quantized else "model.onnx")
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED
+            )
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ConfigError(f"cannot load {path} ({exc.__class__.__name__}): delete {folder}.") from None
 

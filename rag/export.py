@@ -9,8 +9,11 @@
 
 Exporting needs torch, which is there at index time; the weights are checked
 against their published SHA-256 first. The graph is traced with torch's
-TorchScript exporter, then ONNX Runtime's BERT fusions (attention, layer norm,
-GELU) are applied, which makes it faster to open and to run. Opening the
+TorchScript exporter, then ONNX Runtime's BERT fusions (attention, embedding,
+GELU) are applied, which makes it faster to open and to run. The residual
+additions stay apart from their layer norms: ONNX Runtime's fused
+SkipLayerNormalization is several times slower on the CPU than an Add and a
+LayerNormalization (benchmarks/README.md, "Indexing throughput"). Opening the
 export compares each file's size and mtime with export.json and re-hashes a
 file only when they differ, so a cold query does not read 90 MB to hash it.
 """
@@ -33,7 +36,7 @@ __all__ = ["export_folder", "verified_export", "export_bundled", "FILES"]
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 FILES = ("model.onnx", "model.onnx.data", "model-int8.onnx", "tokenizer.json")
 OPSET = 17
 
@@ -155,11 +158,16 @@ def _export_onnx(source: Path, target: Path) -> int:
 
 def _fuse(source: Path, target: Path) -> None:
     """Apply ONNX Runtime's BERT fusions and save with the weights in `target`.data."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = False  # see the module's docstring
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = optimize_model(str(source), model_type="bert", num_heads=12, hidden_size=384, opt_level=1)
+        model = optimize_model(
+            str(source), "bert", num_heads=12, hidden_size=384, optimization_options=options, opt_level=1
+        )
     model.save_model_to_file(str(target), use_external_data_format=True, all_tensors_to_one_file=True)
     target.with_name(target.name + ".data").chmod(0o644)
 
