@@ -33,7 +33,7 @@ BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9
 _BUNDLED_ALIASES = {DEFAULT_MODEL, "sentence-transformers/" + DEFAULT_MODEL}
 
 Progress = Callable[[int], None]
-UNFUSED = ["SkipLayerNormFusion"]  # kept apart in the export (export.py); ONNX Runtime would fuse them again
+UNFUSED = ["SkipLayerNormFusion", "BiasGeluFusion"]  # left out of the export (export.py); ONNX Runtime would fuse again
 
 
 class Embedder:
