@@ -12,7 +12,10 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 from .answer import Answer, Citation, Result, best_sentence, is_answered
 from .backends import Backend, open_backend
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 FOLLOW_UP_DEPTH = 2  # earlier questions used to answer the previous one again for a follow-up
+QUESTION_VECTORS = 1024  # recent questions' vectors kept (1.5 KB each): a follow-up asks the previous one again
 
 
 class Engine:
@@ -50,6 +54,7 @@ class Engine:
         # Only a question finding no usable index holds both (it builds one); it takes `_lock` first.
         self._lock = threading.RLock()
         self._updating = threading.RLock()
+        self.question_vector = lru_cache(maxsize=QUESTION_VECTORS)(self._question_vector)
 
     @property
     def embedder(self) -> Embedder:
@@ -57,6 +62,12 @@ class Engine:
             if self._embedder is None:
                 self._embedder = load_embedder(self.settings.model, self.settings.index)
             return self._embedder
+
+    def _question_vector(self, text: str) -> np.ndarray:
+        """The model's vector for a question (read-only: `question_vector` hands the same array out again)."""
+        vector = self.embedder.embed_query(text)
+        vector.flags.writeable = False
+        return vector
 
     @property
     def model_name(self) -> str:
@@ -144,13 +155,13 @@ class Engine:
         question = clean_question(question)
         k = k or self.settings.k
         store = self.store()
-        query_vector = self.embedder.embed_query(question)
+        query_vector = self.question_vector(question)
         context = follow_up_context(question, history)
         if context:
             context = follow_up_context(question, history, self._previous_answer(history))
         if context:
             # The passage should be about what the conversation is about; its best sentence should answer the question.
-            readings = [(self.embedder.embed_query(context), context, query_vector), (query_vector, question, None)]
+            readings = [(self.question_vector(context), context, query_vector), (query_vector, question, None)]
             hits = search_any(store, readings, k)
         else:
             hits = search(store, query_vector, question, k)

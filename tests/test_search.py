@@ -7,11 +7,13 @@ import pytest
 
 from rag.answer import best_sentence
 from rag.chunking import sentence_spans
-from rag.engine import follow_up_context
+from rag.engine import Engine, follow_up_context
 from rag.indexer import split_sentences
 from rag.keyword import tokenize
 from rag.search import sentence_similarities
 from rag.store import Store
+
+from .conftest import FakeEmbedder
 
 
 @pytest.mark.parametrize(
@@ -127,3 +129,16 @@ def test_ask_with_history_keeps_the_public_shape(engine):
     answer = engine.ask("When did he send it?", k=2, history=["Who submitted the first pull request?"])
     assert answer.question == "When did he send it?" and len(answer.results) == 2
     assert set(answer.to_json(explain=True)["passages"][0]["explain"]) >= {"dense_rank", "keyword_rank", "fused_score"}
+
+
+def test_a_follow_up_reuses_the_vector_of_the_question_before_it(settings, fake_embedder):
+    first, follow_up = "Who submitted the first pull request?", "When did he send it?"
+    fresh = Engine(settings, embedder=FakeEmbedder())
+    fresh.update()
+    expected = fresh.ask(follow_up, k=3, history=[first]).to_json(explain=True)
+    engine = Engine(settings, embedder=fake_embedder)
+    engine.ask(first, k=3)
+    before = fake_embedder.embedded
+    assert engine.ask(follow_up, k=3, history=[first]).to_json(explain=True) == expected
+    assert fake_embedder.embedded - before == 2  # the follow-up and its reading in context; not the first again
+    assert not engine.question_vector(first).flags.writeable  # shared between asks, so nobody may change it
