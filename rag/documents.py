@@ -72,40 +72,41 @@ def scan(corpus: Path, max_bytes: int | None = None) -> tuple[list[ArticleFile],
         raise CorpusError(f"{str(corpus)!r} is not a folder: pass the folder of articles with --corpus DIR.")
     found: list[ArticleFile] = []
     skipped: list[Skipped] = []
+    top = os.fspath(corpus)
 
-    def relative(path: Path | str) -> str:
-        return Path(path).relative_to(corpus).as_posix()
+    def relative(path: str) -> str:  # strings, not Path objects: a corpus of thousands is scanned before every question
+        return os.path.relpath(path, top).replace(os.sep, "/")
 
     def unlistable(exc: OSError) -> None:
         skipped.append(Skipped(relative(exc.filename), f"folder cannot be listed ({exc.strerror})"))
 
-    for root, dirs, files in os.walk(corpus, onerror=unlistable, followlinks=False):
+    for root, dirs, files in os.walk(top, onerror=unlistable, followlinks=False):
+        folder = "" if root == top else relative(root) + "/"
         for hidden in sorted(d for d in dirs if d.startswith(".")):
-            log.info("skipping hidden folder %s", relative(Path(root) / hidden))
+            log.info("skipping hidden folder %s", folder + hidden)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for linked in [d for d in dirs if (Path(root) / d).is_symlink()]:
-            skipped.append(Skipped(relative(Path(root) / linked), "link to a folder; such links are not followed."))
+        for linked in [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            skipped.append(Skipped(folder + linked, "link to a folder; such links are not followed."))
             dirs.remove(linked)
         for name in sorted(files):
-            path = Path(root) / name
-            source = relative(path)
+            path, source = os.path.join(root, name), folder + name
             if name.startswith("."):
                 log.info("skipping hidden file %s", source)
                 continue
-            if path.suffix.lower() not in ARTICLE_TYPES:
+            if os.path.splitext(name)[1].lower() not in ARTICLE_TYPES:
                 log.info("skipping %s: not an article type (%s)", source, ", ".join(ARTICLE_TYPES))
                 skipped.append(Skipped(source, "not an article type"))
                 continue
             try:
-                st = path.stat()
+                st = os.stat(path)
                 _check_file(st, max_bytes)
             except OSError as exc:
-                skipped.append(Skipped(source, _os_reason(exc, path)))
+                skipped.append(Skipped(source, _os_reason(exc, Path(path))))
                 continue
             except CorpusError as exc:
                 skipped.append(Skipped(source, exc.reason))
                 continue
-            found.append(ArticleFile(path, source, st.st_size, st.st_mtime_ns))
+            found.append(ArticleFile(Path(path), source, st.st_size, st.st_mtime_ns))
     return sorted(found, key=lambda f: f.source), sorted(skipped, key=lambda s: s.source)
 
 
