@@ -3,11 +3,12 @@ import json
 import numpy as np
 import pytest
 
+from rag.config import Settings
 from rag.documents import read_document, scan
 from rag.engine import Engine
 from rag.store import FORMAT_VERSION, Store
 
-from .conftest import FakeEmbedder
+from .conftest import CORPUS, FakeEmbedder
 
 
 def test_first_build_embeds_every_passage(engine, fake_embedder):
@@ -132,3 +133,29 @@ def test_a_sentence_shared_by_two_passages_is_embedded_once(fake_embedder):
     rows = {(p, int(spans[r][0])): r for p in range(2) for r in range(offsets[p], offsets[p + 1])}
     np.testing.assert_array_equal(sentence_vectors[rows[0, first]], sentence_vectors[rows[1, second]])
     assert vectors.shape == (2, fake_embedder.dim)
+
+
+def test_an_update_writes_the_generation_a_full_rebuild_writes(tmp_path):
+    """Kept articles are copied in runs of rows; what comes out must be what rebuilding writes."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    paragraphs = [p for f in sorted(CORPUS.glob("*.txt")) for p in f.read_text().split("\n\n") if len(p) > 200]
+    for i, text in enumerate(paragraphs[:8]):
+        (corpus / f"{i:02d}.txt").write_text(f"Article {i}\n\n{text}\n\n{paragraphs[-1 - i]}\n")
+    updated = Engine(Settings(corpus=corpus, index=tmp_path / "updated"), embedder=FakeEmbedder())
+    updated.update()
+    (corpus / "03.txt").write_text((corpus / "03.txt").read_text() + "\nAn added line about PPR-9087.\n")
+    (corpus / "05.txt").unlink()
+    (corpus / "06b.txt").write_text("Inserted\n\nAn article that sorts between two kept ones.\n")
+    updated.update()
+    rebuilt = Engine(Settings(corpus=corpus, index=tmp_path / "rebuilt"), embedder=FakeEmbedder())
+    rebuilt.update()
+    a, b = updated.store(), rebuilt.store()
+    assert a.manifest.documents == b.manifest.documents
+    assert a.passages.tobytes() == b.passages.tobytes()
+    assert [a.text(i) for i in range(len(a))] == [b.text(i) for i in range(len(b))]
+    for name in ("vectors", "sentence_vectors", "sentence_offsets", "sentence_spans"):
+        assert getattr(a, name)().tobytes() == getattr(b, name)().tobytes(), name
+    assert a.keyword.terms == b.keyword.terms
+    for name in ("data", "indices", "indptr", "tokens", "offsets"):
+        assert getattr(a.keyword, name).tobytes() == getattr(b.keyword, name).tobytes(), name
