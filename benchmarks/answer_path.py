@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answer import best_sentence
-from rag.keyword import tokenize
-from rag.search import search, search_any, sentence_similarities
+from rag.answer import answer_from
+from rag.question import Query
+from rag.search import search, search_any
 from rag.store import PASSAGE_DTYPE, Manifest, Store, write_store
 
 
@@ -92,15 +92,14 @@ def main() -> None:
             store.dense.search(qv.reshape(1, -1), 50)
             timings["faiss only"].append(time.thread_time() - t)
             t = time.thread_time()
-            hits = search(store, qv, question, 5)
+            query = Query.read(question, qv, store.idf)
+            hits = search(store, query, 5)
             timings["search"].append(time.thread_time() - t)
             t = time.thread_time()
-            search_any(store, [(qv, "Who was it? " + question, qv), (qv, question, None)], 5)
+            search_any(store, [(Query.read("Who was it? " + question, qv, store.idf), qv), (query, None)], 5)
             timings["follow-up search"].append(time.thread_time() - t)
             t = time.thread_time()
-            idf = store.keyword.idf(tokenize(question))
-            for h in hits:
-                best_sentence(question, store.text(h.passage), idf, *sentence_similarities(store, h.passage, qv))
+            answer_from(store, question, query, hits, qv)
             timings["highlight (5)"].append(time.thread_time() - t)
         print(f"{'step':<18} {'p50 ms':>7} {'p90 ms':>7} {'max ms':>7}")
         for name, times in timings.items():

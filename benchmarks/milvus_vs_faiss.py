@@ -36,7 +36,8 @@ from rag.beir import load_beir, ndcg_at_k, rank_documents, write_corpus
 from rag.config import DEFAULT_MODEL, Settings
 from rag.embedding import Embedder, load_embedder
 from rag.engine import Engine
-from rag.search import DEFAULT_FUSION, search
+from rag.question import Query
+from rag.search import search
 from rag.store import Store
 
 DEPTH = 1000  # candidates per retriever when ranking documents, as `rag eval --beir`
@@ -94,9 +95,10 @@ def run_backend(settings: Settings, embedder: CachedEmbedder, queries, qrels, qu
     latencies, scores, rankings = [], [], {}
     for qid, text in queries.items():
         t0 = time.perf_counter()
-        search(store, query_vectors[qid], text, 5)
+        query = Query.read(text, query_vectors[qid], store.idf)
+        search(store, query, 5)
         latencies.append(time.perf_counter() - t0)
-        docs = rank_documents(store, query_vectors[qid], text, DEPTH, DEFAULT_FUSION)
+        docs = rank_documents(store, query, DEPTH)
         rankings[qid] = docs[:10]
         scores.append(ndcg_at_k(docs, qrels[qid], 10))
     changed = sorted(settings.corpus.iterdir())[::100]  # 1% of the articles

@@ -6,53 +6,17 @@ form of an answer is defined here and nowhere else.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .chunking import sentence_spans
-from .keyword import tokenize
+from .question import Query
+from .ranker import Ranker, load_ranker
+from .search import Hit, is_answered, sentence_similarities
+from .signals import PASSAGE_SIGNALS, PassageView, sentence_signals
+from .store import Store
 
-__all__ = [
-    "Citation",
-    "Result",
-    "Answer",
-    "best_sentence",
-    "wanted_answer",
-    "is_answered",
-    "evidence",
-    "ANSWER_THRESHOLD",
-]
-
-# Calibrated on eval/questions.jsonl (README, "Answer quality"), on the best passage's evidence: the fused
-# score without the answer-type bonus. A best passage sharing no term with the question needs more of it.
-ANSWER_THRESHOLD = 0.14
-NO_SHARED_TERMS_COVERAGE = 0.02
-NO_SHARED_TERMS_THRESHOLD = 0.35
-
-
-def evidence(hit) -> float:
-    """How strongly a search.Hit matches its question, on the fused scale, before any answer-type bonus."""
-    from .search import DEFAULT_FUSION as f
-
-    keyword_weight = 1 - f.dense_weight - f.sentence_weight
-    return f.dense_weight * hit.dense_score + f.sentence_weight * hit.sentence_score + keyword_weight * hit.coverage
-
-
-def is_answered(hits) -> bool:
-    """Whether the best passage looks like an answer rather than the nearest unrelated text.
-
-    `hits` are search.Hit objects, best first; the decision uses the best one's evidence and how much
-    of the question's wording it holds.
-    """
-    if not hits:
-        return False
-    best = max(hits, key=evidence)
-    score = evidence(best)
-    if score < ANSWER_THRESHOLD:
-        return False
-    return best.coverage >= NO_SHARED_TERMS_COVERAGE or score >= NO_SHARED_TERMS_THRESHOLD
+__all__ = ["Citation", "Result", "Answer", "best_sentence", "answer_from"]
 
 
 @dataclass(frozen=True)
@@ -109,74 +73,60 @@ class Answer:
         return iter(self.results)
 
 
-def best_sentence(
-    question: str,
-    text: str,
-    idf: dict[str, float] | None = None,
-    similarities: np.ndarray | None = None,
-    spans: np.ndarray | None = None,
-    terms: list[str] | None = None,
-) -> tuple[int, int]:
-    """Span (within `text`) of the sentence that best answers `question`; cheap, no model call.
+def best_sentence(query: Query, view: PassageView, ranker: Ranker | None = None) -> tuple[int, int]:
+    """Span (within the passage) of the sentence that best answers the query.
 
-    Each sentence scores the idf-weighted share of the question's terms it
-    holds (`idf` maps terms to weights; equal weights when not given), plus
-    its cosine similarity to the question when `similarities` (one per
-    sentence, computed at index time) are given, plus a small bonus when it
-    holds what the question asks for: a date for "when", a name for "who",
-    a number for "how many". `spans` are the sentences' (start, end) as stored
-    at index time; they are found again when not given. `terms` are the
-    question's terms, `tokenize(question)`, when the caller has them already.
-
-    >>> text = "Ojeda led it. He sent the first pull request on Sept. 20, 2021."
-    >>> s, e = best_sentence("When was the first pull request sent?", text)
-    >>> text[s:e]
-    'He sent the first pull request on Sept. 20, 2021.'
+    The sentence model weighs how much of the question's wording a sentence
+    holds, its cosine, whether it holds what the question asks for, and marks
+    of sentences that cannot be the answer (questions, headings).
     """
-    if spans is None:
-        spans = [(s, e) for s, e, _ in sentence_spans(text)]
-    else:
-        spans = [(s, e) for s, e in np.asarray(spans, dtype=np.int64).tolist()]
+    spans = np.asarray(view.spans, dtype=np.int64).reshape(-1, 2)
     if len(spans) < 2:
-        return spans[0] if spans else (0, len(text))
-    terms = set(tokenize(question) if terms is None else terms)
-    weights = idf or {}
-    total = sum(weights.get(t, 1.0) for t in terms) or 1.0
-    wanted = wanted_answer(question)
-    if similarities is None or len(similarities) != len(spans):
-        similarities = np.zeros(len(spans))
-    best, best_score = spans[0], -np.inf
-    for (s, e), similarity in zip(spans, similarities.tolist(), strict=True):
-        sentence = text[s:e]
-        score = sum(weights.get(t, 1.0) for t in terms & set(tokenize(sentence))) / total
-        score += SIMILARITY_WEIGHT * similarity
-        if wanted is not None and wanted.search(sentence):
-            score += ANSWER_TYPE_BONUS
-        if score > best_score:
-            best, best_score = (s, e), score
-    return best
+        return (int(spans[0][0]), int(spans[0][1])) if len(spans) else (0, len(view.text))
+    ranker = ranker or load_ranker()
+    rows = sentence_signals(query, view)
+    if ranker is None:  # idf share of the terms, half the cosine, and the answer-type bonus
+        scores = rows[:, 1] + 0.5 * rows[:, 0] + 0.15 * rows[:, 3]
+    else:
+        scores = ranker.sentence_scores(rows)
+    best = int(np.argmax(scores))
+    return int(spans[best][0]), int(spans[best][1])
 
 
-ANSWER_TYPE_BONUS = 0.15
-SIMILARITY_WEIGHT = 0.5
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
-_ANSWER_TYPES = [
-    (
-        re.compile(r"^\s*(?:when|what year|which year|in what year|in which year|on what date|what date)\b", re.I),
-        re.compile(rf"\b(?:1[89]|20)\d\d\b|\b{_MONTH}\s+\d", re.I),
-    ),
-    (re.compile(r"^\s*(?:who|whom|whose)\b", re.I), re.compile(r"\b[A-Z][a-z]+\s+(?:[A-Z][a-z]*\.?\s+)?[A-Z][a-z]+")),
-    (
-        re.compile(r"\b(?:how (?:many|much|big|large|long)|what (?:share|fraction|percentage|proportion))\b", re.I),
-        re.compile(r"\d"),
-    ),
-    (re.compile(r"^\s*(?:in )?(?:which|what)\s+(?:\w+\s+)?(?:version|release)\b", re.I), re.compile(r"\b\d+\.\d+\b")),
-]
+def answer_from(store: Store, question: str, query: Query, hits: list[Hit], sentence_vector: np.ndarray) -> Answer:
+    """The Answer shown for `hits`: each passage with its citation and highlighted sentence."""
+    results = []
+    for rank, hit in enumerate(hits, 1):
+        text = store.text(hit.passage)
+        doc = store.document(hit.passage)
+        row = store.passages[hit.passage]
+        similarities, spans = sentence_similarities(store, hit.passage, sentence_vector)
+        view = PassageView(
+            text,
+            str(doc.get("title") or ""),
+            spans,
+            similarities,
+            hit.dense_score,
+            hit.coverage,
+            hit.dense_rank,
+            hit.keyword_rank,
+        )
+        hs, he = best_sentence(query, view)
+        citation = Citation(doc["title"], doc["source"], doc.get("url"), int(row["start"]), int(row["end"]))
+        results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit)))
+    return Answer(question, is_answered(hits), results)
 
 
-def wanted_answer(question: str) -> re.Pattern | None:
-    """A pattern for what the question asks for (a date, a name, a number), if it says."""
-    for asks, pattern in _ANSWER_TYPES:
-        if asks.search(question):
-            return pattern
-    return None
+def _explain(hit: Hit) -> dict:
+    out = {
+        "dense_rank": hit.dense_rank,
+        "keyword_rank": hit.keyword_rank,
+        "dense_score": round(hit.dense_score, 6),
+        "sentence_score": round(hit.sentence_score, 6),
+        "keyword_score": round(hit.keyword_score, 6),
+        "keyword_coverage": round(hit.coverage, 6),
+        "fused_score": round(hit.score, 6),
+    }
+    if hit.signals:
+        out["signals"] = {name: round(v, 6) for name, v in zip(PASSAGE_SIGNALS, hit.signals, strict=True)}
+    return out

@@ -21,7 +21,11 @@ from urllib.parse import quote, unquote
 
 import numpy as np
 
+from .backends import separate_index
+from .engine import Engine
 from .errors import InputError
+from .question import Query
+from .search import candidates, fuse_documents
 
 __all__ = [
     "BeirSet",
@@ -161,12 +165,10 @@ def write_corpus(data: BeirSet, corpus: Path) -> int:
     return written
 
 
-def rank_documents(store, query_vector: np.ndarray, query: str, depth: int, fusion) -> list[str]:
+def rank_documents(store, query: Query, depth: int) -> list[str]:
     """Document ids, best first: each retriever's document score is its best passage; then fused."""
-    from .search import candidates, fuse_documents
-
-    c = candidates(store, query_vector, query, depth)
-    doc_numbers, scores = fuse_documents(store, c, fusion)
+    c = candidates(store, query, depth)
+    doc_numbers, scores = fuse_documents(store, c)
     return [doc_id_of(store.doc(int(d))["source"]) for d in doc_numbers[np.argsort(-scores, kind="stable")]]
 
 
@@ -176,16 +178,10 @@ def run_beir(
     settings,
     embedder=None,
     split: str = "test",
-    fusion=None,
     depth: int = 1000,
     notify: Callable[[str], None] | None = None,
 ) -> BeirReport:
     """Index the data set in `work` (reused when unchanged) and score every judged query of `split`."""
-    from .backends import separate_index
-    from .engine import Engine
-    from .search import DEFAULT_FUSION
-
-    fusion = fusion or DEFAULT_FUSION
     data = load_beir(folder, split)
     name = "beir_" + ("".join(c if c.isalnum() and c.isascii() else "_" for c in data.name.lower())[:32] or "set")
     settings = separate_index(settings, name, work / "index").with_(corpus=work / "corpus")
@@ -206,7 +202,7 @@ def run_beir(
     vectors = engine.embedder.embed([data.queries[q] for q in qids])
     per_query, recalls = {}, []
     for qid, vector in zip(qids, vectors, strict=True):
-        ranked = rank_documents(store, vector, data.queries[qid], depth, fusion)
+        ranked = rank_documents(store, Query.read(data.queries[qid], vector, store.idf), depth)
         per_query[qid] = ndcg_at_k(ranked, data.qrels[qid], 10)
         recalls.append(recall_at_k(ranked, data.qrels[qid], 100))
     query_seconds = time.perf_counter() - t0

@@ -311,7 +311,7 @@ def eval_cmd(settings, file, beir_dir, split, work, chunk_size, chunk_overlap, k
             settings.with_(**{name: v for name, v in chunking.items() if v is not None}), beir_dir, split, work, as_json
         )
         return
-    from .evaluate import load_questions, run_eval
+    from .evaluate import format_report, load_questions, run_eval
 
     conversations = load_questions(file)
     engine = make_engine(settings)
@@ -320,28 +320,7 @@ def eval_cmd(settings, file, beir_dir, split, work, chunk_size, chunk_overlap, k
     if as_json:
         click.echo(json.dumps(report.to_json(details)))
         return
-    click.echo(format_eval(report, details))
-
-
-def format_eval(report, details: bool = False) -> str:
-    r = report
-    lines = [
-        f"{r.questions} questions: {r.answerable} answerable, {r.unanswerable} unanswerable",
-        f"hit@1 {r.hit_at_1:.3f}   hit@3 {r.hit_at_3:.3f}   hit@5 {r.hit_at_5:.3f}   MRR {r.mrr:.3f}",
-        f"highlight accuracy {r.highlight_accuracy:.3f}",
-        f"abstention precision {r.abstention_precision:.3f}   recall {r.abstention_recall:.3f}   "
-        f"({r.false_refusals} of {r.answerable} answerable questions refused)",
-    ]
-    if details:
-        for t in r.results:
-            if t.answerable and (t.rank != 1 or not t.highlight_hit or not t.answered):
-                lines.append(
-                    f"  rank {t.rank or '-'}  highlight {'ok' if t.highlight_hit else 'miss'}  "
-                    f"{'answered' if t.answered else 'refused'}  {t.question}"
-                )
-            elif not t.answerable and t.answered:
-                lines.append(f"  answered an unanswerable question: {t.question}")
-    return "\n".join(lines)
+    click.echo(format_report(report, details))
 
 
 def _eval_beir(settings: Settings, folder: Path, split: str, work: Path | None, as_json: bool) -> None:

@@ -12,12 +12,13 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .answer import Answer, Citation, Result, best_sentence, is_answered
+from .answer import Answer, answer_from
 from .backends import Backend, open_backend
 from .config import Settings
 from .documents import ARTICLE_TYPES
@@ -25,7 +26,8 @@ from .embedding import Embedder, load_embedder
 from .errors import IndexStateError, InputError
 from .indexer import IndexReport, stale_reason, update_index
 from .keyword import tokenize
-from .search import Hit, search, search_any, sentence_similarities
+from .question import Query
+from .search import search, search_any
 from .store import Store
 
 __all__ = ["Engine", "clean_question", "follow_up_context"]
@@ -54,6 +56,7 @@ class Engine:
         # Only a question finding no usable index holds both (it builds one); it takes `_lock` first.
         self._lock = threading.RLock()
         self._updating = threading.RLock()
+        self._warm: dict[str, np.ndarray] = {}  # vectors embedded ahead by `warm`, handed out once
         self.question_vector = lru_cache(maxsize=QUESTION_VECTORS)(self._question_vector)
 
     @property
@@ -63,9 +66,19 @@ class Engine:
                 self._embedder = load_embedder(self.settings.model, self.settings.index)
             return self._embedder
 
+    def warm(self, questions: Sequence[str], batch: int = 256) -> None:
+        """Embed many questions at once ahead of asking them (an evaluation asks thousands)."""
+        texts = list(dict.fromkeys(clean_question(q) for q in questions))
+        for first in range(0, len(texts), batch):
+            chunk = texts[first : first + batch]
+            for text, vector in zip(chunk, self.embedder.embed(chunk), strict=True):
+                self._warm[text] = vector
+
     def _question_vector(self, text: str) -> np.ndarray:
         """The model's vector for a question (read-only: `question_vector` hands the same array out again)."""
-        vector = self.embedder.embed_query(text)
+        vector = self._warm.pop(text, None)
+        if vector is None:
+            vector = self.embedder.embed_query(text)
         vector.flags.writeable = False
         return vector
 
@@ -155,22 +168,17 @@ class Engine:
         question = clean_question(question)
         k = k or self.settings.k
         store = self.store()
-        query_vector = self.question_vector(question)
+        query = Query.read(question, self.question_vector(question), store.idf)
         context = follow_up_context(question, history)
         if context:
             context = follow_up_context(question, history, self._previous_answer(history))
         if context:
             # The passage should be about what the conversation is about; its best sentence should answer the question.
-            readings = [(self.question_vector(context), context, query_vector), (query_vector, question, None)]
-            hits = search_any(store, readings, k)
+            reading = replace(Query.read(context, self.question_vector(context), store.idf), wanted=query.wanted)
+            hits = search_any(store, [(reading, query.vector), (query, None)], k)
         else:
-            hits = search(store, query_vector, question, k)
-        terms = tokenize(question)
-        idf = store.idf(tokenize(question + " " + context) if context else terms)
-        results = [
-            self._result(store, rank, hit, question, terms, idf, query_vector) for rank, hit in enumerate(hits, 1)
-        ]
-        return Answer(question, is_answered(hits), results)
+            hits = search(store, query, k)
+        return answer_from(store, question, query, hits, query.vector)
 
     def _previous_answer(self, history: Sequence[str]) -> str:
         """The sentence shown first for the previous question, if it was answered: what "he" or "it" refers to.
@@ -186,27 +194,6 @@ class Engine:
         except InputError:
             return ""
         return previous.results[0].highlight if previous.answered and previous.results else ""
-
-    def _result(
-        self, store: Store, rank: int, hit: Hit, question: str, terms: list[str], idf: dict, query_vector
-    ) -> Result:
-        text = store.text(hit.passage)
-        doc = store.document(hit.passage)
-        row = store.passages[hit.passage]
-        start, end = int(row["start"]), int(row["end"])
-        similarities, spans = sentence_similarities(store, hit.passage, query_vector)
-        hs, he = best_sentence(question, text, idf, similarities, spans, terms)
-        explain = {
-            "dense_rank": hit.dense_rank,
-            "keyword_rank": hit.keyword_rank,
-            "dense_score": round(hit.dense_score, 6),
-            "sentence_score": round(hit.sentence_score, 6),
-            "keyword_score": round(hit.keyword_score, 6),
-            "keyword_coverage": round(hit.coverage, 6),
-            "fused_score": round(hit.score, 6),
-        }
-        citation = Citation(doc["title"], doc["source"], doc.get("url"), start, end)
-        return Result(rank, text, text[hs:he], hs, he, hit.score, citation, explain)
 
 
 _TERMINAL_ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|.)", re.DOTALL)

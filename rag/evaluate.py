@@ -1,14 +1,20 @@
-"""Measure answer quality on a file of questions with expected answer strings.
+"""Measure answer quality on a file of questions with expected answers.
 
 A question file is JSON Lines; each line is one question or one conversation:
 
     {"question": "Who leads Rust for Linux?", "answers": ["Miguel Ojeda"]}
     {"question": "What is the capital of Australia?", "answers": []}      # unanswerable
     [{"question": "Who leads it?", "answers": ["Ojeda"]}, {"question": "When did he start?", "answers": ["2019"]}]
+    {"question": "...", "answers": ["France"], "source": "Normans.txt", "spans": [[251, 257]], "kind": "answerable"}
 
-A passage "holds" an answer when it contains one of the answer strings
-(case, curly quotes and white space ignored). Later turns of a conversation
-are asked with the earlier questions as history.
+A passage answers a question when it contains one of the answer strings (case,
+curly quotes and white space ignored). When the question names its `source`
+article and gold `spans` (character offsets in it), the passage must come from
+that article and cover a gold span, and so must the highlight; an article of
+the same name in another format (`Normans.html`) is judged by the strings.
+Questions without answers are counted by their `kind` ("off_corpus",
+"on_topic_unanswerable"; default "unanswerable"). Later turns of a
+conversation are asked with the earlier questions as history.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .errors import InputError
 
@@ -31,9 +37,11 @@ __all__ = [
     "summarise",
     "run_eval",
     "missing_answers",
+    "format_report",
 ]
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+ANSWERABLE = "answerable"
 
 
 @dataclass(frozen=True)
@@ -41,10 +49,17 @@ class Turn:
     question: str
     answers: tuple[str, ...]  # empty: the corpus cannot answer it
     history: tuple[str, ...] = ()  # earlier questions of the same conversation
+    source: str | None = None  # the article that answers it, when known
+    spans: tuple[tuple[int, int], ...] = ()  # gold [start, end) offsets of the answer in `source`
+    kind: str = ""  # "answerable", "off_corpus", ...; default from `answers`
 
     @property
     def answerable(self) -> bool:
         return bool(self.answers)
+
+    @property
+    def category(self) -> str:
+        return self.kind or (ANSWERABLE if self.answerable else "unanswerable")
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,8 @@ class TurnResult:
     answered: bool  # the engine claimed an answer (answered: true)
     history: tuple[str, ...] = ()
     features: dict = field(default_factory=dict)
+    kind: str = ""
+    top: str = ""  # what was shown first: "source: highlight"
 
 
 @dataclass(frozen=True)
@@ -67,17 +84,28 @@ class EvalReport:
     hit_at_3: float
     hit_at_5: float
     mrr: float
-    highlight_accuracy: float
+    highlight_at_1: float  # answerable questions whose first passage and its highlight both hold the answer
+    highlight_accuracy: float  # of the answers found in the top 5, the share whose highlight holds it
     abstention_precision: float
     abstention_recall: float
     false_refusals: int  # answerable questions marked unanswered
+    flagged: dict[str, float] = field(default_factory=dict)  # kind of unanswerable question -> share not answered
+    follow_ups: dict[str, float] = field(default_factory=dict)  # later turns of conversations: count, hit@1, hit@3
     results: list[TurnResult] = field(default_factory=list)
 
     def to_json(self, details: bool = False) -> dict:
-        out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items() if k != "results"}
+        out = {k: _rounded(v) for k, v in asdict(self).items() if k != "results"}
         if details:
             out["results"] = [asdict(r) for r in self.results]
         return out
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
 
 
 def normalise(text: str) -> str:
@@ -125,25 +153,62 @@ def _turns(items: list[dict]) -> list[Turn]:
         question, answers = item["question"], item.get("answers", [])
         if not isinstance(question, str) or not question.strip() or not isinstance(answers, list):
             raise ValueError
-        turns.append(Turn(question, tuple(str(a) for a in answers), tuple(t.question for t in turns)))
+        source = item.get("source")
+        spans = tuple((int(s), int(e)) for s, e in item.get("spans") or ())
+        turns.append(
+            Turn(
+                question,
+                tuple(str(a) for a in answers),
+                tuple(t.question for t in turns),
+                str(source) if source and spans else None,
+                spans if source else (),
+                str(item.get("kind") or ""),
+            )
+        )
     if not turns:
         raise ValueError
     return turns
 
 
+def _stem(source: str) -> str:
+    return PurePosixPath(source).stem
+
+
+def _covers(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(start <= s and e <= end for s, e in spans)
+
+
+def _judge_result(turn: Turn, result) -> tuple[bool, bool]:
+    """Whether one result (a rag.answer.Result) holds the answer, and whether its highlight does."""
+    source = result.citation.source
+    if turn.source is not None and source == turn.source:
+        start = result.citation.start
+        passage = _covers(start, result.citation.end, turn.spans)
+        return passage, passage and _covers(start + result.highlight_start, start + result.highlight_end, turn.spans)
+    if turn.source is not None and _stem(source) != _stem(turn.source):
+        return False, False
+    return holds_answer(result.text, turn.answers), holds_answer(result.highlight, turn.answers)
+
+
 def judge(turn: Turn, answer) -> TurnResult:
-    """Score one answer (a rag.answer.Answer) against the expected answer strings."""
+    """Score one answer (a rag.answer.Answer) against the expected answers."""
     rank, highlight_hit = None, False
-    for r in answer.results:
-        if turn.answerable and holds_answer(r.text, turn.answers):
-            rank, highlight_hit = r.rank, holds_answer(r.highlight, turn.answers)
-            break
-    features = dict(answer.results[0].explain) if answer.results else {}
-    return TurnResult(turn.question, turn.answerable, rank, highlight_hit, answer.answered, turn.history, features)
+    if turn.answerable:
+        for r in answer.results:
+            passage, highlight = _judge_result(turn, r)
+            if passage:
+                rank, highlight_hit = r.rank, highlight
+                break
+    first = answer.results[0] if answer.results else None
+    features = dict(first.explain) if first else {}
+    top = f"{first.citation.source}: {first.highlight}" if first else ""
+    return TurnResult(
+        turn.question, turn.answerable, rank, highlight_hit, answer.answered, turn.history, features, turn.category, top
+    )
 
 
 def summarise(results: Sequence[TurnResult]) -> EvalReport:
-    """hit@k and MRR over answerable turns; abstention precision and recall over all.
+    """hit@k and MRR over answerable turns; abstention precision and recall over all; each kind apart.
 
     Highlight accuracy counts, among answerable turns whose answer was retrieved
     in the top 5, those whose highlighted sentence holds the answer.
@@ -153,6 +218,8 @@ def summarise(results: Sequence[TurnResult]) -> EvalReport:
     retrieved = [r for r in pos if r.rank is not None and r.rank <= 5]
     abstained = [r for r in results if not r.answered]
     correct_abstentions = sum(1 for r in abstained if not r.answerable)
+    kinds = sorted({_kind(r) for r in neg})
+    later = [r for r in pos if r.history]
     return EvalReport(
         questions=len(results),
         answerable=len(pos),
@@ -161,12 +228,25 @@ def summarise(results: Sequence[TurnResult]) -> EvalReport:
         hit_at_3=_share(pos, lambda r: r.rank is not None and r.rank <= 3),
         hit_at_5=_share(pos, lambda r: r.rank is not None and r.rank <= 5),
         mrr=sum(1 / r.rank for r in pos if r.rank) / len(pos) if pos else 0.0,
+        highlight_at_1=_share(pos, lambda r: r.rank == 1 and r.highlight_hit),
         highlight_accuracy=_share(retrieved, lambda r: r.highlight_hit),
         abstention_precision=correct_abstentions / len(abstained) if abstained else 1.0,
         abstention_recall=correct_abstentions / len(neg) if neg else 1.0,
         false_refusals=sum(1 for r in pos if not r.answered),
+        flagged={k: _share([r for r in neg if _kind(r) == k], lambda r: not r.answered) for k in kinds},
+        follow_ups={
+            "turns": len(later),
+            "hit_at_1": _share(later, lambda r: r.rank == 1),
+            "hit_at_3": _share(later, lambda r: r.rank is not None and r.rank <= 3),
+        }
+        if later
+        else {},
         results=list(results),
     )
+
+
+def _kind(result: TurnResult) -> str:
+    return result.kind or ("answerable" if result.answerable else "unanswerable")
 
 
 def _share(items, test) -> float:
@@ -175,6 +255,7 @@ def _share(items, test) -> float:
 
 def run_eval(engine, conversations: Sequence[Sequence[Turn]], k: int = 5) -> EvalReport:
     """Ask every turn (later turns with their history) and score the answers."""
+    engine.warm([t.question for turns in conversations for t in turns])
     results = []
     for turns in conversations:
         for turn in turns:
@@ -188,3 +269,41 @@ def missing_answers(conversations: Sequence[Sequence[Turn]], texts: Iterable[str
     return [
         a for turns in conversations for t in turns for a in t.answers if not any(normalise(a) in c for c in corpus)
     ]
+
+
+def format_report(report: EvalReport, details: bool = False) -> str:
+    """The report as `rag eval` prints it."""
+    r = report
+    lines = [
+        f"{r.questions} questions: {r.answerable} answerable, {r.unanswerable} unanswerable",
+        f"hit@1 {r.hit_at_1:.3f}   hit@3 {r.hit_at_3:.3f}   hit@5 {r.hit_at_5:.3f}   MRR {r.mrr:.3f}",
+        f"highlight@1 {r.highlight_at_1:.3f}   highlight accuracy {r.highlight_accuracy:.3f}",
+        f"abstention precision {r.abstention_precision:.3f}   recall {r.abstention_recall:.3f}   "
+        f"({r.false_refusals} of {r.answerable} answerable questions refused)",
+    ]
+    for kind, share in r.flagged.items():
+        count = sum(1 for t in r.results if not t.answerable and _kind(t) == kind)
+        lines.append(f"{kind}: {share:.3f} of {count} flagged as not answered")
+    if r.follow_ups:
+        f = r.follow_ups
+        lines.append(f"follow-ups: {f['turns']} turns, hit@1 {f['hit_at_1']:.3f}   hit@3 {f['hit_at_3']:.3f}")
+    if details:
+        lines += _misses(r.results)
+    return "\n".join(lines)
+
+
+def _misses(results: Sequence[TurnResult]) -> list[str]:
+    lines = []
+    for t in results:
+        if t.answerable and (t.rank != 1 or not t.highlight_hit or not t.answered):
+            lines.append(
+                f"  rank {t.rank or '-'}  highlight {'ok' if t.highlight_hit else 'miss'}  "
+                f"{'answered' if t.answered else 'refused'}  {t.question}"
+            )
+        elif not t.answerable and t.answered:
+            lines.append(f"  answered ({_kind(t)}): {t.question}")
+        else:
+            continue
+        if t.top:
+            lines.append(f"      shown first: {t.top[:200]}")
+    return lines

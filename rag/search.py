@@ -1,68 +1,54 @@
-"""Query -> ranked passages: dense (FAISS) and keyword (BM25) candidates, fused.
+"""Query -> ranked passages: dense (FAISS) and keyword (BM25) candidates, fused, then re-ranked.
 
 Both retrievers propose their best candidates. Each candidate gets three
 scores: its passage cosine, the cosine of its best sentence (sentence
 vectors stored at index time) and its BM25 score as a share of a full match
-("coverage"). The default mixes them on their own scales, 0.25 / 0.25 / 0.5,
-plus a small bonus for a passage holding what the question asks for; this
-beat min-max score fusion and reciprocal rank fusion on the bundled question
-set and on SciFact's train queries (README, "Answer quality"). Passages
-overlapping a better one, or repeating its text, are dropped, so the same
-words are never shown twice and another article with the answer can show up.
+("coverage"). A first, cheap ranking mixes them 0.25 / 0.25 / 0.5, plus a
+small bonus for a passage holding what the question asks for. The leading
+candidates are then re-ranked by the learned ranker (ranker.py) over richer
+signals (signals.py). Passages overlapping a better one, or repeating its
+text, are dropped, so the same words are never shown twice and another
+article with the answer can show up.
+
+Whether the best passage answers at all is decided here too (`is_answered`),
+from the same signals, by the learned abstention model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .keyword import tokenize
+from .question import Query
+from .ranker import Ranker, load_ranker
+from .signals import PassageView, passage_signals
 from .store import Store
 
 __all__ = [
     "Hit",
     "Candidates",
-    "Fusion",
     "candidates",
     "fuse",
+    "first_scores",
+    "passage_views",
     "sentence_similarities",
     "search",
     "search_any",
     "select",
     "fuse_documents",
-    "rrf",
-    "DEFAULT_FUSION",
+    "evidence",
+    "is_answered",
+    "DENSE_WEIGHT",
+    "SENTENCE_WEIGHT",
+    "LEAD",
 ]
 
-RRF_K = 60
 CANDIDATES = 50
 TYPED_CANDIDATES = 10
-
-
-@dataclass(frozen=True)
-class Fusion:
-    """How dense and keyword scores are mixed.
-
-    method "score", normalise "fixed": wd * passage cosine + ws * best-sentence cosine
-    + (1 - wd - ws) * BM25 coverage; normalise "minmax": the same signals (raw BM25) min-max
-    scaled over the candidate pool; method "rrf": reciprocal rank fusion of the dense and
-    keyword rankings with constant `rrf_k`. `same_doc_penalty` (1: none) multiplies the score
-    of each further passage of a document already chosen.
-    """
-
-    method: str = "score"
-    dense_weight: float = 0.2
-    sentence_weight: float = 0.4
-    normalise: str = "minmax"
-    rrf_k: int = RRF_K
-    same_doc_penalty: float = 0.9
-    answer_type_bonus: float = 0.0  # added for a passage holding what the question asks for (a date for "when"...)
-
-
-DEFAULT_FUSION = Fusion(
-    dense_weight=0.25, sentence_weight=0.25, normalise="fixed", same_doc_penalty=1.0, answer_type_bonus=0.08
-)
+LEAD = 30  # candidates the learned ranker re-scores
+DENSE_WEIGHT, SENTENCE_WEIGHT = 0.25, 0.25  # the keyword coverage weighs the rest
+ANSWER_TYPE_BONUS = 0.08  # added for a passage holding what the question asks for (a date for "when"...)
 
 
 @dataclass(frozen=True)
@@ -77,6 +63,7 @@ class Hit:
     keyword_score: float
     sentence_score: float = 0.0  # cosine of the passage's best sentence
     coverage: float = 0.0  # BM25 score as a share of a full match of the query
+    signals: tuple[float, ...] = ()  # the ranker's view of it (signals.PASSAGE_SIGNALS), when re-ranked
 
 
 @dataclass(frozen=True)
@@ -90,60 +77,48 @@ class Candidates:
     coverage: np.ndarray  # BM25 score over the sum of the query terms' idf: how much of the wording is there
     dense_rank: dict[int, int]
     keyword_rank: dict[int, int]
+    sentence_vector: np.ndarray  # what the passages' sentences were compared with
 
     def __len__(self) -> int:
         return len(self.ids)
 
 
-def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
-    """Reciprocal rank fusion.
-
-    >>> rrf([[7, 3], [3]], k=1)
-    {7: 0.5, 3: 0.8333333333333333}
-    """
-    fused: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
-    return fused
-
-
-def candidates(
-    store: Store, query_vector: np.ndarray, query: str, depth: int, sentence_vector: np.ndarray | None = None
-) -> Candidates:
+def candidates(store: Store, query: Query, depth: int, sentence_vector: np.ndarray | None = None) -> Candidates:
     """Top `depth` passages of each retriever, pooled, each with its dense and keyword score.
 
-    `sentence_vector` (default: `query_vector`) is what the passages' sentences are compared with;
+    `sentence_vector` (default: the query's vector) is what the passages' sentences are compared with;
     a follow-up question passes its bare form here and its contextualised form as the query.
     """
     n = len(store)
     depth = min(n, depth)
-    qv = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
-    dense, sims = store.dense_search(qv[0], depth)
+    qv = np.asarray(query.vector, dtype=np.float32).reshape(-1)
+    sv = qv if sentence_vector is None else np.asarray(sentence_vector, dtype=np.float32)
+    dense, sims = store.dense_search(qv, depth)
     dense_sim = dict(zip(dense, sims, strict=True))
-    keyword, _ = store.keyword_search(query, depth)
+    keyword, _ = store.keyword_search(query.text, depth)
     pool = list(dict.fromkeys(dense + keyword))
     missing = [p for p in pool if p not in dense_sim]
     if missing:
-        sims_missing = store.vector_rows(np.array(missing)) @ qv[0]
+        sims_missing = store.vector_rows(np.array(missing)) @ qv
         dense_sim.update(zip(missing, sims_missing.tolist(), strict=True))
     ids_arr = np.array(pool, dtype=np.int64)
-    kw = store.keyword_scores(query, ids_arr)
+    kw = store.keyword_scores(query.text, ids_arr)
     return Candidates(
         ids=ids_arr,
         dense=np.array([dense_sim[p] for p in pool], dtype=np.float32),
-        sentence=best_sentence_similarity(store, ids_arr, qv[0] if sentence_vector is None else sentence_vector),
+        sentence=best_sentence_similarity(store, ids_arr, sv),
         keyword=kw,
-        coverage=np.minimum(kw / max(sum(store.idf(tokenize(query)).values()), 1e-6), 1.0),
+        coverage=np.minimum(kw / max(sum(store.idf(query.terms).values()), 1e-6), 1.0),
         dense_rank={p: r for r, p in enumerate(dense, 1)},
         keyword_rank={p: r for r, p in enumerate(keyword, 1)},
+        sentence_vector=sv,
     )
 
 
-def sentence_similarities(store: Store, passage: int, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sentence_similarities(store: Store, passage: int, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cosine of the question with each sentence of one passage, in order, and the sentences' spans."""
     rows, spans = store.sentences(passage)
-    return rows @ np.asarray(query_vector, dtype=np.float32), spans
+    return rows @ np.asarray(vector, dtype=np.float32), spans
 
 
 def best_sentence_similarity(store: Store, passages: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
@@ -155,114 +130,148 @@ def best_sentence_similarity(store: Store, passages: np.ndarray, query_vector: n
     return np.maximum.reduceat(rows @ query_vector, firsts).astype(np.float32)
 
 
-def _minmax(x: np.ndarray) -> np.ndarray:
-    lo, hi = float(x.min()), float(x.max())
-    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
-
-
-def fuse(c: Candidates, fusion: Fusion = DEFAULT_FUSION) -> np.ndarray:
-    """Fused score of each candidate (aligned with `c.ids`); higher is better."""
+def fuse(c: Candidates) -> np.ndarray:
+    """The cheap first score of each candidate (aligned with `c.ids`); higher is better."""
     if not len(c):
         return np.zeros(0, dtype=np.float32)
-    if fusion.method == "rrf":
-        ranked = [c.dense_rank, c.keyword_rank]
-        return np.array(
-            [sum(1.0 / (fusion.rrf_k + r[p]) for r in ranked if p in r) for p in c.ids.tolist()], dtype=np.float32
+    keyword_weight = 1 - DENSE_WEIGHT - SENTENCE_WEIGHT
+    return (DENSE_WEIGHT * c.dense + SENTENCE_WEIGHT * c.sentence + keyword_weight * c.coverage).astype(np.float32)
+
+
+def first_scores(store: Store, c: Candidates, query: Query) -> tuple[np.ndarray, np.ndarray]:
+    """The first ranking's scores, and the indices (into `c.ids`) of its LEAD best candidates, best first."""
+    scores = fuse(c)
+    if query.wanted is not None and len(c):
+        # Only the leading candidates can be lifted into the answer; reading every candidate's text would cost more.
+        lead = np.argsort(-scores, kind="stable")[:TYPED_CANDIDATES]
+        bonus = np.zeros_like(scores)
+        bonus[lead] = [ANSWER_TYPE_BONUS * bool(query.wanted.search(store.text(int(c.ids[i])))) for i in lead]
+        scores = scores + bonus
+    return scores, np.argsort(-scores, kind="stable")[:LEAD]
+
+
+def passage_views(store: Store, c: Candidates, query: Query, lead: np.ndarray) -> list[PassageView]:
+    """What the signals read of the candidates at `lead`."""
+    views = []
+    for i in lead.tolist():
+        p = int(c.ids[i])
+        similarities, spans = sentence_similarities(store, p, c.sentence_vector)
+        views.append(
+            PassageView(
+                text=store.text(p),
+                title=str(store.document(p).get("title") or ""),
+                spans=spans,
+                similarities=similarities,
+                dense=float(c.dense[i]),
+                coverage=float(c.coverage[i]),
+                dense_rank=c.dense_rank.get(p),
+                keyword_rank=c.keyword_rank.get(p),
+            )
         )
-    wd, ws = fusion.dense_weight, fusion.sentence_weight
-    if fusion.normalise == "minmax":
-        fused = wd * _minmax(c.dense) + ws * _minmax(c.sentence) + (1 - wd - ws) * _minmax(c.keyword)
-    else:
-        fused = wd * c.dense + ws * c.sentence + (1 - wd - ws) * c.coverage
-    return fused.astype(np.float32)
+    return views
+
+
+def _ranked(
+    store: Store, c: Candidates, query: Query, ranker: Ranker | None
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Scores of every candidate: the learned ranker's for the lead, kept above the rest in the first order.
+
+    Also the signals of each re-ranked candidate, by index into `c.ids`.
+    """
+    scores, lead = first_scores(store, c, query)
+    if ranker is None or not len(lead):
+        return scores, {}
+    rows = passage_signals(query, passage_views(store, c, query, lead))
+    learned = ranker.passage_scores(rows)
+    out = np.full(len(c), -np.inf, dtype=np.float32)
+    rest = np.setdiff1d(np.arange(len(c)), lead)
+    # below every re-ranked one, in the first order
+    out[rest] = float(learned.min()) - 1.0 - np.argsort(np.argsort(-scores[rest], kind="stable")) * 1e-6
+    out[lead] = learned
+    return out, dict(zip(lead.tolist(), rows, strict=True))
 
 
 def search(
     store: Store,
-    query_vector: np.ndarray,
-    query: str,
+    query: Query,
     k: int,
     candidates_per_retriever: int = CANDIDATES,
-    fusion: Fusion = DEFAULT_FUSION,
-    sentence_vector: np.ndarray | None = None,
+    ranker: Ranker | None = None,
 ) -> list[Hit]:
     """The `k` best passages for a query, best first, without overlapping duplicates."""
     if len(store) == 0:
         return []
-    c = candidates(store, query_vector, query, max(candidates_per_retriever, 4 * k), sentence_vector)
-    return select(store, c, _typed(store, c, fuse(c, fusion), query, fusion), k, fusion.same_doc_penalty)
-
-
-def _typed(store: Store, c: Candidates, scores: np.ndarray, question: str, fusion: Fusion) -> np.ndarray:
-    """Scores plus a bonus for passages that hold the kind of thing the question asks for."""
-    from .answer import wanted_answer
-
-    wanted = wanted_answer(question) if fusion.answer_type_bonus else None
-    if wanted is None:
-        return scores
-    # Only the leading candidates can be lifted into the answer; reading every candidate's text would cost more.
-    lead = np.argsort(-scores, kind="stable")[:TYPED_CANDIDATES]
-    bonus = np.zeros_like(scores)
-    bonus[lead] = [fusion.answer_type_bonus * bool(wanted.search(store.text(int(c.ids[i])))) for i in lead]
-    return scores + bonus
+    ranker = ranker or load_ranker()
+    c = candidates(store, query, max(candidates_per_retriever, 4 * k))
+    scores, signals = _ranked(store, c, query, ranker)
+    return select(store, c, scores, k, signals)
 
 
 def search_any(
     store: Store,
-    queries: list[tuple[np.ndarray, str, np.ndarray | None]],
+    readings: list[tuple[Query, np.ndarray | None]],
     k: int,
     weights: list[float] | None = None,
     candidates_per_retriever: int = CANDIDATES,
-    fusion: Fusion = DEFAULT_FUSION,
+    ranker: Ranker | None = None,
 ) -> list[Hit]:
-    """Like `search` for several readings of one question (vector, text, sentence vector).
+    """Like `search` for several readings of one question (a Query, and the vector its sentences are compared with).
 
-    Each reading's fused scores are divided by its best one, then averaged per passage with `weights`
-    (default: equal; 0 where a reading did not retrieve it), so a long contextual reading cannot
-    drown the bare question.
-    A passage's explanation comes from the reading that scored it highest.
+    Each reading's scores are set against its best one, then averaged per passage with `weights`
+    (default: equal; a reading that did not retrieve a passage gives it its lowest score), so a long
+    contextual reading cannot drown the bare question. A passage's signals come from the reading
+    that scored it highest.
     """
     if len(store) == 0:
         return []
-    weights = weights or [1.0 / len(queries)] * len(queries)
+    ranker = ranker or load_ranker()
+    weights = weights or [1.0 / len(readings)] * len(readings)
+    per_reading = []
+    for query, sentence_vector in readings:
+        c = candidates(store, query, max(candidates_per_retriever, 4 * k), sentence_vector)
+        scores, signals = _ranked(store, c, query, ranker)
+        per_reading.append((c, scores - float(scores.max()) if len(scores) else scores, signals))
     total: dict[int, float] = {}
-    best: dict[int, tuple[float, Candidates, int]] = {}
-    for (vector, text, sentence_vector), weight in zip(queries, weights, strict=True):
-        c = candidates(store, vector, text, max(candidates_per_retriever, 4 * k), sentence_vector)
-        scores = _typed(store, c, fuse(c, fusion), text if sentence_vector is None else queries[-1][1], fusion)
-        top = float(scores.max()) if len(scores) else 0.0
+    best: dict[int, tuple[float, Candidates, int, np.ndarray | None]] = {}
+    for c, scores, signals in per_reading:
         for i, (p, score) in enumerate(zip(c.ids.tolist(), scores.tolist(), strict=True)):
-            total[p] = total.get(p, 0.0) + weight * (score / top if top > 0 else 0.0)
+            total.setdefault(p, 0.0)
             if p not in best or score > best[p][0]:
-                best[p] = (score, c, i)
+                best[p] = (score, c, i, signals.get(i))
+    for (c, scores, _), weight in zip(per_reading, weights, strict=True):
+        found = dict(zip(c.ids.tolist(), scores.tolist(), strict=True))
+        floor = float(scores.min()) if len(scores) else 0.0
+        for p in total:
+            total[p] += weight * found.get(p, floor)
     ids = list(best)
     pick = [best[p] for p in ids]
     merged = Candidates(
         ids=np.array(ids, dtype=np.int64),
-        dense=np.array([c.dense[i] for _, c, i in pick], dtype=np.float32),
-        sentence=np.array([c.sentence[i] for _, c, i in pick], dtype=np.float32),
-        keyword=np.array([c.keyword[i] for _, c, i in pick], dtype=np.float32),
-        coverage=np.array([c.coverage[i] for _, c, i in pick], dtype=np.float32),
-        dense_rank={p: c.dense_rank[p] for p, (_, c, _) in zip(ids, pick, strict=True) if p in c.dense_rank},
-        keyword_rank={p: c.keyword_rank[p] for p, (_, c, _) in zip(ids, pick, strict=True) if p in c.keyword_rank},
+        dense=np.array([c.dense[i] for _, c, i, _ in pick], dtype=np.float32),
+        sentence=np.array([c.sentence[i] for _, c, i, _ in pick], dtype=np.float32),
+        keyword=np.array([c.keyword[i] for _, c, i, _ in pick], dtype=np.float32),
+        coverage=np.array([c.coverage[i] for _, c, i, _ in pick], dtype=np.float32),
+        dense_rank={p: c.dense_rank[p] for p, (_, c, _, _) in zip(ids, pick, strict=True) if p in c.dense_rank},
+        keyword_rank={p: c.keyword_rank[p] for p, (_, c, _, _) in zip(ids, pick, strict=True) if p in c.keyword_rank},
+        sentence_vector=per_reading[-1][0].sentence_vector,
     )
-    return select(store, merged, np.array([total[p] for p in ids], dtype=np.float32), k, fusion.same_doc_penalty)
+    signals = {j: s for j, (_, _, _, s) in enumerate(pick) if s is not None}
+    return select(store, merged, np.array([total[p] for p in ids], dtype=np.float32), k, signals)
 
 
-def select(store: Store, c: Candidates, scores: np.ndarray, k: int, same_doc_penalty: float = 1.0) -> list[Hit]:
-    """Greedy pick of `k` passages: best score first, no overlap, later passages of a shown document demoted."""
+def select(
+    store: Store, c: Candidates, scores: np.ndarray, k: int, signals: dict[int, np.ndarray] | None = None
+) -> list[Hit]:
+    """Greedy pick of `k` passages: best score first, no overlap with one already taken, no repeated text."""
     rows = store.passages[c.ids] if len(c) else store.passages[:0]
     docs, starts, ends = rows["doc"].tolist(), rows["start"].tolist(), rows["end"].tolist()
-    remaining = np.argsort(-scores, kind="stable").tolist()
     taken: dict[int, list[tuple[int, int]]] = {}
     seen_texts: set[str] = set()
     hits: list[Hit] = []
-    while remaining and len(hits) < k:
-        if same_doc_penalty == 1.0:
-            best = remaining.pop(0)
-        else:
-            best = max(remaining, key=lambda i: scores[i] * same_doc_penalty ** len(taken.get(docs[i], ())))
-            remaining.remove(best)
+    signals = signals or {}
+    for best in np.argsort(-scores, kind="stable").tolist():
+        if len(hits) == k:
+            break
         p = int(c.ids[best])
         doc, start, end = docs[best], starts[best], ends[best]
         if any(start < e and s < end for s, e in taken.get(doc, [])):
@@ -272,6 +281,7 @@ def select(store: Store, c: Candidates, scores: np.ndarray, k: int, same_doc_pen
             continue
         taken.setdefault(doc, []).append((start, end))
         seen_texts.add(text)
+        row = signals.get(best)
         hits.append(
             Hit(
                 p,
@@ -282,12 +292,13 @@ def select(store: Store, c: Candidates, scores: np.ndarray, k: int, same_doc_pen
                 float(c.keyword[best]),
                 float(c.sentence[best]),
                 float(c.coverage[best]),
+                tuple(float(x) for x in row) if row is not None else (),
             )
         )
     return hits
 
 
-def fuse_documents(store: Store, c: Candidates, fusion: Fusion = DEFAULT_FUSION) -> tuple[np.ndarray, np.ndarray]:
+def fuse_documents(store: Store, c: Candidates) -> tuple[np.ndarray, np.ndarray]:
     """Document numbers in the pool and their fused scores: each signal of a document is its best passage's."""
     if not len(c):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -298,18 +309,22 @@ def fuse_documents(store: Store, c: Candidates, fusion: Fusion = DEFAULT_FUSION)
         best = np.full(len(numbers), -np.inf, dtype=np.float32)
         np.maximum.at(best, inverse, values)
         signals.append(best)
-    doc_c = Candidates(
-        ids=numbers,
-        dense=signals[0],
-        sentence=signals[1],
-        keyword=signals[2],
-        coverage=signals[3],
-        dense_rank=_ranks(numbers, signals[0]),
-        keyword_rank=_ranks(numbers, signals[2], positive=True),
-    )
-    return numbers, fuse(doc_c, fusion)
+    doc_c = replace(c, ids=numbers, dense=signals[0], sentence=signals[1], keyword=signals[2], coverage=signals[3])
+    return numbers, fuse(doc_c)
 
 
-def _ranks(ids: np.ndarray, values: np.ndarray, positive: bool = False) -> dict[int, int]:
-    order = np.argsort(-values, kind="stable")
-    return {int(ids[i]): r for r, i in enumerate(order, 1) if not positive or values[i] > 0}
+def evidence(hit: Hit) -> float:
+    """How strongly a Hit matches its question, on the first ranking's scale, before any answer-type bonus."""
+    keyword_weight = 1 - DENSE_WEIGHT - SENTENCE_WEIGHT
+    return DENSE_WEIGHT * hit.dense_score + SENTENCE_WEIGHT * hit.sentence_score + keyword_weight * hit.coverage
+
+
+def is_answered(hits: list[Hit], ranker: Ranker | None = None) -> bool:
+    """Whether the best passage looks like an answer rather than the nearest unrelated text."""
+    if not hits:
+        return False
+    ranker = ranker or load_ranker()
+    if ranker is None:
+        best = max(hits, key=evidence)
+        return evidence(best) >= 0.14 and (best.coverage >= 0.02 or evidence(best) >= 0.35)
+    return ranker.answered(hits)

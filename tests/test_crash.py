@@ -26,6 +26,7 @@ from rag.engine import Engine
 from rag.errors import IndexBusyError
 from rag.indexer import index_lock
 from rag.integrity import verify
+from rag.question import Query
 from rag.search import search
 from rag.store import Store
 
@@ -290,7 +291,7 @@ def test_a_loaded_generation_keeps_answering_after_a_writer_deletes_it(engine, s
     (settings.corpus / "new.txt").write_text("Pangolins are covered in scales.")
     Engine(settings, embedder=FakeEmbedder()).update()
     assert not store.path.exists()
-    hits = search(store, fake_embedder.embed_query("Rust for Linux"), "Rust for Linux", 3)
+    hits = search(store, Query.read("Rust for Linux", fake_embedder.embed_query("Rust for Linux"), store.idf), 3)
     assert [store.text(h.passage) for h in hits] and store.vectors()[hits[0].passage].any()
     assert engine.ask("pangolin scales", k=1).results[0].citation.source == "new.txt"  # and the engine moves on
 

@@ -10,7 +10,8 @@ from rag.chunking import sentence_spans
 from rag.engine import Engine, follow_up_context
 from rag.indexer import split_sentences
 from rag.keyword import tokenize
-from rag.search import sentence_similarities
+from rag.question import Query
+from rag.signals import PassageView
 from rag.store import Store
 
 from .conftest import FakeEmbedder
@@ -71,9 +72,18 @@ def test_sentence_vectors_line_up_with_passages_after_an_incremental_update(engi
         assert store.sentence_spans()[offsets[i] : offsets[i + 1]].tolist() == spans.tolist()
 
 
+def _query(question: str) -> Query:
+    return Query.read(question, np.zeros(4, dtype=np.float32), lambda terms: dict.fromkeys(terms, 1.0))
+
+
+def _view(text: str) -> PassageView:
+    spans = np.array([(s, e) for s, e, _ in sentence_spans(text)])
+    return PassageView(text, "", spans, np.zeros(len(spans), dtype=np.float32), 0.0, 0.0, None, None)
+
+
 def test_highlight_is_the_sentence_that_answers_not_the_first():
     text = "Rust for Linux began in 2019. Miguel Ojeda led it. The first pull request came on Sept. 20, 2021."
-    s, e = best_sentence("When was the first pull request sent?", text)
+    s, e = best_sentence(_query("When was the first pull request sent?"), _view(text))
     assert text[s:e] == "The first pull request came on Sept. 20, 2021."
 
 
@@ -88,20 +98,6 @@ def test_sentence_rows_and_block_are_the_int8_rows_scaled(engine):
     assert block.tobytes() == (expected.astype(np.float32) * (1.0 / 127)).tobytes()
     first = store.sentence_rows(slice(0, 3))
     assert first.tobytes() == (raw[:3].astype(np.float32) * (1.0 / 127)).tobytes()
-
-
-def test_best_sentence_given_the_question_terms_picks_as_without(engine):
-    engine.update()
-    store = engine.store()
-    question = "When did Rust land in Linux 6.1 and who led it?"
-    idf = store.idf(tokenize(question))
-    vector = engine.embedder.embed_query(question)
-    for i in range(len(store)):
-        text = store.text(i)
-        similarities, spans = sentence_similarities(store, i, vector)
-        alone = best_sentence(question, text, idf, similarities, spans)
-        assert best_sentence(question, text, idf, similarities, spans, tokenize(question)) == alone
-        assert best_sentence(question, text, idf, similarities, [tuple(s) for s in spans.tolist()]) == alone
 
 
 @pytest.mark.parametrize(
