@@ -4,7 +4,7 @@
 
 Every answer comes from Engine; this module lays out the page and turns
 answers into chat messages through render.py. The ask function is also
-an API endpoint named "ask" (see the README for a gradio_client example).
+an API endpoint named "ask" (the README's "HTTP API" has a gradio_client example).
 """
 
 from __future__ import annotations
