@@ -130,10 +130,10 @@ def ask(settings: Settings, question: tuple[str, ...], k: int | None, as_json: b
     """Answer QUESTION from the articles.
 
     \b
-      rag ask "Who led the project?"             one question
-      rag ask Who led the project                unquoted words: one question
-      rag ask "Who led it?" "When did it start?"  each quoted question answered in turn
-      rag ask - < questions.txt                  one question per line from stdin
+      rag ask "Who led the project?"               one question
+      rag ask Who led the project                  unquoted words: one question
+      rag ask "Who led it?" "When did it start?"   each quoted question answered in turn
+      rag ask - < questions.txt                    one question per line from stdin
 
     Several arguments with spaces in them are several questions; several
     single words are the words of one question; a mix of the two is refused.

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from .config import Settings
 from .errors import ConfigError
-from .messages import update_summary
+from .messages import no_articles, update_summary
 
 __all__ = ["serve", "check_exposure", "check_port", "launch_options"]
 
@@ -56,6 +56,8 @@ def serve(settings: Settings, open_: bool = False, notify: Callable[[str], None]
         notify(update_summary(report))
         if report.skipped:
             notify(f"{len(report.skipped)} file(s) skipped; `rag index` lists them with the reasons.")
+    if not engine.store().manifest.documents:
+        notify(f"Note: {no_articles(settings.corpus)[:-1]}, or add them on the page.")
     engine.embedder  # noqa: B018 - load the model now rather than on the first question
     app = build_app(engine).queue(default_concurrency_limit=2)
     try:
