@@ -19,7 +19,7 @@ import click
 
 from .config import Settings
 from .errors import CorpusError, EmptyQuestionError, InputError, RagError
-from .messages import no_articles, update_summary
+from .messages import no_articles
 
 __all__ = ["main"]
 
@@ -93,7 +93,10 @@ def index_cmd(settings: Settings, full: bool, as_json: bool) -> None:
         return
     if report.rebuilt:
         click.echo(printable(f"Rebuilt the index: {report.rebuilt}."), err=True)
-    click.echo(update_summary(report))
+    click.echo(
+        f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
+        f"{report.passages_embedded} passages embedded, {report.passages_total} in the index ({report.seconds:.1f} s)."
+    )  # the same line as messages.update_summary, which `rag serve` prints
     _echo_skipped(report)
 
 

@@ -265,8 +265,8 @@ def build_app(engine):
         rescan_btn.click(rescan, None, [note, status], show_progress_on=[status], **private).then(
             web.first_screen, None, [chat], queue=False, **private
         )
+        app.load(web.first_screen, None, [chat], queue=False, **private)  # examples, or how to add articles
         app.load(web.status, None, [status], queue=False, **private)  # fresh on every visit
-        app.load(web.first_screen, None, [chat], queue=False, **private)
         gr.api(web.ask, api_name="ask")
     return app
 
