@@ -96,7 +96,7 @@ def index_cmd(settings: Settings, full: bool, as_json: bool) -> None:
     click.echo(
         f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
         f"{report.passages_embedded} passages embedded, {report.passages_total} in the index ({report.seconds:.1f} s)."
-    )  # the same line as messages.update_summary, which `rag serve` prints
+    )
     _echo_skipped(report)
 
 
