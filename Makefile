@@ -2,13 +2,21 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test browser lint
+.PHONY: run test test-fast screenshots browser lint
 
 run: $(VENV)/.installed
 	$(BIN)/python app.py
 
 test: $(VENV)/.installed browser
 	$(BIN)/pytest
+
+# The tests not marked slow (no real model, no browser): about half a minute.
+test-fast: $(VENV)/.installed
+	$(BIN)/pytest -m "not slow"
+
+# Refresh the pictures of the web chat in docs/ from the browser tests.
+screenshots: $(VENV)/.installed browser
+	RAG_SCREENSHOTS=docs $(BIN)/pytest tests/test_web.py -k "numbered_passages or phone_width"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check rag tests benchmarks app.py

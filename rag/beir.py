@@ -31,6 +31,7 @@ __all__ = [
     "BeirSet",
     "BeirReport",
     "load_beir",
+    "looks_like_beir",
     "ndcg_at_k",
     "recall_at_k",
     "write_corpus",
@@ -91,15 +92,34 @@ def recall_at_k(ranked: Sequence[str], gains: dict[str, int], k: int = 100) -> f
     return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
 
 
+SHAPE = "a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/SPLIT.tsv, as the BEIR benchmark's data sets do"
+
+
+def looks_like_beir(folder: Path) -> bool:
+    """Whether `folder` has the files of a BEIR data set (corpus.jsonl and queries.jsonl)."""
+    return (Path(folder) / "corpus.jsonl").is_file() and (Path(folder) / "queries.jsonl").is_file()
+
+
+def check_beir(folder: Path, split: str) -> None:
+    """Refuse a folder that is not shaped like a BEIR data set, saying what is missing."""
+    if not folder.exists():
+        raise InputError(f"{folder} does not exist: --beir takes a BEIR data set folder ({SHAPE}).")
+    if not folder.is_dir():
+        raise InputError(f"{folder} is a file: --beir takes a BEIR data set folder ({SHAPE}).")
+    missing = [name for name in ("corpus.jsonl", "queries.jsonl") if not (folder / name).is_file()]
+    if missing:
+        raise InputError(f"{folder} is not a BEIR data set: no {' or '.join(missing)} in it ({SHAPE}).")
+    if not (folder / "qrels" / f"{split}.tsv").is_file():
+        splits = sorted(p.stem for p in (folder / "qrels").glob("*.tsv"))
+        have = f"it has {', '.join(splits)}: pass --split {splits[0]}" if splits else SHAPE
+        raise InputError(f"{folder} has no qrels/{split}.tsv ({have}).")
+
+
 def load_beir(folder: Path, split: str = "test") -> BeirSet:
     """Read a BEIR data set; keeps the queries that have judgements in `split`."""
     folder = Path(folder)
+    check_beir(folder, split)
     qrels_file = folder / "qrels" / f"{split}.tsv"
-    for needed in (folder / "corpus.jsonl", folder / "queries.jsonl", qrels_file):
-        if not needed.is_file():
-            raise InputError(
-                f"{needed} is missing: a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/{split}.tsv."
-            )
     try:
         documents = [
             (str(d["_id"]), d.get("title") or "", d.get("text") or "") for d in _jsonl(folder / "corpus.jsonl")

@@ -18,7 +18,8 @@ from pathlib import Path
 import click
 
 from .config import Settings
-from .errors import InputError, RagError
+from .errors import CorpusError, EmptyQuestionError, InputError, RagError
+from .messages import no_articles
 
 __all__ = ["main"]
 
@@ -129,45 +130,93 @@ def _update(engine, full: bool = False):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question, one per line.")
 @click.option("--explain", is_flag=True, help="Show how each retriever ranked each passage.")
 def ask(settings: Settings, question: tuple[str, ...], k: int | None, as_json: bool, explain: bool) -> None:
-    """Answer QUESTION from the articles. Use - to read one question per line from stdin.
+    """Answer QUESTION from the articles.
 
-    From stdin, a question that cannot be answered (empty of words, too long,
-    not UTF-8) gets a message on stderr (and, with --json, an object with an
-    "error" key in its place); the others are answered and the exit code is 1.
+    \b
+      rag ask "Who led the project?"               one question
+      rag ask Who led the project                  unquoted words: one question
+      rag ask "Who led it?" "When did it start?"   each quoted question answered in turn
+      rag ask - < questions.txt                    one question per line from stdin
+
+    Several arguments with spaces in them are several questions; several
+    single words are the words of one question; a mix of the two is refused.
+    A question that cannot be answered among several (empty of words, too
+    long, not UTF-8) gets a message on stderr (and, with --json, an object
+    with an "error" key in its place); the others are answered and the exit
+    code is 1.
     """
-    if question == ("-",):
-        questions = _stdin_questions()
-    else:
-        questions = [(None, _argument_question(" ".join(question)))]
+    questions = _stdin_questions() if question == ("-",) else _argument_questions(question)
     checked = [(number, text, _problem(text)) for number, text in questions]
-    if len(checked) == 1 and checked[0][0] is None and checked[0][2]:
-        raise checked[0][2]  # one bad question: refused before anything is loaded
+    single = len(checked) == 1 and checked[0][0] is None
+    if single and checked[0][2]:
+        raise _with_example(checked[0][2], settings)  # one bad question: refused before anything is loaded
     engine = None
     if any(problem is None for *_, problem in checked):
         engine = make_engine(settings)
-        report = engine.ensure_current(notify=lambda msg: click.echo(printable(msg), err=True))
-        if report and report.skipped:
-            click.echo(f"{len(report.skipped)} file(s) skipped; `rag index` lists them with the reasons.", err=True)
+        _ready(engine)
     failed = 0
-    for number, text, problem in checked:
+    for position, (number, text, problem) in enumerate(checked, 1):
         if problem is None:
             try:
                 answer = engine.ask(text, k)
             except InputError as exc:
                 problem = exc
         if problem is not None:
-            if number is None:
+            if single:
                 raise problem
             failed += 1
-            click.echo(printable(f"line {number}: {problem}"), err=True)
+            where = f"line {number}" if number is not None else f"question {position}"
+            click.echo(printable(f"{where}: {problem}"), err=True)
             if as_json:
                 click.echo(json.dumps({"question": text, "error": str(problem)}, ensure_ascii=False))
         elif as_json:
             click.echo(json.dumps(answer.to_json(explain), ensure_ascii=False))
         else:
+            if not single:
+                click.echo(printable(f"? {answer.question}\n"))
             click.echo(format_answer(answer, explain))
     if failed:
         raise InputError(f"{failed} of {len(checked)} questions could not be answered (see above).")
+
+
+def _ready(engine) -> None:
+    """Check the corpus has articles, bring the index up to date, and refuse an index with nothing in it."""
+    engine.require_articles()  # before the model is loaded or anything is written
+    report = engine.ensure_current(notify=lambda msg: click.echo(printable(msg), err=True))
+    skipped = len(report.skipped) if report else 0
+    if not engine.store().manifest.documents:
+        raise CorpusError(no_articles(engine.settings.corpus, skipped))
+    if skipped:
+        click.echo(f"{skipped} file(s) skipped; `rag index` lists them with the reasons.", err=True)
+
+
+def _with_example(problem: InputError, settings: Settings) -> InputError:
+    """An empty question's error, with an example question taken from the user's own corpus."""
+    if not isinstance(problem, EmptyQuestionError):
+        return problem
+    examples = make_engine(settings).example_questions(1)
+    if not examples:
+        return InputError(f'{str(problem).rstrip(".")}, e.g. rag ask "What is this article about?"')
+    return InputError(f"{str(problem).rstrip('.')}, e.g. rag ask {_quoted(examples[0])}")
+
+
+def _quoted(text: str) -> str:
+    """`text` quoted for a shell: double quotes unless it holds characters they do not protect."""
+    return f'"{text}"' if not any(ch in text for ch in '"$`\\!') else "'" + text.replace("'", "'\\''") + "'"
+
+
+def _argument_questions(words: tuple[str, ...]) -> list[tuple[int | None, str]]:
+    """The questions given as arguments: one quoted question, unquoted words of one, or several quoted ones."""
+    texts = [_argument_question(w) for w in words]
+    quoted = [len(t.split()) > 1 for t in texts]
+    if len(texts) > 1 and all(quoted):
+        return [(None, t) for t in texts]
+    if len(texts) > 1 and any(quoted):
+        raise InputError(
+            "some arguments are quoted questions and some single words: put each question in its own quotes, "
+            'e.g. rag ask "Who led it?" "When did it start?"'
+        )
+    return [(None, " ".join(texts))]
 
 
 def _problem(text: str | None) -> InputError | None:
@@ -184,7 +233,7 @@ def _problem(text: str | None) -> InputError | None:
 
 
 def _argument_question(text: str) -> str:
-    """A question given as arguments; refuses bytes that were not UTF-8."""
+    """A question given as an argument; refuses bytes that were not UTF-8."""
     if any("\udc80" <= ch <= "\udcff" for ch in text):  # how Python keeps undecodable bytes of argv
         raise InputError("the question is not valid UTF-8 text; check your terminal's encoding.")
     return text
@@ -253,7 +302,7 @@ def chat(settings: Settings, k: int | None, as_json: bool, explain: bool) -> Non
     otherwise one question per line is read from stdin.
     """
     engine = make_engine(settings)
-    engine.ensure_current(notify=lambda msg: click.echo(msg, err=True))
+    _ready(engine)
     interactive = sys.stdin.isatty()
     history: list[str] = []
     for question in _prompted() if interactive else _stdin_lines():
@@ -290,7 +339,11 @@ def _prompted():
 @common
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.option(
-    "--beir", "beir_dir", type=click.Path(path_type=Path), help="A BEIR-format data set folder to score instead."
+    "--beir",
+    "beir_dir",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Score a BEIR-format data set instead: a folder holding corpus.jsonl, queries.jsonl and qrels/test.tsv.",
 )
 @click.option("--split", default="test", show_default=True, help="Which qrels split of the BEIR set to score.")
 @click.option(
@@ -302,20 +355,43 @@ def _prompted():
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
 @click.option("--details", is_flag=True, help="Also list every question that missed.")
 def eval_cmd(settings, file, beir_dir, split, work, chunk_size, chunk_overlap, k, as_json, details) -> None:
-    """Measure answer quality on FILE (JSON Lines of questions and answers), or on a BEIR set with --beir."""
-    if (file is None) == (beir_dir is None):
-        raise InputError("give either a question FILE or --beir DIR (not both).")
+    """Measure answer quality on the corpus, or retrieval quality on a public benchmark.
+
+    \b
+      rag eval eval/questions.jsonl        questions about the corpus, with their answers
+      rag eval --beir DATA/scifact         a BEIR data set, e.g. SciFact
+
+    FILE is JSON Lines, one {"question": ..., "answers": [...]} per line
+    ("answers": [] for a question the articles cannot answer); it prints hit@1,
+    hit@3, hit@5, MRR, highlight accuracy and abstention.
+
+    --beir takes a folder in the format of the BEIR benchmark's public data
+    sets (SciFact, NFCorpus, FiQA, ...): corpus.jsonl (documents), queries.jsonl
+    and qrels/SPLIT.tsv (which documents answer which query). Its documents are
+    indexed in a cache folder (reused on the next run) and nDCG@10 and
+    recall@100 are printed.
+    """
+    if file is None and beir_dir is None:
+        raise InputError(
+            "nothing to score: give a question FILE (e.g. rag eval eval/questions.jsonl) "
+            "or a BEIR folder with --beir DIR."
+        )
+    if file is not None and beir_dir is not None:
+        raise InputError("give a question FILE or --beir DIR, not both: run them one at a time.")
     if beir_dir is not None:
         chunking = {"chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
         _eval_beir(
             settings.with_(**{name: v for name, v in chunking.items() if v is not None}), beir_dir, split, work, as_json
         )
         return
+    from .beir import looks_like_beir
     from .evaluate import format_report, load_questions, run_eval
 
+    if looks_like_beir(file):
+        raise InputError(f"{file} is a BEIR data set folder: score it with rag eval --beir {file}")
     conversations = load_questions(file)
     engine = make_engine(settings)
-    engine.ensure_current(notify=lambda msg: click.echo(msg, err=True))
+    _ready(engine)
     report = run_eval(engine, conversations, k=k or 5)
     if as_json:
         click.echo(json.dumps(report.to_json(details)))
@@ -324,8 +400,9 @@ def eval_cmd(settings, file, beir_dir, split, work, chunk_size, chunk_overlap, k
 
 
 def _eval_beir(settings: Settings, folder: Path, split: str, work: Path | None, as_json: bool) -> None:
-    from .beir import run_beir, work_folder
+    from .beir import check_beir, run_beir, work_folder
 
+    check_beir(folder, split)  # before anything is written
     work = work or work_folder(folder, settings)
     report = run_beir(folder, work, settings, split=split, notify=lambda msg: click.echo(msg, err=True))
     if as_json:

@@ -21,22 +21,24 @@ import numpy as np
 from .answer import Answer, answer_from
 from .backends import Backend, open_backend
 from .config import Settings
-from .documents import ARTICLE_TYPES
+from .documents import ARTICLE_TYPES, scan
 from .embedding import Embedder, load_embedder
-from .errors import IndexStateError, InputError
+from .errors import CorpusError, EmptyQuestionError, IndexStateError, InputError, RagError
 from .indexer import IndexReport, stale_reason, update_index
 from .keyword import tokenize
+from .messages import no_articles
 from .question import Query
 from .search import search, search_any
 from .store import Store
 
-__all__ = ["Engine", "clean_question", "follow_up_context"]
+__all__ = ["Engine", "EXAMPLES_FILE", "check_folders", "clean_question", "follow_up_context"]
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 FOLLOW_UP_DEPTH = 2  # earlier questions used to answer the previous one again for a follow-up
 QUESTION_VECTORS = 1024  # recent questions' vectors kept (1.5 KB each): a follow-up asks the previous one again
+EXAMPLES_FILE = ".questions"  # in the corpus folder: example questions, one per line
 
 
 class Engine:
@@ -104,6 +106,7 @@ class Engine:
 
     def ensure_current(self, notify: Callable[[str], None] | None = None) -> IndexReport | None:
         """Update the index first if it is missing or out of date; `notify` hears why."""
+        check_folders(self.settings)  # before the model is loaded or anything is written
         reason = self.stale_reason()
         if reason is None:
             return None
@@ -111,6 +114,29 @@ class Engine:
         if notify:
             notify(f"Updating the index ({reason})...")
         return self.update()
+
+    def require_articles(self) -> None:
+        """Refuse to answer from a corpus folder that holds no articles, before any model is loaded."""
+        check_folders(self.settings)
+        files, skipped = scan(self.settings.corpus, self.settings.max_file_bytes)
+        if not files:
+            raise CorpusError(no_articles(self.settings.corpus, len(skipped)))
+
+    def example_questions(self, n: int = 4) -> list[str]:
+        """The corpus's own example questions (corpus/.questions) if it has some, else one per article title."""
+        try:
+            lines = (self.settings.corpus / EXAMPLES_FILE).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        questions = [" ".join(q.split()) for q in lines if q.strip()]
+        if not questions:
+            try:
+                manifest = open_backend(self.settings).read_manifest()
+            except RagError:
+                manifest = None
+            docs = manifest.documents if manifest else []
+            questions = [f"What is “{d['title']}” about?" for d in docs[:n]]
+        return questions[:n]
 
     def store(self) -> Store:
         """The live index, reloaded when a newer generation has been written."""
@@ -141,18 +167,21 @@ class Engine:
     def add(self, files: Sequence[Path], overwrite: bool = False) -> tuple[list[str], IndexReport]:
         """Copy articles into the corpus and update the index; returns their sources and the report."""
         corpus = self.settings.corpus
-        corpus.mkdir(parents=True, exist_ok=True)
+        check_folders(self.settings, corpus_needed=False)
         targets = []
         for f in files:
             f = Path(f)
+            if not f.exists():
+                raise InputError(f"{f} does not exist: check the file name.")
             if not f.is_file():
-                raise InputError(f"{f} is not a file.")
+                raise InputError(f"{f} is not a file: give article files, not folders.")
             if f.suffix.lower() not in ARTICLE_TYPES:
                 raise InputError(f"{f.name}: not an article type; use one of {', '.join(ARTICLE_TYPES)}.")
             target = corpus / f.name
             if target.exists() and not overwrite:
                 raise InputError(f"{target} already exists: rename the file, or pass --overwrite to replace it.")
             targets.append((f, target))
+        corpus.mkdir(parents=True, exist_ok=True)
         for f, target in targets:
             shutil.copyfile(f, target)
         return [t.relative_to(corpus).as_posix() for _, t in targets], self.update()
@@ -194,6 +223,14 @@ class Engine:
         except InputError:
             return ""
         return previous.results[0].highlight if previous.answered and previous.results else ""
+
+
+def check_folders(settings: Settings, corpus_needed: bool = True) -> None:
+    """Refuse a missing corpus folder, or an index path that is a file, before anything is loaded or written."""
+    if corpus_needed and not settings.corpus.is_dir():
+        scan(settings.corpus)  # raises, saying what is wrong and what to do
+    if settings.index.exists() and not settings.index.is_dir():
+        raise IndexStateError(f"{settings.index} is a file, not an index folder", "pass a folder with --index DIR.")
 
 
 _TERMINAL_ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|.)", re.DOTALL)
@@ -243,7 +280,7 @@ def clean_question(question: str) -> str:
         text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())
     if not text:
-        raise InputError('the question is empty: type a question, e.g. rag ask "Who leads Rust for Linux?"')
+        raise EmptyQuestionError("the question is empty: type a question.")
     if not any(ch.isalnum() for ch in text):
         raise InputError(f"the question {text[:40]!r} has no words in it: ask in words.")
     if len(text) > MAX_QUESTION_CHARS:

@@ -6,6 +6,7 @@
     ├── IndexStateError      the index on disk is missing, damaged or foreign
     ├── IndexBusyError       another process holds the index lock
     └── InputError           a question or an uploaded file is unusable
+        └── EmptyQuestionError   the question has nothing in it
 
 Library code raises these; the CLI and the web app catch them and show the
 message without a traceback.
@@ -20,6 +21,7 @@ __all__ = [
     "IndexStateError",
     "IndexBusyError",
     "InputError",
+    "EmptyQuestionError",
 ]
 
 
@@ -70,3 +72,7 @@ class IndexBusyError(RagError):
 
 class InputError(RagError):
     """A question or an uploaded file is unusable."""
+
+
+class EmptyQuestionError(InputError):
+    """The question is empty; the CLI and the web chat add an example question from the corpus."""

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from .config import Settings
 from .errors import ConfigError
+from .messages import no_articles, update_summary
 
 __all__ = ["serve", "check_exposure", "check_port", "launch_options"]
 
@@ -50,7 +51,13 @@ def serve(settings: Settings, open_: bool = False, notify: Callable[[str], None]
     from .web import build_app
 
     engine = Engine(settings)
-    engine.ensure_current(notify)
+    report = engine.ensure_current(notify)
+    if report is not None:
+        notify(update_summary(report))
+        if report.skipped:
+            notify(f"{len(report.skipped)} file(s) skipped; `rag index` lists them with the reasons.")
+    if not engine.store().manifest.documents:
+        notify(f"Note: {no_articles(settings.corpus)[:-1]}, or add them on the page.")
     engine.embedder  # noqa: B018 - load the model now rather than on the first question
     app = build_app(engine).queue(default_concurrency_limit=2)
     try:

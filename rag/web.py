@@ -4,7 +4,7 @@
 
 Every answer comes from Engine; this module lays out the page and turns
 answers into chat messages through render.py. The ask function is also
-an API endpoint named "ask" (see the README for a gradio_client example).
+an API endpoint named "ask" (the README's "HTTP API" has a gradio_client example).
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402 - after the line above, which gradio reads on import
 
 from .documents import ARTICLE_TYPES, ArticleFile, read_document
-from .errors import CorpusError, RagError
+from .engine import EXAMPLES_FILE
+from .errors import CorpusError, EmptyQuestionError, RagError
 from .render import CorpusStatus, render_answer, render_error, render_note, render_question, render_status
 
 __all__ = ["WebChat", "build_app", "page_options", "EXAMPLES_FILE"]
 
 log = logging.getLogger(__name__)
 
-EXAMPLES_FILE = ".questions"  # in the corpus folder: example questions for the first screen, one per line
 HISTORY = 5  # earlier questions of a conversation passed on to the engine
 CSS = Path(__file__).with_name("web.css")
 HEADER = (
@@ -50,6 +50,10 @@ SCROLL_TO_PASSAGE = """() => {
   }, true);
 }"""
 PLACEHOLDER = "### Ask anything about the articles\nOr start with one of these questions:"
+NO_ARTICLES = (
+    "There are no articles yet. Add some with Add articles (text, Markdown, HTML or PDF), "
+    "or put files in the corpus folder and press Re-read the corpus folder."
+)
 
 
 class WebChat:
@@ -66,9 +70,23 @@ class WebChat:
         as `rag ask --json`: {"question", "answered", "passages": [...]}.
         """
         try:
+            if not self.has_articles():
+                raise CorpusError(NO_ARTICLES)
             return self.engine.ask(question, k, history=list(history or [])[-HISTORY:]).to_json(explain)
         except RagError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(self._message(exc), print_exception=False) from None
+
+    def has_articles(self) -> bool:
+        """Whether the index holds any article (an empty corpus gets a message, not an empty answer)."""
+        try:
+            return bool(self.engine.store().manifest.documents)
+        except RagError:
+            return True  # the question's own error says what is wrong
+
+    def _message(self, exc: RagError) -> str:
+        """The error for a person; an empty question gets an example from this corpus."""
+        examples = self.engine.example_questions(1) if isinstance(exc, EmptyQuestionError) else []
+        return f"{str(exc).rstrip('.')}, e.g. “{examples[0]}”" if examples else str(exc)
 
     def take_question(self, text: str, chat: list) -> tuple:
         """Show the question in the chat at once and clear the box; the answer follows."""
@@ -85,11 +103,13 @@ class WebChat:
         if question is None:
             return chat, questions
         try:
+            if not self.has_articles():
+                raise CorpusError(NO_ARTICLES)
             answer = self.engine.ask(question, int(k), history=questions[-HISTORY:])
             html = render_answer(answer, self.article_text, explain)
             questions = [*questions, question]
         except RagError as exc:
-            html = render_error(str(exc))
+            html = render_error(self._message(exc))
         return [*chat, {"role": "assistant", "content": html}], questions
 
     def status(self) -> str:
@@ -135,18 +155,13 @@ class WebChat:
 
     def examples(self) -> list[str]:
         """The corpus's own example questions if it has some, else one per article title."""
-        try:
-            lines = (self.engine.settings.corpus / EXAMPLES_FILE).read_text(encoding="utf-8").splitlines()
-            questions = [q.strip() for q in lines if q.strip()]
-        except (OSError, UnicodeDecodeError):
-            questions = []
-        if not questions:
-            try:
-                docs = self.engine.store().manifest.documents
-            except RagError:
-                docs = []
-            questions = [f"What is “{d['title']}” about?" for d in docs[:3]]
-        return questions[:4]
+        return self.engine.example_questions(4) if self.has_articles() else []
+
+    def first_screen(self):
+        """The chat's empty state: example questions, or how to add articles when there are none."""
+        if self.has_articles():
+            return gr.update(placeholder=PLACEHOLDER, examples=[{"text": q} for q in self.examples()])
+        return gr.update(placeholder=f"### No articles yet\n{NO_ARTICLES}", examples=None)
 
     def article_text(self, source: str) -> str | None:
         """The text of an article in the corpus (as indexed), or None if it is gone or unreadable."""
@@ -198,8 +213,8 @@ def build_app(engine):
                     latex_delimiters=[],
                     feedback_options=None,
                     buttons=[],
-                    placeholder=PLACEHOLDER,
-                    examples=[{"text": q} for q in web.examples()],
+                    placeholder=PLACEHOLDER if web.has_articles() else f"### No articles yet\n{NO_ARTICLES}",
+                    examples=[{"text": q} for q in web.examples()] or None,
                 )
                 with gr.Row(elem_id="rag-ask-row", equal_height=True):
                     box = gr.Textbox(
@@ -244,8 +259,13 @@ def build_app(engine):
         ).then(None, js=scroll, **private)
         new.click(lambda: ([], [], None), None, [chat, questions, pending], queue=False, **private)
         chat.clear(lambda: ([], None), None, [questions, pending], queue=False, **private)
-        files.upload(upload, [files], [files, note, status], show_progress_on=[files], **private)
-        rescan_btn.click(rescan, None, [note, status], show_progress_on=[status], **private)
+        files.upload(upload, [files], [files, note, status], show_progress_on=[files], **private).then(
+            web.first_screen, None, [chat], queue=False, **private
+        )
+        rescan_btn.click(rescan, None, [note, status], show_progress_on=[status], **private).then(
+            web.first_screen, None, [chat], queue=False, **private
+        )
+        app.load(web.first_screen, None, [chat], queue=False, **private)  # examples, or how to add articles
         app.load(web.status, None, [status], queue=False, **private)  # fresh on every visit
         gr.api(web.ask, api_name="ask")
     return app

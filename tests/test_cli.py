@@ -73,7 +73,7 @@ def test_human_output_numbers_cites_and_marks_the_sentence(run):
     [
         (("ask", "   "), "question is empty"),
         (("ask", "-k", "0", "q"), "-k"),
-        (("add", "missing.txt"), "not a file"),
+        (("add", "missing.txt"), "does not exist"),
     ],
 )
 def test_bad_input_gets_a_short_message_and_non_zero_exit(run, args, message):

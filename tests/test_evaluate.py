@@ -122,4 +122,4 @@ def test_beir_folder_missing_files_is_a_clear_error(tmp_path):
 
 def test_eval_command_needs_a_file_or_beir(tmp_path):
     result = CliRunner().invoke(main, ["eval", "--index", str(tmp_path / "i")])
-    assert result.exit_code != 0 and "either a question FILE or --beir" in result.output
+    assert result.exit_code != 0 and "give a question FILE" in result.output

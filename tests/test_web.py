@@ -1,8 +1,10 @@
 """The web chat as a user meets it: the real app, the real model, a real browser.
 
 The app runs in a subprocess (`python app.py`) on a free port with a copy of
-the bundled corpus; Chromium drives it through Playwright. Screenshots go to
-test-artifacts/ for a person to look at.
+the bundled corpus; Chromium drives it through Playwright. Screenshots are
+written under the tests' temporary folder; with RAG_SCREENSHOTS=docs, the
+ones the documentation shows (docs/web-chat.png, docs/web-chat-phone.png)
+are refreshed too (`make screenshots`).
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CORPUS, ROOT
+from .conftest import CORPUS, ROOT, share_export
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = os.environ.get("RAG_SCREENSHOTS", "")  # a folder (e.g. docs) whose pictures of the chat to refresh
+KEPT = {"desktop-1-answer": "web-chat.png", "phone-1-answer": "web-chat-phone.png"}  # screenshot -> picture
 DATA = Path(__file__).parent / "data"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -127,9 +130,22 @@ def client(server):
     return Client(server.url, verbose=False, analytics_enabled=False)
 
 
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture
+def shot(shots):
+    """Take a screenshot for a person to look at; refresh the documentation's copy when asked to."""
+
+    def take(page, name: str) -> None:
+        path = shots / f"{name}.png"
+        page.screenshot(path=str(path))
+        if SCREENSHOTS and name in KEPT:
+            shutil.copyfile(path, ROOT / SCREENSHOTS / KEPT[name])
+
+    return take
 
 
 def ask(page, question: str):
@@ -153,7 +169,7 @@ def corpus_state(server: Server) -> tuple[list[str], str]:
     return files, (server.index / "CURRENT").read_text()
 
 
-def test_ask_shows_numbered_passages_that_open_onto_their_article(page):
+def test_ask_shows_numbered_passages_that_open_onto_their_article(page, shot):
     from playwright.sync_api import expect
 
     shot(page, "desktop-0-first-visit")
@@ -178,7 +194,7 @@ def test_ask_shows_numbered_passages_that_open_onto_their_article(page):
     shot(page, "desktop-2-passage-in-article")
 
 
-def test_follow_up_uses_the_conversation(page, client):
+def test_follow_up_uses_the_conversation(page, client, shot):
     from playwright.sync_api import expect
 
     ask(page, FIRST)
@@ -193,7 +209,7 @@ def test_follow_up_uses_the_conversation(page, client):
     assert [" ".join(t.split())[:60] for t in shown] == [" ".join(p["text"].split())[:60] for p in api["passages"]]
 
 
-def test_unanswerable_question_says_so_and_lists_low_confidence_passages(page):
+def test_unanswerable_question_says_so_and_lists_low_confidence_passages(page, shot):
     from playwright.sync_api import expect
 
     ask(page, FIRST)
@@ -216,7 +232,7 @@ def test_an_example_question_is_answered_on_click(page):
     expect(page.locator("#rag-chat .rag-answer .rag-card").first).to_be_visible()
 
 
-def test_keyboard_alone_asks_and_opens_a_passage(page):
+def test_keyboard_alone_asks_and_opens_a_passage(page, shot):
     focused = "document.activeElement && document.activeElement.closest('#rag-question') !== null"
     for _ in range(40):  # the question box has focus on load; if not, Tab reaches it
         if page.evaluate(focused):
@@ -236,7 +252,7 @@ def test_keyboard_alone_asks_and_opens_a_passage(page):
     shot(page, "desktop-5-keyboard")
 
 
-def test_phone_width(browser, server):
+def test_phone_width(browser, server, shot):
     from playwright.sync_api import expect
 
     pg = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
@@ -269,7 +285,7 @@ def upload(page, *paths: Path):
     return notes.inner_text()
 
 
-def test_upload_an_article_and_ask_about_it(page, server, tmp_path):
+def test_upload_an_article_and_ask_about_it(page, server, tmp_path, shot):
     from playwright.sync_api import expect
 
     broken = tmp_path / "broken.pdf"
@@ -297,7 +313,7 @@ def test_bad_files_leave_corpus_and_index_as_they_were(page, server, tmp_path):
     assert corpus_state(server) == before
 
 
-def test_article_markup_is_shown_as_text_and_never_runs(page):
+def test_article_markup_is_shown_as_text_and_never_runs(page, shot):
     from playwright.sync_api import expect
 
     note = upload(page, DATA / "quokka-notes.md")
@@ -313,6 +329,28 @@ def test_article_markup_is_shown_as_text_and_never_runs(page):
     chat = page.locator("#rag-chat")
     assert chat.locator("img, iframe, script, table, code, b, .katex, a[href^='javascript']").count() == 0
     shot(page, "desktop-7-markup-stays-text")
+
+
+def test_an_empty_corpus_says_how_to_add_articles(browser, tmp_path, onnx_index, shot):
+    from playwright.sync_api import expect
+
+    (tmp_path / "corpus").mkdir()
+    share_export(onnx_index, tmp_path / "index")
+    port = free_port()
+    env = {"RAG_CORPUS": str(tmp_path / "corpus"), "RAG_INDEX": str(tmp_path / "index"), "RAG_AUTH": ""}
+    proc = start([sys.executable, "app.py", "--port", str(port)], env, port, tmp_path / "app.log")
+    pg = browser.new_page(viewport=DESKTOP)
+    pg.set_default_timeout(WAIT)
+    try:
+        pg.goto(f"http://127.0.0.1:{port}")
+        expect(pg.locator("#rag-chat")).to_contain_text("No articles yet")
+        assert pg.locator("#rag-chat .example").count() == 0
+        shot(pg, "desktop-9-no-articles")
+        expect(ask(pg, "Who led it?")).to_contain_text("There are no articles yet")
+    finally:
+        pg.close()
+        stop(proc)
+    assert "0 added" in (tmp_path / "app.log").read_text()  # the update summary, printed before the address
 
 
 def test_named_api_endpoint(client):
@@ -332,7 +370,7 @@ def test_named_api_endpoint(client):
         client.predict(question="   ", api_name="/ask")
 
 
-def test_a_password_protects_page_and_api(server, browser):
+def test_a_password_protects_page_and_api(server, browser, shot):
     from gradio_client import Client
 
     port = free_port()
