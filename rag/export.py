@@ -29,6 +29,7 @@ import uuid
 import warnings
 from pathlib import Path
 
+from .bundled import BUNDLED_SHA256, bundled_model_path
 from .config import DEFAULT_MODEL
 from .errors import ConfigError
 from .integrity import file_sha256
@@ -74,8 +75,6 @@ def verified_export(folder: Path) -> dict | None:
 
 def export_bundled(folder: Path) -> dict:
     """Export the bundled model into `folder` (replacing what is there); returns the record."""
-    from .embedding import BUNDLED_SHA256, bundled_model_path
-
     source = bundled_model_path()  # checks the weights' SHA-256
     log.info("exporting %s to ONNX in %s (once)", DEFAULT_MODEL, folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
