@@ -45,7 +45,8 @@ import numpy as np
 from .config import MilvusLocation
 from .errors import ConfigError, IndexBusyError, IndexStateError
 from .keyword import K1, B, tokenize
-from .store import SENTENCE_SCALE, Manifest
+from .quantize import dequantize, quantize
+from .store import Manifest
 
 __all__ = ["MilvusBackend", "MilvusStore", "bm25_terms", "milvus_term", "milvus_errors", "pack_sentences", "pack_spans"]
 
@@ -79,9 +80,8 @@ def milvus_term(term: str) -> str:
 
 
 def pack_sentences(vectors: np.ndarray) -> str:
-    """Sentence vectors as int8 (x SENTENCE_SCALE, as the FAISS index keeps them), base64 text for a VARCHAR."""
-    quantized = np.clip(np.rint(vectors * SENTENCE_SCALE), -SENTENCE_SCALE, SENTENCE_SCALE).astype(np.int8)
-    return base64.b64encode(quantized.tobytes()).decode("ascii")
+    """Sentence vectors as int8 (quantize.py, as the FAISS index keeps them), base64 text for a VARCHAR."""
+    return base64.b64encode(quantize(vectors).tobytes()).decode("ascii")
 
 
 def pack_spans(spans: np.ndarray) -> str:
@@ -90,7 +90,7 @@ def pack_spans(spans: np.ndarray) -> str:
 
 def _unpack_sentences(text: str, dim: int) -> np.ndarray:
     rows = np.frombuffer(base64.b64decode(text), dtype=np.int8).reshape(-1, dim)
-    return rows.astype(np.float32) * (1.0 / SENTENCE_SCALE)
+    return dequantize(rows)
 
 
 def _unpack_spans(text: str) -> np.ndarray:

@@ -42,6 +42,7 @@ import numpy as np
 from .errors import IndexStateError
 from .integrity import record, verify
 from .keyword import tokenize
+from .quantize import dequantize, quantize
 
 __all__ = [
     "FORMAT_VERSION",
@@ -58,8 +59,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3  # 2: file checksums in the manifest; 3: sentence vectors
-SENTENCE_SCALE = 127  # sentence vectors are stored as int8: round(v * 127)
-_SENTENCE_STEP = np.float32(1.0 / SENTENCE_SCALE)
 PASSAGE_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i8"), ("end", "<i8")])
 
 
@@ -269,13 +268,13 @@ class Store:
         return self._vectors
 
     def sentence_vectors(self) -> np.ndarray:
-        """Sentence vectors, int8 (x SENTENCE_SCALE); rows of passage i: sentence_offsets()[i:i + 2]."""
+        """Sentence vectors, int8 (see quantize.py); rows of passage i: sentence_offsets()[i:i + 2]."""
         return self._sentences
 
     def sentence_rows(self, rows: np.ndarray | slice) -> np.ndarray:
         """Sentence vectors as float32 (int8 keeps them small and quick to read: 0.1 ms for 500 rows)."""
         block = self._sentences[rows] if isinstance(rows, slice) else self._sentences.take(rows, axis=0)
-        return np.multiply(block, _SENTENCE_STEP, dtype=np.float32)  # what .astype(np.float32) * step gives
+        return dequantize(block)
 
     def sentence_spans(self) -> np.ndarray:
         return self._sentence_spans
@@ -378,8 +377,7 @@ def write_store(
         np.save(tmp / "offsets.npy", offsets)
         np.save(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE))
         np.save(tmp / "vectors.npy", vectors.astype(np.float32, copy=False))
-        quantized = np.clip(np.rint(sentences[0] * SENTENCE_SCALE), -SENTENCE_SCALE, SENTENCE_SCALE)
-        np.save(tmp / "sentence_vectors.npy", quantized.astype(np.int8))
+        np.save(tmp / "sentence_vectors.npy", quantize(sentences[0]))
         np.save(tmp / "sentence_offsets.npy", sentences[1].astype(np.int64))
         np.save(tmp / "sentence_spans.npy", sentences[2].astype(np.int32))
         build_dense(tmp, vectors)
