@@ -46,6 +46,7 @@ from .config import MilvusLocation
 from .errors import ConfigError, IndexBusyError, IndexStateError
 from .keyword import K1, B, tokenize
 from .quantize import dequantize, quantize
+from .retry import attempts
 from .store import Manifest
 
 __all__ = ["MilvusBackend", "MilvusStore", "bm25_terms", "milvus_term", "milvus_errors", "pack_sentences", "pack_spans"]
@@ -192,7 +193,7 @@ class MilvusBackend:
 
     def _snapshot(self) -> tuple[Manifest, dict] | None:
         """The manifest of one generation: its header and the documents live in it."""
-        for _ in range(3):  # a writer may commit between our reads
+        for _ in attempts(str(self.location), tries=3, pause=0):  # a writer may commit between our reads
             header = self.header()
             if header is None:
                 return None
@@ -203,7 +204,6 @@ class MilvusBackend:
             if again is not None and again.get("generation") == generation:
                 manifest.documents = sorted(docs, key=lambda d: d["source"])
                 return manifest, header
-        raise IndexStateError(f"{self.location} keeps changing while being read", "try again.")
 
     def _manifest(self, header: dict) -> Manifest:
         """The header as a Manifest, with the same checks as the FAISS index's (format version, fields).

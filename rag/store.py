@@ -43,6 +43,7 @@ from .errors import IndexStateError
 from .integrity import record, verify
 from .keyword import tokenize
 from .quantize import dequantize, quantize
+from .retry import attempts
 
 __all__ = [
     "FORMAT_VERSION",
@@ -152,7 +153,7 @@ def _read_live(index_dir: Path) -> tuple[Path, Manifest] | None:
     CURRENT is read once; if its generation vanishes while we read it, a
     writer has just replaced it and we read the new one.
     """
-    for attempt in range(20):
+    for _ in attempts(f"index {str(index_dir)!r}"):
         gen = live_generation(index_dir)
         if gen is None:
             return None
@@ -160,7 +161,6 @@ def _read_live(index_dir: Path) -> tuple[Path, Manifest] | None:
             raw = (gen / "manifest.json").read_bytes()
         except FileNotFoundError:
             if live_generation(index_dir) != gen:
-                time.sleep(0.005 * attempt)
                 continue
             missing = gen.name if not gen.is_dir() else f"{gen.name}/manifest.json"
             where = f"index {str(index_dir)!r}"
@@ -169,7 +169,6 @@ def _read_live(index_dir: Path) -> tuple[Path, Manifest] | None:
             return gen, Manifest.from_json(json.loads(raw), index_dir)
         except (ValueError, KeyError, TypeError, AttributeError, IndexError):
             raise IndexStateError(f"index {str(index_dir)!r} is damaged (its manifest.json cannot be read)") from None
-    raise IndexStateError(f"index {str(index_dir)!r} keeps changing while being read", "try again.")
 
 
 def read_manifest(index_dir: Path) -> Manifest | None:
@@ -232,7 +231,7 @@ class Store:
         A writer may replace the generation while we load it and then delete
         it; the load then fails on a missing file and is retried on the new one.
         """
-        for attempt in range(20):
+        for _ in attempts(f"index {str(index_dir)!r}"):
             live = _read_live(index_dir)
             if live is None:
                 return None
@@ -242,8 +241,6 @@ class Store:
             except IndexStateError:
                 if live_generation(index_dir) == gen:
                     raise
-                time.sleep(0.005 * attempt)
-        raise IndexStateError(f"index {str(index_dir)!r} keeps changing while being read", "try again.")
 
     def __len__(self) -> int:
         return self.manifest.passages
