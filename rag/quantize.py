@@ -4,7 +4,7 @@
     dequantize(np.array([[64, -127, 1]]))      # -> [[0.5039, -1.0, 0.0079]], float32
 
 Both stores keep them so: the FAISS folder in sentence_vectors.npy (store.py),
-Milvus as base64 text (milvus.py).
+Milvus as base64 text (milvus/pack.py).
 """
 
 from __future__ import annotations
