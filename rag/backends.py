@@ -21,33 +21,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
 
 from .config import Settings
 from .integrity import verify
+from .protocols import Backend
 from .store import Manifest, Store, live_generation, read_manifest, read_skipped, remove_stale, write_skipped
 
 __all__ = ["Backend", "FaissBackend", "open_backend", "separate_index"]
-
-
-class Backend(Protocol):
-    lock_dir: Path
-
-    def read_manifest(self) -> Manifest | None: ...
-
-    def load(self): ...
-
-    def is_live(self, store) -> bool: ...
-
-    def verify(self, store) -> None: ...
-
-    def write(self, settings: Settings, model: str, dim: int, old, kept, fresh, new) -> Manifest: ...
-
-    def tidy(self) -> None: ...
-
-    def read_skipped(self) -> list[dict]: ...
-
-    def write_skipped(self, skipped: list[dict]) -> None: ...
 
 
 class FaissBackend:
