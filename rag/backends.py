@@ -9,12 +9,9 @@
     backend.tidy()                     # drop what an interrupted or finished update left behind
     backend.read_skipped()             # articles the last update could not index (a hint; see store.py)
 
-A store offers what search and answers read: `len(store)`, `store.manifest`,
-`dense_search(vector, n)`, `keyword_search(query, n)`, `keyword_scores(query,
-ids)`, `idf(terms)`, `vector_rows(ids)`, `sentence_block(ids)`,
-`sentences(i)`, `text(i)`, `document(i)`, `doc(number)` and `passages[ids]`
-(doc, start, end). Fusion, de-duplication and answers are shared code, so
-both backends answer alike.
+Both interfaces are declared in protocols.py: `Backend`, and `ReadableStore`,
+what search and answers read of a store. Fusion, de-duplication and answers
+are shared code, so both backends answer alike.
 """
 
 from __future__ import annotations
