@@ -9,45 +9,22 @@
     backend.tidy()                     # drop what an interrupted or finished update left behind
     backend.read_skipped()             # articles the last update could not index (a hint; see store.py)
 
-A store offers what search and answers read: `len(store)`, `store.manifest`,
-`dense_search(vector, n)`, `keyword_search(query, n)`, `keyword_scores(query,
-ids)`, `idf(terms)`, `vector_rows(ids)`, `sentence_block(ids)`,
-`sentences(i)`, `text(i)`, `document(i)`, `doc(number)` and `passages[ids]`
-(doc, start, end). Fusion, de-duplication and answers are shared code, so
-both backends answer alike.
+Both interfaces are declared in protocols.py: `Backend`, and `ReadableStore`,
+what search and answers read of a store. Fusion, de-duplication and answers
+are shared code, so both backends answer alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
 
 from .config import Settings
 from .integrity import verify
+from .protocols import Backend
 from .store import Manifest, Store, live_generation, read_manifest, read_skipped, remove_stale, write_skipped
 
 __all__ = ["Backend", "FaissBackend", "open_backend", "separate_index"]
-
-
-class Backend(Protocol):
-    lock_dir: Path
-
-    def read_manifest(self) -> Manifest | None: ...
-
-    def load(self): ...
-
-    def is_live(self, store) -> bool: ...
-
-    def verify(self, store) -> None: ...
-
-    def write(self, settings: Settings, model: str, dim: int, old, kept, fresh, new) -> Manifest: ...
-
-    def tidy(self) -> None: ...
-
-    def read_skipped(self) -> list[dict]: ...
-
-    def write_skipped(self, skipped: list[dict]) -> None: ...
 
 
 class FaissBackend:

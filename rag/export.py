@@ -21,7 +21,6 @@ file only when they differ, so a cold query does not read 90 MB to hash it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -30,8 +29,10 @@ import uuid
 import warnings
 from pathlib import Path
 
+from .bundled import BUNDLED_SHA256, bundled_model_path
 from .config import DEFAULT_MODEL
 from .errors import ConfigError
+from .integrity import file_sha256
 
 __all__ = ["export_folder", "verified_export", "export_bundled", "FILES"]
 
@@ -61,7 +62,7 @@ def verified_export(folder: Path) -> dict | None:
             entry, st = record["files"][name], (folder / name).stat()
             if (st.st_size, st.st_mtime_ns) == (entry["size"], entry["mtime_ns"]):
                 continue
-            if st.st_size != entry["size"] or _sha256(folder / name) != entry["sha256"]:
+            if st.st_size != entry["size"] or file_sha256(folder / name) != entry["sha256"]:
                 log.warning("%s has changed since it was exported; exporting it again", folder / name)
                 return None
             entry["mtime_ns"], refreshed = st.st_mtime_ns, True
@@ -74,8 +75,6 @@ def verified_export(folder: Path) -> dict | None:
 
 def export_bundled(folder: Path) -> dict:
     """Export the bundled model into `folder` (replacing what is there); returns the record."""
-    from .embedding import BUNDLED_SHA256, bundled_model_path
-
     source = bundled_model_path()  # checks the weights' SHA-256
     log.info("exporting %s to ONNX in %s (once)", DEFAULT_MODEL, folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -196,15 +195,7 @@ def _quantize(source: Path, target: Path) -> None:
 
 def _file_entry(path: Path) -> dict:
     st = path.stat()
-    return {"sha256": _sha256(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return {"sha256": file_sha256(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import IndexStateError
 
-__all__ = ["record", "verify", "QUICK_HASH_LIMIT"]
+__all__ = ["record", "verify", "file_sha256", "QUICK_HASH_LIMIT"]
 
 QUICK_HASH_LIMIT = 1 << 20  # files up to this size are hashed on every load
 _SKIP = {"manifest.json"}  # the manifest holds the table; it is checked by parsing it
@@ -30,7 +30,7 @@ def record(folder: Path) -> dict[str, list]:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         name = path.relative_to(folder).as_posix()
         if name not in _SKIP:
-            table[name] = [path.stat().st_size, _sha256(path)]
+            table[name] = [path.stat().st_size, file_sha256(path)]
     return table
 
 
@@ -45,10 +45,11 @@ def verify(folder: Path, table: dict[str, list], full: bool = False) -> None:
             raise IndexStateError(f"{where} is damaged ({name} is missing)") from None
         if actual != size:
             raise IndexStateError(f"{where} is damaged ({name} is {actual} bytes, {size} were written)")
-        if (full or size <= QUICK_HASH_LIMIT) and _sha256(path) != digest:
+        if (full or size <= QUICK_HASH_LIMIT) and file_sha256(path) != digest:
             raise IndexStateError(f"{where} is damaged ({name} no longer matches its checksum)")
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of the file at `path`, read in blocks (a model's weights are not held in memory)."""
     with path.open("rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()

@@ -42,6 +42,8 @@ import numpy as np
 from .errors import IndexStateError
 from .integrity import record, verify
 from .keyword import tokenize
+from .quantize import dequantize, quantize
+from .retry import attempts
 
 __all__ = [
     "FORMAT_VERSION",
@@ -58,8 +60,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3  # 2: file checksums in the manifest; 3: sentence vectors
-SENTENCE_SCALE = 127  # sentence vectors are stored as int8: round(v * 127)
-_SENTENCE_STEP = np.float32(1.0 / SENTENCE_SCALE)
 PASSAGE_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i8"), ("end", "<i8")])
 
 
@@ -153,7 +153,7 @@ def _read_live(index_dir: Path) -> tuple[Path, Manifest] | None:
     CURRENT is read once; if its generation vanishes while we read it, a
     writer has just replaced it and we read the new one.
     """
-    for attempt in range(20):
+    for _ in attempts(f"index {str(index_dir)!r}"):
         gen = live_generation(index_dir)
         if gen is None:
             return None
@@ -161,7 +161,6 @@ def _read_live(index_dir: Path) -> tuple[Path, Manifest] | None:
             raw = (gen / "manifest.json").read_bytes()
         except FileNotFoundError:
             if live_generation(index_dir) != gen:
-                time.sleep(0.005 * attempt)
                 continue
             missing = gen.name if not gen.is_dir() else f"{gen.name}/manifest.json"
             where = f"index {str(index_dir)!r}"
@@ -170,7 +169,6 @@ def _read_live(index_dir: Path) -> tuple[Path, Manifest] | None:
             return gen, Manifest.from_json(json.loads(raw), index_dir)
         except (ValueError, KeyError, TypeError, AttributeError, IndexError):
             raise IndexStateError(f"index {str(index_dir)!r} is damaged (its manifest.json cannot be read)") from None
-    raise IndexStateError(f"index {str(index_dir)!r} keeps changing while being read", "try again.")
 
 
 def read_manifest(index_dir: Path) -> Manifest | None:
@@ -233,7 +231,7 @@ class Store:
         A writer may replace the generation while we load it and then delete
         it; the load then fails on a missing file and is retried on the new one.
         """
-        for attempt in range(20):
+        for _ in attempts(f"index {str(index_dir)!r}"):
             live = _read_live(index_dir)
             if live is None:
                 return None
@@ -243,8 +241,6 @@ class Store:
             except IndexStateError:
                 if live_generation(index_dir) == gen:
                     raise
-                time.sleep(0.005 * attempt)
-        raise IndexStateError(f"index {str(index_dir)!r} keeps changing while being read", "try again.")
 
     def __len__(self) -> int:
         return self.manifest.passages
@@ -269,13 +265,13 @@ class Store:
         return self._vectors
 
     def sentence_vectors(self) -> np.ndarray:
-        """Sentence vectors, int8 (x SENTENCE_SCALE); rows of passage i: sentence_offsets()[i:i + 2]."""
+        """Sentence vectors, int8 (see quantize.py); rows of passage i: sentence_offsets()[i:i + 2]."""
         return self._sentences
 
     def sentence_rows(self, rows: np.ndarray | slice) -> np.ndarray:
         """Sentence vectors as float32 (int8 keeps them small and quick to read: 0.1 ms for 500 rows)."""
         block = self._sentences[rows] if isinstance(rows, slice) else self._sentences.take(rows, axis=0)
-        return np.multiply(block, _SENTENCE_STEP, dtype=np.float32)  # what .astype(np.float32) * step gives
+        return dequantize(block)
 
     def sentence_spans(self) -> np.ndarray:
         return self._sentence_spans
@@ -378,8 +374,7 @@ def write_store(
         np.save(tmp / "offsets.npy", offsets)
         np.save(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE))
         np.save(tmp / "vectors.npy", vectors.astype(np.float32, copy=False))
-        quantized = np.clip(np.rint(sentences[0] * SENTENCE_SCALE), -SENTENCE_SCALE, SENTENCE_SCALE)
-        np.save(tmp / "sentence_vectors.npy", quantized.astype(np.int8))
+        np.save(tmp / "sentence_vectors.npy", quantize(sentences[0]))
         np.save(tmp / "sentence_offsets.npy", sentences[1].astype(np.int64))
         np.save(tmp / "sentence_spans.npy", sentences[2].astype(np.int32))
         build_dense(tmp, vectors)

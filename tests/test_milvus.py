@@ -40,6 +40,7 @@ from .test_indexer import (  # noqa: F401  (collected here, run against Milvus)
     test_nothing_changed_embeds_nothing,
     test_other_model_or_chunking_rebuilds_everything_and_says_why,
 )
+from .test_protocols import test_the_backend_and_its_store_have_the_declared_interfaces  # noqa: F401
 from .test_quality import (  # noqa: F401
     own_set_report,
     test_answer_bearing_passage_is_in_the_top_3,

@@ -48,7 +48,7 @@ def test_store_comes_from_the_environment_and_the_option_wins():
 def test_the_default_backend_is_the_faiss_folder(tmp_path):
     assert isinstance(open_backend(Settings(index=tmp_path)), FaissBackend)
     backend = open_backend(Settings(store="milvus://host?collection=news"))
-    assert isinstance(backend, MilvusBackend) and backend.meta == "news_meta"
+    assert isinstance(backend, MilvusBackend) and backend.meta.name == "news_meta"
 
 
 @pytest.mark.parametrize(

@@ -22,55 +22,45 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from .errors import ConfigError, IndexBusyError
-from .milvus import (
-    BATCH,
-    BM25,
-    DOC_SHIFT,
-    HEADER,
-    MAX_TERM,
-    MAX_VARCHAR,
-    WINDOW,
-    MilvusBackend,
-    bm25_terms,
-    pack_sentences,
-    pack_spans,
-)
-from .store import Manifest
+from ..errors import ConfigError, IndexBusyError
+from ..store import Manifest
+from .meta import Meta
+from .pack import bm25_terms, pack_sentences, pack_spans
+from .schema import BATCH, DOC_SHIFT, HEADER, MAX_TERM, MAX_VARCHAR, WINDOW, create_passages, create_terms, ensure_meta
 
 __all__ = ["apply_update", "clean_up", "write_row"]
 
 log = logging.getLogger(__name__)
 
 
-def apply_update(backend: MilvusBackend, settings, model, dim, old, kept, fresh, new) -> Manifest:
+def apply_update(meta: Meta, settings, model, dim, old, kept, fresh, new) -> Manifest:
     """Write the change the indexer worked out (see indexer._update) and return the new manifest.
 
     `new` holds the fresh passages' vectors, their sentence vectors, each passage's first sentence
     row (N + 1) and the sentences' spans, as indexer._update makes them.
     """
-    client = backend.client
-    _ensure_meta(backend)
-    header = backend.header()
+    client = meta.client
+    ensure_meta(client, meta.name)
+    header = meta.header()
     generation = int(header.get("generation", 0)) if header else 0
     if old is not None and old.generation != generation:
-        raise IndexBusyError(f"{backend.location} was updated by another process meanwhile: run `rag index` again.")
-    clean_up(backend, header)
+        raise IndexBusyError(f"{meta.location} was updated by another process meanwhile: run `rag index` again.")
+    clean_up(meta, header)
     gen, next_doc = generation + 1, int(header.get("next_doc", 1)) if header else 1
     if old is None:
-        collection, terms = f"{backend.location.name}_passages_{gen}", f"{backend.location.name}_terms_{gen}"
-        _create_passages(backend, collection, dim)
-        _create_terms(backend, terms)
-        before = _live_documents(backend, header)
+        collection, terms = f"{meta.location.name}_passages_{gen}", f"{meta.location.name}_terms_{gen}"
+        create_passages(client, collection, dim, meta.location.lite)
+        create_terms(client, terms)
+        before = _live_documents(meta, header)
     else:
         collection, terms, before = old.collection, old.terms, old.manifest.documents
 
     kept_sources = {f.source for f, _, _ in kept}
     gone = [d for d in before if d["source"] not in kept_sources]
     docs, rows = [], [_doc_row(d, removed=gen) for d in gone]
-    for f, meta, _ in kept:
-        docs.append({**meta, "size": f.size, "mtime_ns": f.mtime_ns})
-        if (f.size, f.mtime_ns) != (meta["size"], meta["mtime_ns"]):
+    for f, entry, _ in kept:
+        docs.append({**entry, "size": f.size, "mtime_ns": f.mtime_ns})
+        if (f.size, f.mtime_ns) != (entry["size"], entry["mtime_ns"]):
             rows.append(_doc_row(docs[-1]))  # the same content, touched: only the stat changes
     placed = []
     for f, document, spans in fresh:
@@ -82,65 +72,65 @@ def apply_update(backend: MilvusBackend, settings, model, dim, old, kept, fresh,
         placed.append((next_doc, document, spans))
         next_doc += 1
     for batch in _batches(rows):
-        client.upsert(backend.meta, batch)
+        client.upsert(meta.name, batch)
     counts: Counter[str] = Counter()  # change in how many passages hold each term
     for batch in _batches(_passage_rows(placed, new, settings.chunk_size, counts)):
         client.insert(collection, batch)
     if old is not None:
-        counts.subtract(_terms_of(backend, collection, gone))
-    _count_terms(backend, terms, counts, generation, gen)
-    if backend.location.lite:
+        counts.subtract(_terms_of(meta, collection, gone))
+    _count_terms(meta, terms, counts, generation, gen)
+    if meta.location.lite:
         for name in (collection, terms):
             client.flush(name)  # Milvus Lite indexes flushed segments once; unflushed rows are rescanned per search
 
     manifest = Manifest(model, dim, settings.chunking, [], sum(d["count"] for d in docs), time.time())
     extra = {"generation": gen, "collection": collection, "terms": terms, "next_doc": next_doc}
     header = {**manifest.to_json(), **extra}
-    write_row(backend, HEADER, json.dumps(header))
-    log.info("committed generation %d of %s", gen, backend.location)
-    clean_up(backend, header)
+    write_row(meta, HEADER, json.dumps(header))
+    log.info("committed generation %d of %s", gen, meta.location)
+    clean_up(meta, header)
     manifest.documents = sorted(docs, key=lambda d: d["source"])
     return manifest
 
 
-def write_row(backend: MilvusBackend, key: str, value: str) -> None:
+def write_row(meta: Meta, key: str, value: str) -> None:
     """Replace one of the manifest collection's rows that are not documents."""
-    _ensure_meta(backend)
-    backend.client.upsert(backend.meta, [_row(key, 0, value)])
+    ensure_meta(meta.client, meta.name)
+    meta.client.upsert(meta.name, [_row(key, 0, value)])
 
 
-def clean_up(backend: MilvusBackend, header: dict | None) -> None:
+def clean_up(meta: Meta, header: dict | None) -> None:
     """Remove what no reader of the generation in `header` sees: rows and passages of cut-short
     or replaced documents, term counts of a cut-short update, and collections of other generations."""
-    client = backend.client
-    if not client.has_collection(backend.meta):
+    client = meta.client
+    if not client.has_collection(meta.name):
         return
     generation = int(header.get("generation", 0)) if header else 0
     live = [header.get("collection"), header.get("terms")] if header else []
-    for rows in _drain(backend, f"removed > {generation}"):  # marks of a cut-short update: still live
-        client.upsert(backend.meta, [_doc_row(json.loads(r["value"])) for r in rows])
+    for rows in _drain(meta, f"removed > {generation}"):  # marks of a cut-short update: still live
+        client.upsert(meta.name, [_doc_row(json.loads(r["value"])) for r in rows])
     dead = 0
-    for rows in _drain(backend, f"added > {generation} or (removed > 0 and removed <= {generation})"):
+    for rows in _drain(meta, f"added > {generation} or (removed > 0 and removed <= {generation})"):
         ids = [int(r["doc"]) for r in rows]
         if live and client.has_collection(live[0]):
             client.delete(live[0], filter=f"doc in {ids}")
-        client.delete(backend.meta, ids=[r["key"] for r in rows])
+        client.delete(meta.name, ids=[r["key"] for r in rows])
         dead += len(ids)
     if live and client.has_collection(live[1]):
-        _uncount(backend, live[1], generation)
-    kinds = re.compile(rf"{re.escape(backend.location.name)}_(passages|terms)_\d+")
+        _uncount(meta, live[1], generation)
+    kinds = re.compile(rf"{re.escape(meta.location.name)}_(passages|terms)_\d+")
     for name in client.list_collections():
         if kinds.fullmatch(name) and name not in live:
             client.drop_collection(name)
     if dead:
-        log.info("removed %d replaced or unfinished documents from %s", dead, backend.location)
+        log.info("removed %d replaced or unfinished documents from %s", dead, meta.location)
 
 
-def _drain(backend: MilvusBackend, condition: str) -> Iterator[list[dict]]:
+def _drain(meta: Meta, condition: str) -> Iterator[list[dict]]:
     """Batches of document rows meeting `condition`, for a caller that makes them stop meeting it."""
     while True:
-        rows = backend.client.query(
-            backend.meta, filter=f"doc > 0 and ({condition})", output_fields=["key", "doc", "value"], limit=WINDOW
+        rows = meta.client.query(
+            meta.name, filter=f"doc > 0 and ({condition})", output_fields=["key", "doc", "value"], limit=WINDOW
         )
         if rows:
             yield rows
@@ -148,11 +138,11 @@ def _drain(backend: MilvusBackend, condition: str) -> Iterator[list[dict]]:
             return
 
 
-def _live_documents(backend: MilvusBackend, header: dict | None) -> list[dict]:
+def _live_documents(meta: Meta, header: dict | None) -> list[dict]:
     """Documents of the live generation, read even when its header is from another format."""
     if not header or "generation" not in header:
         return []
-    rows = backend.document_rows(backend.visible(int(header["generation"])), int(header.get("next_doc", 1)))
+    rows = meta.document_rows(meta.visible(int(header["generation"])), int(header.get("next_doc", 1)))
     return [json.loads(r["value"]) for r in rows]
 
 
@@ -186,14 +176,14 @@ def _passage_rows(placed, new, chunk_size: int, counts: Counter) -> Iterator[dic
             at += 1
 
 
-def _terms_of(backend: MilvusBackend, collection: str, docs: list[dict]) -> Counter:
+def _terms_of(meta: Meta, collection: str, docs: list[dict]) -> Counter:
     """How many passages of `docs` hold each term."""
     counts: Counter[str] = Counter()
     batch, size = [], 0
     for doc in [*docs, None]:
         if doc is None or (batch and size + doc["count"] > WINDOW):
             where = f"doc in {batch}"
-            for row in backend.client.query(collection, filter=where, output_fields=["terms"], limit=WINDOW):
+            for row in meta.client.query(collection, filter=where, output_fields=["terms"], limit=WINDOW):
                 counts.update(set(row["terms"].split()))
             batch, size = [], 0
         if doc is not None:
@@ -202,13 +192,13 @@ def _terms_of(backend: MilvusBackend, collection: str, docs: list[dict]) -> Coun
     return counts
 
 
-def _count_terms(backend: MilvusBackend, collection: str, changes: Counter, generation: int, gen: int) -> None:
+def _count_terms(meta: Meta, collection: str, changes: Counter, generation: int, gen: int) -> None:
     """Apply `changes` to the passage count of each term, as of generation `gen`.
 
     Each row keeps the count of the generation before it (`prev`) next to the new one (`df`, valid
     from generation `gen`), so readers of either generation, and a cut-short update, find theirs.
     """
-    client = backend.client
+    client = meta.client
     changed = [t for t, n in changes.items() if n and len(t.encode()) <= MAX_TERM]
     for batch in _batches(changed):
         rows = {r["term"]: r for r in client.get(collection, ids=batch, output_fields=["df", "prev", "gen"])}
@@ -220,14 +210,14 @@ def _count_terms(backend: MilvusBackend, collection: str, changes: Counter, gene
         client.upsert(collection, upserts)
 
 
-def _uncount(backend: MilvusBackend, collection: str, generation: int) -> None:
+def _uncount(meta: Meta, collection: str, generation: int) -> None:
     """Undo the term counts of a cut-short update: rows newer than `generation` go back to `prev`."""
     while True:
         where = f"gen > {generation}"
-        rows = backend.client.query(collection, filter=where, output_fields=["term", "prev"], limit=WINDOW)
+        rows = meta.client.query(collection, filter=where, output_fields=["term", "prev"], limit=WINDOW)
         if rows:
             restored = [_term_row(r["term"], r["prev"], r["prev"], 0) for r in rows]
-            backend.client.upsert(collection, restored)
+            meta.client.upsert(collection, restored)
         if len(rows) < WINDOW:
             return
 
@@ -253,73 +243,3 @@ def _batches(items: Iterable, size: int = BATCH) -> Iterator[list]:
             batch = []
     if batch:
         yield batch
-
-
-def _ensure_meta(backend: MilvusBackend) -> None:
-    """The manifest collection: a row per document, plus the header and the skipped articles."""
-    from pymilvus import DataType
-
-    if backend.client.has_collection(backend.meta):
-        return
-    key, number = (DataType.VARCHAR, {"is_primary": True, "max_length": 64}), (DataType.INT64, {})
-    fields = {"key": key, "doc": number, "added": number, "removed": number}
-    _create_table(backend.client, backend.meta, fields | {"value": (DataType.VARCHAR, {"max_length": MAX_VARCHAR})})
-
-
-def _create_passages(backend: MilvusBackend, name: str, dim: int) -> None:
-    """Passages with a dense vector and Milvus' BM25 over `terms`: exact (FLAT) in Milvus Lite, HNSW on a server."""
-    from pymilvus import DataType, Function, FunctionType
-
-    client = backend.client
-    if client.has_collection(name):
-        client.drop_collection(name)  # left by a cut-short rebuild
-    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("doc", DataType.INT64)
-    schema.add_field("start", DataType.INT64)
-    schema.add_field("end", DataType.INT64)
-    schema.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
-    analyzer = {"tokenizer": "standard"}
-    schema.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params=analyzer)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    schema.add_field("sentences", DataType.VARCHAR, max_length=MAX_VARCHAR)  # int8 vectors, base64
-    schema.add_field("spans", DataType.VARCHAR, max_length=MAX_VARCHAR)  # int32 (start, end) pairs, base64
-    schema.add_function(Function("bm25", FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]))
-    index = client.prepare_index_params()
-    if backend.location.lite:
-        index.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
-    else:
-        hnsw = {"M": 16, "efConstruction": 200}
-        index.add_index(field_name="vector", index_type="HNSW", metric_type="IP", params=hnsw)
-    index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25)
-    _create(client, name, schema, index)
-
-
-def _create_terms(backend: MilvusBackend, name: str) -> None:
-    """How many passages hold each term: `df` from generation `gen` on, `prev` before it."""
-    from pymilvus import DataType
-
-    fields = {"term": (DataType.VARCHAR, {"is_primary": True, "max_length": MAX_TERM})}
-    _create_table(backend.client, name, fields | {k: (DataType.INT64, {}) for k in ("df", "prev", "gen")})
-
-
-def _create_table(client, name: str, fields: dict) -> None:
-    """A collection of plain rows, `fields` {name: (type, options)}; Milvus wants a vector field in
-    every collection, so it gets an unused one."""
-    from pymilvus import DataType
-
-    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    for field_name, (kind, options) in fields.items():
-        schema.add_field(field_name, kind, **options)
-    schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
-    index = client.prepare_index_params()
-    index.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
-    _create(client, name, schema, index)
-
-
-def _create(client, name: str, schema, index) -> None:
-    """Create and load an empty collection; its indexes are ready at once, so pymilvus need not poll for them."""
-    client.create_collection(name, schema=schema, consistency_level="Strong")
-    client.create_index(name, index, sync=False)
-    client.load_collection(name)
