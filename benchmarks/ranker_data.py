@@ -10,6 +10,7 @@ leading candidate the signals of its sentences and their labels.
 from __future__ import annotations
 
 import argparse
+import json
 import pickle
 import sys
 import time
@@ -44,6 +45,11 @@ def main() -> None:
     if args.limit:
         turns = turns[: args.limit]
     engine.warm([t.question for t in turns])
+    about = {}  # off-corpus questions name the article they are about: it groups them into folds
+    for line in args.questions.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line) if line.strip() else None
+        if isinstance(item, dict) and item.get("about"):
+            about[clean_question(item["question"])] = item["about"]
     records, t0 = [], time.time()
     for turn in turns:
         text = clean_question(turn.question)
@@ -75,6 +81,7 @@ def main() -> None:
                 "question": text,
                 "kind": turn.category,
                 "group": turn.source or "",
+                "about": about.get(text, ""),
                 "ids": ids,
                 "docs": np.asarray(store.passages[ids]["doc"]),
                 "starts": np.asarray(store.passages[ids]["start"]),

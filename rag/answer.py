@@ -83,18 +83,18 @@ def best_sentence(query: Query, view: PassageView, ranker: Ranker | None = None)
     spans = np.asarray(view.spans, dtype=np.int64).reshape(-1, 2)
     if len(spans) < 2:
         return (int(spans[0][0]), int(spans[0][1])) if len(spans) else (0, len(view.text))
-    ranker = ranker or load_ranker()
-    rows = sentence_signals(query, view)
-    if ranker is None:  # idf share of the terms, half the cosine, and the answer-type bonus
-        scores = rows[:, 1] + 0.5 * rows[:, 0] + 0.15 * rows[:, 3]
-    else:
-        scores = ranker.sentence_scores(rows)
+    scores = (ranker or load_ranker()).sentence_scores(sentence_signals(query, view))
     best = int(np.argmax(scores))
     return int(spans[best][0]), int(spans[best][1])
 
 
-def answer_from(store: Store, question: str, query: Query, hits: list[Hit], sentence_vector: np.ndarray) -> Answer:
-    """The Answer shown for `hits`: each passage with its citation and highlighted sentence."""
+def answer_from(
+    store: Store, question: str, query: Query, hits: list[Hit], sentence_vector: np.ndarray, on_topic: bool = False
+) -> Answer:
+    """The Answer shown for `hits`: each passage with its citation and highlighted sentence.
+
+    `on_topic`: the question follows one the articles answered, so it counts as answered when any passage came.
+    """
     results = []
     for rank, hit in enumerate(hits, 1):
         text = store.text(hit.passage)
@@ -114,7 +114,7 @@ def answer_from(store: Store, question: str, query: Query, hits: list[Hit], sent
         hs, he = best_sentence(query, view)
         citation = Citation(doc["title"], doc["source"], doc.get("url"), int(row["start"]), int(row["end"]))
         results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit)))
-    return Answer(question, is_answered(hits), results)
+    return Answer(question, bool(hits) and (on_topic or is_answered(hits)), results)
 
 
 def _explain(hit: Hit) -> dict:

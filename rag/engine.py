@@ -199,15 +199,17 @@ class Engine:
         store = self.store()
         query = Query.read(question, self.question_vector(question), store.idf)
         context = follow_up_context(question, history)
+        previous = self._previous_answer(history) if context else ""
         if context:
-            context = follow_up_context(question, history, self._previous_answer(history))
+            context = follow_up_context(question, history, previous)
         if context:
             # The passage should be about what the conversation is about; its best sentence should answer the question.
             reading = replace(Query.read(context, self.question_vector(context), store.idf), wanted=query.wanted)
             hits = search_any(store, [(reading, query.vector), (query, None)], k)
         else:
             hits = search(store, query, k)
-        return answer_from(store, question, query, hits, query.vector)
+        # A follow-up to a question the articles answered stays on their subject, though its own words are few.
+        return answer_from(store, question, query, hits, query.vector, on_topic=bool(previous))
 
     def _previous_answer(self, history: Sequence[str]) -> str:
         """The sentence shown first for the previous question, if it was answered: what "he" or "it" refers to.

@@ -19,9 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Linear", "Ranker", "load_ranker", "RANKER_FILE", "FORMAT"]
+from .signals import PASSAGE_SIGNALS
+
+__all__ = ["Linear", "Ranker", "load_ranker", "answer_signals", "ANSWER_SIGNALS", "RANKER_FILE", "FORMAT"]
 
 RANKER_FILE = Path(__file__).with_name("ranker.json")
+ANSWER_SIGNALS = (*PASSAGE_SIGNALS, "lead")  # what answer_signals gives; the answered model reads some of them
 FORMAT = 1
 
 
@@ -66,29 +69,32 @@ class Ranker:
     sentences: Linear
     answered_model: Linear
     threshold: float  # answered when the answered model's logit reaches it
+    first_weight: float  # the first ranking's score, added to the passage model's: a prior that carries to new corpora
 
-    def passage_scores(self, rows: np.ndarray) -> np.ndarray:
-        return self.passages(rows).astype(np.float32)
+    def passage_scores(self, rows: np.ndarray, first: np.ndarray) -> np.ndarray:
+        return (self.passages(rows) + self.first_weight * np.asarray(first, dtype=np.float64)).astype(np.float32)
 
     def sentence_scores(self, rows: np.ndarray) -> np.ndarray:
         return self.sentences(rows).astype(np.float32)
 
     def answered(self, hits) -> bool:
         """Whether the best of `hits` (search.Hit, best first) answers its question."""
-        return bool(self.answered_model(answer_signals(hits))[0] >= self.threshold)
+        if not hits[0].signals:  # not re-ranked: an empty or tiny pool
+            return False
+        columns = [ANSWER_SIGNALS.index(name) for name in self.answered_model.names]
+        return bool(self.answered_model(answer_signals(hits)[:, columns])[0] >= self.threshold)
 
 
 def answer_signals(hits) -> np.ndarray:
-    """What the answered model reads: the best hit's passage signals and how far it stands above the next."""
+    """What the answered model reads: the best hit's passage signals, and how far they lead the next hit's."""
     first = np.asarray(hits[0].signals, dtype=np.float64)
-    return np.concatenate([first, [hits[0].score - (hits[1].score if len(hits) > 1 else hits[0].score)]])[None, :]
+    second = np.asarray(hits[1].signals, dtype=np.float64) if len(hits) > 1 and hits[1].signals else first
+    return np.concatenate([first, [float(first[:4].sum() - second[:4].sum())]])[None, :]
 
 
 @lru_cache(maxsize=4)
-def load_ranker(path: Path = RANKER_FILE) -> Ranker | None:
-    """The ranker shipped with the package (None where none has been fitted)."""
-    if not path.exists():
-        return None
+def load_ranker(path: Path = RANKER_FILE) -> Ranker:
+    """The ranker shipped with the package."""
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("format") != FORMAT:
         raise ValueError(f"{path}: ranker format {data.get('format')}, expected {FORMAT}")
@@ -97,4 +103,5 @@ def load_ranker(path: Path = RANKER_FILE) -> Ranker | None:
         Linear.from_json(data["sentences"]),
         Linear.from_json(data["answered"]),
         float(data["threshold"]),
+        float(data["first_weight"]),
     )

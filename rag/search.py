@@ -171,18 +171,16 @@ def passage_views(store: Store, c: Candidates, query: Query, lead: np.ndarray) -
     return views
 
 
-def _ranked(
-    store: Store, c: Candidates, query: Query, ranker: Ranker | None
-) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+def _ranked(store: Store, c: Candidates, query: Query, ranker: Ranker) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """Scores of every candidate: the learned ranker's for the lead, kept above the rest in the first order.
 
     Also the signals of each re-ranked candidate, by index into `c.ids`.
     """
     scores, lead = first_scores(store, c, query)
-    if ranker is None or not len(lead):
+    if not len(lead):
         return scores, {}
     rows = passage_signals(query, passage_views(store, c, query, lead))
-    learned = ranker.passage_scores(rows)
+    learned = ranker.passage_scores(rows, scores[lead])
     out = np.full(len(c), -np.inf, dtype=np.float32)
     rest = np.setdiff1d(np.arange(len(c)), lead)
     # below every re-ranked one, in the first order
@@ -219,8 +217,8 @@ def search_any(
 
     Each reading's scores are set against its best one, then averaged per passage with `weights`
     (default: equal; a reading that did not retrieve a passage gives it its lowest score), so a long
-    contextual reading cannot drown the bare question. A passage's signals come from the reading
-    that scored it highest.
+    contextual reading cannot drown the bare question. A passage's signals come from the bare
+    question (the last reading) where it re-ranked the passage, else from the reading that scored it highest.
     """
     if len(store) == 0:
         return []
@@ -233,7 +231,9 @@ def search_any(
         per_reading.append((c, scores - float(scores.max()) if len(scores) else scores, signals))
     total: dict[int, float] = {}
     best: dict[int, tuple[float, Candidates, int, np.ndarray | None]] = {}
+    bare: dict[int, np.ndarray] = {}  # the signals the last reading (the bare question) gave, for the abstention
     for c, scores, signals in per_reading:
+        bare = {int(c.ids[i]): row for i, row in signals.items()}
         for i, (p, score) in enumerate(zip(c.ids.tolist(), scores.tolist(), strict=True)):
             total.setdefault(p, 0.0)
             if p not in best or score > best[p][0]:
@@ -255,7 +255,8 @@ def search_any(
         keyword_rank={p: c.keyword_rank[p] for p, (_, c, _, _) in zip(ids, pick, strict=True) if p in c.keyword_rank},
         sentence_vector=per_reading[-1][0].sentence_vector,
     )
-    signals = {j: s for j, (_, _, _, s) in enumerate(pick) if s is not None}
+    signals = {j: bare[p] if p in bare else s for j, (p, (_, _, _, s)) in enumerate(zip(ids, pick, strict=True))}
+    signals = {j: s for j, s in signals.items() if s is not None}
     return select(store, merged, np.array([total[p] for p in ids], dtype=np.float32), k, signals)
 
 
@@ -323,8 +324,4 @@ def is_answered(hits: list[Hit], ranker: Ranker | None = None) -> bool:
     """Whether the best passage looks like an answer rather than the nearest unrelated text."""
     if not hits:
         return False
-    ranker = ranker or load_ranker()
-    if ranker is None:
-        best = max(hits, key=evidence)
-        return evidence(best) >= 0.14 and (best.coverage >= 0.02 or evidence(best) >= 0.35)
-    return ranker.answered(hits)
+    return (ranker or load_ranker()).answered(hits)

@@ -48,6 +48,10 @@ PASSAGE_SIGNALS = (
     "match_gap",
     "keyword_rank",  # 1 / rank in each retriever, 0 when not retrieved
     "dense_rank",
+    "local_match",  # share of the question's terms, each weighted by how few of the candidates hold it
+    "local_sentence_match",  # the same for the best sentence
+    "local_gap",
+    "sentence_bigram",  # the best sentence's share of the question's bigrams
 )
 
 SENTENCE_SIGNALS = (
@@ -118,22 +122,30 @@ def _sentence_terms(view: PassageView) -> list[list[str]]:
 
 
 def passage_signals(query: Query, views: Sequence[PassageView]) -> np.ndarray:
-    """One row of PASSAGE_SIGNALS per passage."""
+    """One row of PASSAGE_SIGNALS per passage.
+
+    Terms are weighted twice: by their idf in the corpus, and by how few of
+    these candidates hold them, so that an article's own subject ("Tesla" in
+    an article on Tesla) does not decide between the article's passages.
+    """
     weights, total = query.weights, query.weight_total
     wanted = set(weights)
     q_bigrams = _bigrams(query.terms)
     rows = np.zeros((len(views), len(PASSAGE_SIGNALS)), dtype=np.float32)
+    sentences = [_sentence_terms(view) for view in views]
+    held = [wanted.intersection(t for s in sents for t in s) for sents in sentences]
+    local = _local_weights(wanted, held)
+    local_total = sum(local.values())
     for i, view in enumerate(views):
-        sentences = _sentence_terms(view)
-        tokens = [t for s in sentences for t in s]
-        matched = wanted.intersection(tokens)
+        tokens = [t for s in sentences[i] for t in s]
+        matched = held[i]
         window = shortest_window(tokens, wanted)
         rows[i, :9] = (
             view.dense,
             float(np.max(view.similarities)) if len(view.similarities) else view.dense,
             view.coverage,
             _share(matched, weights, total),
-            max(_share(wanted.intersection(s), weights, total) for s in sentences),
+            max(_share(wanted.intersection(s), weights, total) for s in sentences[i]),
             len(q_bigrams & _bigrams(tokens)) / len(q_bigrams) if q_bigrams else 0.0,
             len(matched) / window if window else 0.0,
             _share(wanted.intersection(tokenize(view.title)), weights, total),
@@ -141,10 +153,20 @@ def passage_signals(query: Query, views: Sequence[PassageView]) -> np.ndarray:
         )
         rows[i, 13] = 1.0 / view.keyword_rank if view.keyword_rank else 0.0
         rows[i, 14] = 1.0 / view.dense_rank if view.dense_rank else 0.0
+        rows[i, 15] = _share(matched, local, local_total)
+        rows[i, 16] = max(_share(wanted.intersection(s), local, local_total) for s in sentences[i])
+        rows[i, 18] = max(len(q_bigrams & _bigrams(s)) / len(q_bigrams) for s in sentences[i]) if q_bigrams else 0.0
     if len(views):
-        for gap, column in ((9, 0), (10, 1), (11, 2), (12, 3)):
+        for gap, column in ((9, 0), (10, 1), (11, 2), (12, 3), (17, 15)):
             rows[:, gap] = rows[:, column] - rows[:, column].max()
     return rows
+
+
+def _local_weights(terms: set[str], held: Sequence[set[str]]) -> dict[str, float]:
+    """BM25's idf of each term among the candidates: high for a term few of them hold."""
+    n = len(held)
+    df = {t: sum(t in h for h in held) for t in terms}
+    return {t: float(np.log(1 + (n - d + 0.5) / (d + 0.5))) for t, d in df.items()}
 
 
 def sentence_signals(query: Query, view: PassageView) -> np.ndarray:
