@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .chunking import sentence_spans
+from .citation import Location
 from .keyword import tokenize
 
 __all__ = [
@@ -62,6 +63,14 @@ class Citation:
     url: str | None
     start: int  # character span of the passage in the article's text
     end: int
+    section: tuple[str, ...] = ()  # headings the passage sits under, outermost first
+    pages: tuple[int, ...] = ()  # first and last page of a PDF (one number when the same)
+    lines: tuple[int, int] | None = None  # first and last line in the file (text and Markdown)
+
+    @property
+    def where(self) -> str:
+        """Section, pages and lines in words: "Normans › History · page 3 · lines 40-52" ("" when none)."""
+        return Location(self.section, self.pages, self.lines).describe()
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,10 @@ class Result:
             "url": self.citation.url,
             "start": self.citation.start,
             "end": self.citation.end,
+            "section": list(self.citation.section),
+            "pages": list(self.citation.pages),
+            "lines": list(self.citation.lines) if self.citation.lines else None,
+            "where": self.citation.where,
         }
         if explain:
             out["explain"] = self.explain

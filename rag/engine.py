@@ -12,6 +12,7 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import astuple
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from .answer import Answer, Citation, Result, best_sentence, is_answered
 from .backends import Backend, open_backend
+from .citation import locate
 from .config import Settings
 from .documents import ARTICLE_TYPES
 from .embedding import Embedder, load_embedder
@@ -205,7 +207,8 @@ class Engine:
             "keyword_coverage": round(hit.coverage, 6),
             "fused_score": round(hit.score, 6),
         }
-        citation = Citation(doc["title"], doc["source"], doc.get("url"), start, end)
+        where = locate(doc.get("structure"), start, end)
+        citation = Citation(doc["title"], doc["source"], doc.get("url"), start, end, *astuple(where))
         return Result(rank, text, text[hs:he], hs, he, hit.score, citation, explain)
 
 

@@ -171,7 +171,7 @@ def test_a_reader_failing_unexpectedly_skips_only_that_article(engine, settings,
             raise RecursionError("maximum recursion depth exceeded")
         return real(data, source)
 
-    monkeypatch.setattr(rag.readers, "read_html", broken)
+    monkeypatch.setitem(rag.readers.READERS, ".html", broken)
     (settings.corpus / "odd.html").write_text("<p>" * 10 + "Deeply nested.")
     (settings.corpus / "fine.html").write_text("<p>Quokkas smile.</p>")
     report = engine.update()
