@@ -27,7 +27,13 @@ _HEADING_STYLE = re.compile(r"^(?:heading|überschrift|titre)\s*(\d)$", re.I)
 
 def _open_zip(data: bytes, source: str, what: str) -> None:
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise CorpusError(f"not a {what} file (not a zip archive); save it again as {what}.", source)
+        raise CorpusError(f"damaged or not a {what} file (not a zip archive); save it again as {what}.", source)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"{exc.args[0] if exc.args else 'a part'} is missing"
+    return fold(str(exc))[:80] or exc.__class__.__name__
 
 
 def read_docx(data: bytes, source: str) -> Reading:
@@ -40,7 +46,7 @@ def read_docx(data: bytes, source: str) -> Reading:
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise CorpusError(f"damaged Word file ({exc.__class__.__name__}).", source) from None
+        raise CorpusError(f"damaged Word file, or not one ({_why(exc)}); save it again as .docx.", source) from None
     b = Builder()
     for block in document.iter_inner_content():
         if isinstance(block, Table):
@@ -91,7 +97,7 @@ def read_epub(data: bytes, source: str) -> Reading:
     try:
         book = epub.read_epub(io.BytesIO(data), {"ignore_ncx": True})
     except (epub.EpubException, KeyError, ValueError, zipfile.BadZipFile, AttributeError) as exc:
-        raise CorpusError(f"damaged EPUB file ({exc.__class__.__name__}).", source) from None
+        raise CorpusError(f"damaged EPUB file, or not one ({_why(exc)}); save it again as .epub.", source) from None
     b = Builder()
     for item_id, _ in book.spine:
         item = book.get_item_with_id(item_id)

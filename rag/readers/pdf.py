@@ -64,7 +64,9 @@ def read_pdf(data: bytes, source: str) -> Reading:
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise CorpusError("encrypted PDF that needs a password; save an unencrypted copy.", source) from None
-        raise CorpusError(f"damaged or truncated PDF ({fold(str(exc))[:80]}).", source) from None
+        why = re.search(r"PDFium: ([^)]+)", str(exc))
+        detail = why.group(1).lower() if why else fold(str(exc))[:80]
+        raise CorpusError(f"damaged or truncated PDF ({detail}).", source) from None
     lines = _drop_furniture(pages)
     if not any(line.text.strip() for line in lines):
         raise CorpusError("PDF has no text layer (scanned?); run OCR on it first.", source)
