@@ -6,10 +6,11 @@ form of an answer is defined here and nowhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 
 import numpy as np
 
+from .citation import Location, locate
 from .question import Query
 from .ranker import Ranker, load_ranker
 from .search import Hit, is_answered, sentence_similarities
@@ -26,6 +27,14 @@ class Citation:
     url: str | None
     start: int  # character span of the passage in the article's text
     end: int
+    section: tuple[str, ...] = ()  # headings the passage sits under, outermost first
+    pages: tuple[int, ...] = ()  # first and last page of a PDF (one number when the same)
+    lines: tuple[int, int] | None = None  # first and last line in the file (text and Markdown)
+
+    @property
+    def where(self) -> str:
+        """Section, pages and lines in words: "Normans › History · page 3 · lines 40-52" ("" when none)."""
+        return Location(self.section, self.pages, self.lines).describe()
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,10 @@ class Result:
             "url": self.citation.url,
             "start": self.citation.start,
             "end": self.citation.end,
+            "section": list(self.citation.section),
+            "pages": list(self.citation.pages),
+            "lines": list(self.citation.lines) if self.citation.lines else None,
+            "where": self.citation.where,
         }
         if explain:
             out["explain"] = self.explain
@@ -112,7 +125,10 @@ def answer_from(
             hit.keyword_rank,
         )
         hs, he = best_sentence(query, view)
-        citation = Citation(doc["title"], doc["source"], doc.get("url"), int(row["start"]), int(row["end"]))
+        start, end = int(row["start"]), int(row["end"])
+        citation = Citation(
+            doc["title"], doc["source"], doc.get("url"), start, end, *astuple(locate(doc.get("structure"), start, end))
+        )
         results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit)))
     return Answer(question, bool(hits) and (on_topic or is_answered(hits)), results)
 

@@ -67,6 +67,7 @@ def main(verbose: bool) -> None:
     for noisy in ("httpx", "sentence_transformers", "transformers", "faiss", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged PDFs are reported as skipped instead
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)  # its notes on each page it reads
 
 
 def printable(text: str) -> str:
@@ -278,7 +279,8 @@ def format_answer(answer, explain: bool = False) -> str:
     lines = [] if answer.answered else [_LOW_CONFIDENCE, ""]
     for r in answer.results:
         c = r.citation
-        head = f"[{r.rank}] {c.title} — {c.source}, characters {c.start}-{c.end}  (score {r.score:.3f})"
+        where = f"{c.where}, " if c.where else ""
+        head = f"[{r.rank}] {c.title} — {c.source}, {where}characters {c.start}-{c.end}  (score {r.score:.3f})"
         lines.append(printable(head))
         parts = (r.text[: r.highlight_start], r.highlight, r.text[r.highlight_end :])
         before, hl, after = (printable(t) for t in parts)
@@ -426,6 +428,28 @@ def add(settings: Settings, files: tuple[Path, ...], overwrite: bool) -> None:
     sources, report = make_engine(settings).add(files, overwrite=overwrite)
     click.echo(printable(f"Added {', '.join(sources)}; {report.passages_total} passages in the index."))
     _echo_skipped(report)
+
+
+@main.command()
+@common
+@click.argument("article")
+@click.option("--start", type=click.IntRange(min=0), help="First character of the span to print [default: 0].")
+@click.option("--end", type=click.IntRange(min=0), help="Character after the span [default: the end].")
+def show(settings: Settings, article: str, start: int | None, end: int | None) -> None:
+    """Print the text of ARTICLE as it is indexed (or the span --start N --end M of it), to check a citation.
+
+    ARTICLE is the source a citation names, relative to the corpus: `rag show Normans.pdf --start 120 --end 700`.
+    """
+    from .show import indexed_text
+
+    text, note = indexed_text(settings, article)
+    if note:
+        click.echo(printable(note), err=True)
+    start = start or 0
+    end = len(text) if end is None else end
+    if start > len(text) or end < start:
+        raise click.ClickException(f"the span {start}-{end} is outside the article's {len(text)} characters.")
+    click.echo(text[start:end])
 
 
 @main.command()

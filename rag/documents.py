@@ -1,8 +1,10 @@
 """Articles on disk -> Documents: plain text plus title, author, date, url and origin.
 
-Readers exist for .txt, .md, .html/.htm and .pdf. Offsets elsewhere in the
-tool are character offsets into `Document.text`, the text a reader extracted
-(for text and markdown: the file after its front matter).
+Readers (rag/readers/) exist for .txt, .md, .html/.htm, .pdf, .docx and .epub.
+Offsets elsewhere in the tool are character offsets into `Document.text`, the
+text a reader extracted (for plain text: the file after its front matter).
+A document also carries where its headings, pages and source lines start, as
+offsets into that text, for citations (citation.py).
 """
 
 from __future__ import annotations
@@ -16,12 +18,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError
+from .readers import READER_VERSION, read
 
-__all__ = ["ARTICLE_TYPES", "ArticleFile", "Document", "Skipped", "scan", "read_bytes", "read_document", "file_hash"]
+__all__ = [
+    "ARTICLE_TYPES",
+    "READER_VERSION",
+    "ArticleFile",
+    "Document",
+    "Skipped",
+    "scan",
+    "read_bytes",
+    "read_document",
+    "file_hash",
+]
 
 log = logging.getLogger(__name__)
 
-ARTICLE_TYPES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+ARTICLE_TYPES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".epub")
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,9 @@ class Document:
     date: str | None = None
     url: str | None = None
     origin: str | None = None  # where the article comes from, in words ("The New Stack")
+    headings: tuple[tuple[int, int, str], ...] = ()  # (offset, level, text) of each heading
+    pages: tuple[int, ...] = ()  # offset where each page starts (PDF)
+    lines: tuple[tuple[int, int], ...] = ()  # (offset, source line) anchors (text and Markdown; see readers)
 
     @property
     def meta(self) -> dict[str, str | None]:
@@ -172,20 +188,14 @@ def read_document(article: ArticleFile, data: bytes | None = None) -> Document:
     if data is None:
         data = read_bytes(article.path, article.source)
     suffix = article.path.suffix.lower()
-    if suffix == ".pdf":
-        from .readers import read_pdf as reader
-    elif suffix in (".html", ".htm"):
-        from .readers import read_html as reader
-    else:
-        from .readers import read_text as reader
     if not data.strip():
         raise CorpusError("empty file, no text to index.", article.source)
-    text, meta = reader(data, article.source)
+    reading = read(suffix, data, article.source)
+    text, meta = reading.text, reading.meta
     if not text.strip():
-        what = "no text to index (only markup or scripts)." if suffix in (".html", ".htm") else "no text to index."
-        raise CorpusError(what, article.source)
+        raise CorpusError(_NO_TEXT.get(suffix, "no text to index."), article.source)
     title = _opt(meta.get("title"))
-    if not title and suffix not in (".pdf", ".html", ".htm"):
+    if not title and suffix in (".txt", ".md", ".markdown"):
         title = _first_line(text)
     title = title or Path(article.source).stem
     return Document(
@@ -197,7 +207,20 @@ def read_document(article: ArticleFile, data: bytes | None = None) -> Document:
         date=_opt(meta.get("date")),
         url=_opt(meta.get("url")),
         origin=_opt(meta.get("origin") or meta.get("source")),
+        headings=tuple(reading.headings),
+        pages=tuple(reading.pages),
+        lines=tuple(reading.lines),
     )
+
+
+_NO_TEXT = {
+    ".html": "no text to index (only markup or scripts).",
+    ".htm": "no text to index (only markup or scripts).",
+    ".md": "no text to index (only markup, links or images).",
+    ".markdown": "no text to index (only markup, links or images).",
+    ".docx": "Word file with no text in it.",
+    ".epub": "EPUB with no text in its chapters.",
+}
 
 
 def _first_line(text: str) -> str:

@@ -20,8 +20,9 @@ import numpy as np
 
 from .backends import Backend, open_backend
 from .chunking import passage_spans, sentence_spans
+from .citation import structure
 from .config import Settings
-from .documents import ArticleFile, Document, Skipped, file_hash, read_bytes, read_document, scan
+from .documents import READER_VERSION, ArticleFile, Document, Skipped, file_hash, read_bytes, read_document, scan
 from .embedding import Embedder
 from .errors import CorpusError, IndexBusyError, IndexStateError
 from .store import PASSAGE_DTYPE, Manifest, Store, write_store
@@ -75,6 +76,8 @@ def _rebuild_reason(old: Manifest | None, settings: Settings, model: str, full: 
         return f"model changed from {old.model} to {model}"
     if old.chunking != settings.chunking:
         return f"chunking changed from {old.chunking} to {settings.chunking}"
+    if old.readers != READER_VERSION:
+        return f"article readers changed from version {old.readers} to {READER_VERSION}"
     return None
 
 
@@ -358,11 +361,12 @@ def _write(settings, model, dim, old, kept, fresh, new) -> Manifest:
     """
     entries = []
     for f, meta, _ in kept:
-        info = {k: meta.get(k) for k in ("hash", "title", "author", "date", "url", "origin")}
+        info = {k: meta.get(k) for k in ("hash", "title", "author", "date", "url", "origin", "structure")}
         entries.append((f.source, f, info, "kept", meta["first"], meta["count"]))
     at = 0
     for f, doc, spans in fresh:
-        entries.append((f.source, f, {"hash": doc.hash, **doc.meta}, "fresh", at, len(spans)))
+        info = {"hash": doc.hash, **doc.meta, "structure": structure(doc, spans)}
+        entries.append((f.source, f, info, "fresh", at, len(spans)))
         at += len(spans)
     entries.sort(key=lambda e: e[0])
 

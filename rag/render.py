@@ -19,6 +19,7 @@ from .answer import Answer, Result
 __all__ = [
     "CorpusStatus",
     "esc",
+    "text_fragment",
     "context_span",
     "render_answer",
     "render_error",
@@ -90,7 +91,8 @@ def _card(r: Result, article: str | None, explain: bool) -> str:
     )
     meta = (
         f'<span class="rag-title">{_flat(c.title)}</span>'
-        f'<span class="rag-where">{esc(c.source)} · characters {c.start}–{c.end} · score {r.score:.3f}</span>'
+        f'<span class="rag-where">{esc(c.source)}{_where(c)} · characters {c.start}–{c.end} · '
+        f"score {r.score:.3f}</span>"
     )
     how = f'<span class="rag-explain">{_explain(r.explain)}</span>' if explain else ""
     return (
@@ -137,8 +139,11 @@ def context_span(text: str, start: int, end: int, chars: int = CONTEXT_CHARS) ->
 def _context(r: Result, article: str | None) -> str:
     c = r.citation
     where = f"From <strong>{_flat(c.title)}</strong> {_file(c.source)}"
+    if c.where:
+        where += f" · {esc(c.where)}"
     if _web_url(c.url):
-        where += f" · {_link('original', c.url)}"
+        url = text_fragment(c.url, r.highlight) if c.source.lower().endswith((".html", ".htm")) else c.url
+        where += f" · {_link('original', url)}"
     if article is None or article[c.start : c.end] != r.text:
         note = "The article has changed or cannot be read since it was indexed; update the index to read it in context."
         return f'<p class="rag-ctx-head">{where}</p><p class="rag-ctx-note">{esc(note)}</p>'
@@ -171,6 +176,36 @@ def _sources(results: Sequence[Result]) -> str:
         title = _link(_flat(rs[0].citation.title), rs[0].citation.url)
         items.append(f'<li><span class="rag-nums">{nums}</span><span>{title} {_file(source)}</span></li>')
     return f'<div class="rag-sources"><p class="rag-sources-head">Sources</p><ul>{"".join(items)}</ul></div>'
+
+
+def _where(c) -> str:
+    return f" · {esc(c.where)}" if c.where else ""
+
+
+_FRAGMENT_WORDS = 5
+
+
+def text_fragment(url: str, sentence: str) -> str:
+    """`url` with a text fragment that makes a browser scroll to and mark `sentence` on the page.
+
+    A long sentence is named by its first and last words (`text=start,end`).
+
+    >>> text_fragment("https://x.org/a#top", "The Normans came, in 911.")
+    'https://x.org/a#:~:text=The%20Normans%20came%2C%20in%20911.'
+    """
+    from urllib.parse import quote
+
+    words = sentence.split()
+    if not words:
+        return url
+    base = url.split("#", 1)[0]
+
+    def enc(part: list[str]) -> str:
+        return quote(" ".join(part), safe="").replace("-", "%2D")
+
+    if len(words) <= 2 * _FRAGMENT_WORDS:
+        return f"{base}#:~:text={enc(words)}"
+    return f"{base}#:~:text={enc(words[:_FRAGMENT_WORDS])},{enc(words[-_FRAGMENT_WORDS:])}"
 
 
 def _web_url(url: str | None) -> bool:

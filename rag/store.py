@@ -43,6 +43,7 @@ from .errors import IndexStateError
 from .integrity import record, verify
 from .keyword import tokenize
 from .quantize import dequantize, quantize
+from .readers import READER_VERSION
 from .retry import attempts
 
 __all__ = [
@@ -68,17 +69,19 @@ class Manifest:
     model: str
     dim: int
     chunking: dict[str, int]
-    documents: list[dict]  # source, hash, size, mtime_ns, title, author, date, url, first, count
+    documents: list[dict]  # source, hash, size, mtime_ns, title, author, date, url, first, count, structure
     passages: int
     created: float
     version: int = FORMAT_VERSION
     files: dict[str, list] = field(default_factory=dict)  # relative path -> [size, sha256]
+    readers: int = READER_VERSION  # version of the article readers that gave the documents' text
 
     def to_json(self) -> dict:
         return {
             "format_version": self.version,
             "model": {"name": self.model, "dim": self.dim},
             "chunking": self.chunking,
+            "readers": self.readers,
             "created": self.created,
             "passages": self.passages,
             "documents": self.documents,
@@ -109,6 +112,7 @@ class Manifest:
             passages=int(data["passages"]),
             created=float(data["created"]),
             files={str(k): [int(v[0]), str(v[1])] for k, v in data.get("files", {}).items()},
+            readers=int(data.get("readers", 1)),  # indexes from before readers were versioned: version 1
         )
         _check_documents(manifest)
         return manifest

@@ -241,7 +241,8 @@ def build_app(engine):
                     height=110,
                 )
                 gr.HTML(
-                    f'<p class="rag-hint">Text, Markdown, HTML or PDF, up to {engine.settings.max_upload_mb} MB each. '
+                    '<p class="rag-hint">Text, Markdown, HTML, PDF, Word or EPUB, '
+                    f"up to {engine.settings.max_upload_mb} MB each. "
                     "They are indexed at once.</p>"
                 )
                 note = gr.HTML(elem_id="rag-note")

@@ -34,6 +34,27 @@ def pdf_with_password(user: str) -> bytes:
     return out.getvalue()
 
 
+def _zip_of(members: dict[str, str]) -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, text in members.items():
+            z.writestr(name, text)
+    return out.getvalue()
+
+
+def _docx(text: str = "A Word document with a paragraph.") -> bytes:
+    import docx
+
+    document = docx.Document()
+    if text:
+        document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 def add_bad_articles(corpus: Path, tmp_path: Path) -> dict[str, str]:
     """Write one of each kind of unusable article; returns source -> a phrase its reason must contain."""
     full_pdf = make_pdf(["A perfectly good page of text.", "And another."])
@@ -49,6 +70,14 @@ def add_bad_articles(corpus: Path, tmp_path: Path) -> dict[str, str]:
         "truncated.pdf": (full_pdf[: len(full_pdf) // 2], "damaged or truncated PDF"),
         "not-a.pdf": (b"<html>a web page saved as .pdf</html>", "not a PDF"),
         "sub/bad-utf16.txt": (b"\xff\xfe" + b"\x00\xd8" + b"a\x00", "not valid UTF-16"),
+        "badges.md": (b"[![ci](https://x.org/b.svg)](https://x.org)\n", "no text to index"),
+        "menu.html": (b"<html><body><nav><a href=/>Home</a></nav></body></html>", "no text to index"),
+        "garbage.docx": (os.urandom(2048), "not a .docx file"),
+        "truncated.docx": (_docx()[:1500], "damaged or not a .docx file"),
+        "not-word.docx": (_zip_of({"notes.txt": "hello"}), "damaged Word file"),
+        "blank.docx": (_docx(""), "Word file with no text"),
+        "garbage.epub": (b"PK\x03\x04 not really a zip", "not a .epub file"),
+        "not-a-book.epub": (_zip_of({"mimetype": "text/plain"}), "damaged EPUB file"),
     }
     for name, (data, _) in files.items():
         (corpus / name).parent.mkdir(parents=True, exist_ok=True)
@@ -171,7 +200,7 @@ def test_a_reader_failing_unexpectedly_skips_only_that_article(engine, settings,
             raise RecursionError("maximum recursion depth exceeded")
         return real(data, source)
 
-    monkeypatch.setattr(rag.readers, "read_html", broken)
+    monkeypatch.setitem(rag.readers.READERS, ".html", broken)
     (settings.corpus / "odd.html").write_text("<p>" * 10 + "Deeply nested.")
     (settings.corpus / "fine.html").write_text("<p>Quokkas smile.</p>")
     report = engine.update()

@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
+from ..citation import fit, structure
 from ..errors import ConfigError, IndexBusyError
 from ..store import Manifest
 from .meta import Meta
@@ -67,6 +68,7 @@ def apply_update(meta: Meta, settings, model, dim, old, kept, fresh, new) -> Man
         if len(spans) >= 1 << DOC_SHIFT:
             raise ConfigError(f"{f.source} makes {len(spans)} passages, more than Milvus ids allow: split it.")
         doc = {"id": next_doc, "source": f.source, "hash": document.hash, **document.meta}
+        doc["structure"] = fit(structure(document, spans), MAX_VARCHAR // 2)  # one VARCHAR holds the entry
         docs.append({**doc, "size": f.size, "mtime_ns": f.mtime_ns, "count": len(spans)})
         rows.append(_doc_row(docs[-1], added=gen))
         placed.append((next_doc, document, spans))

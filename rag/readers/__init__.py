@@ -1,0 +1,55 @@
+"""One reader per file type: bytes -> Reading (text, metadata, and offsets of headings, pages and lines).
+
+    reading = read(".pdf", data, "report.pdf")
+    reading.text, reading.meta["title"], reading.pages
+
+Each reader raises CorpusError with a short reason when the file has no
+usable text, so the indexer can skip it and say why. Parsers are imported
+only when a file of their type is read.
+
+READER_VERSION is recorded in the index: raise it whenever a reader gives
+different text for the same file, so indexes built by the old one are rebuilt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .blocks import Reading
+from .html import read_html
+from .markdown import read_markdown
+from .office import read_docx, read_epub
+from .pdf import read_pdf
+from .text import decode, read_text
+
+__all__ = [
+    "READER_VERSION",
+    "READERS",
+    "Reading",
+    "read",
+    "decode",
+    "read_text",
+    "read_html",
+    "read_markdown",
+    "read_pdf",
+    "read_docx",
+    "read_epub",
+]
+
+READER_VERSION = 2  # 1: text as extracted by BeautifulSoup and pypdf; 2: rendered blocks with structure
+
+READERS: dict[str, Callable[[bytes, str], Reading]] = {
+    ".txt": read_text,
+    ".md": read_markdown,
+    ".markdown": read_markdown,
+    ".html": read_html,
+    ".htm": read_html,
+    ".pdf": read_pdf,
+    ".docx": read_docx,
+    ".epub": read_epub,
+}
+
+
+def read(suffix: str, data: bytes, source: str) -> Reading:
+    """Read `data` with the reader for its file type (`suffix`, such as ".pdf"); unknown types as text."""
+    return READERS.get(suffix.lower(), read_text)(data, source)

@@ -1,0 +1,117 @@
+"""Blocks of a document -> its text, with the structure citations need.
+
+Every reader that renders a file (all but plain text) adds blocks in reading
+order: paragraphs, headings, list items, table rows, code. The builder joins
+them the way a person reads them (a blank line between blocks, the lines of
+one list or table together), and records where each heading, page and source
+line starts, as character offsets into the text it builds.
+
+>>> b = Builder()
+>>> _ = b.heading("History", 2), b.paragraph("The  Normans\\n came.")
+>>> b.text, b.headings
+('History\\n\\nThe Normans came.', [(0, 2, 'History')])
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["Reading", "Builder", "fold", "is_back_matter"]
+
+_SPACE = re.compile(r"\s+")
+
+
+_BACK_MATTER = frozenset(
+    {"references", "notes", "footnotes", "citations", "sources", "bibliography", "external links", "see also"}
+    | {"further reading", "notes and references", "works cited", "literature cited"}
+)
+
+
+def is_back_matter(heading: str) -> bool:
+    """Whether a heading opens a section of references, notes or links rather than article text."""
+    return fold(heading).lower().rstrip(":") in _BACK_MATTER
+
+
+def fold(text: str) -> str:
+    """White space folded to single spaces, trimmed: inline text as it is shown."""
+    return _SPACE.sub(" ", text).strip()
+
+
+@dataclass
+class Reading:
+    """What a reader gives: the text, its metadata, and offsets into the text for citations.
+
+    `headings` are (offset, level, text); `pages[n]` is where page n + 1 starts; `lines` are
+    (offset, line): the text from `offset` on comes from source line `line` (1-based), one more
+    at each new line of the text, up to the next entry.
+    """
+
+    text: str
+    meta: dict = field(default_factory=dict)
+    headings: list[tuple[int, int, str]] = field(default_factory=list)
+    pages: list[int] = field(default_factory=list)
+    lines: list[tuple[int, int]] = field(default_factory=list)
+
+
+class Builder:
+    """Collects blocks; `text` is the document so far."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._size = 0
+        self._tight = False  # the last block asked for the next one to follow on the next line
+        self.headings: list[tuple[int, int, str]] = []
+        self.pages: list[int] = []
+        self.lines: list[tuple[int, int]] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def _start(self, tight: bool) -> int:
+        if self._size:
+            sep = "\n" if tight and self._tight else "\n\n"
+            self._parts.append(sep)
+            self._size += len(sep)
+        self._tight = tight
+        return self._size
+
+    def add(self, text: str, tight: bool = False, line: int | None = None) -> int | None:
+        """Add a block as it is (new lines kept); returns its offset, or None when it is empty.
+
+        `tight` blocks (list items, table rows) follow a tight block on the next line, not after
+        a blank one; `line` is the source line the block starts on.
+        """
+        text = text.strip("\n")
+        if not text.strip():
+            return None
+        at = self._start(tight)
+        if line is not None:
+            self.lines.append((at, line))
+        self._parts.append(text)
+        self._size += len(text)
+        return at
+
+    def paragraph(self, text: str, line: int | None = None) -> int | None:
+        return self.add(fold(text), line=line)
+
+    def item(self, text: str, line: int | None = None) -> int | None:
+        """One line of a list or a table."""
+        return self.add(fold(text), tight=True, line=line)
+
+    def heading(self, text: str, level: int, line: int | None = None) -> int | None:
+        text = fold(text)
+        at = self.add(text, line=line)
+        if at is not None:
+            self.headings.append((at, level, text))
+        return at
+
+    def page(self) -> None:
+        """The next block starts a new page."""
+        self.pages.append(self._size + (2 if self._size else 0))
+
+    def reading(self, meta: dict | None = None) -> Reading:
+        text = self.text
+        pages = [min(p, len(text)) for p in self.pages]
+        return Reading(text, meta or {}, self.headings, pages, self.lines)

@@ -1,0 +1,202 @@
+"""HTML pages -> the article a person reads: main content only, with its headings.
+
+The page is cleaned first (navigation, headers and footers of the site,
+sidebars, edit links, reference markers such as [12], reference lists and
+cookie banners go), then trafilatura picks the main content, which is turned
+into blocks (markup.py). Title, author, date and address come from the page's
+metadata; the title loses its site suffix ("Normans - Wikipedia" -> "Normans").
+The choice of extractor was measured: docs/formats.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from ..errors import CorpusError
+from .blocks import Builder, Reading, fold, is_back_matter
+from .markup import HEADING_LEVELS, add_blocks
+from .text import decode
+
+__all__ = ["read_html", "clean_tree", "parse_html", "page_meta", "site_title", "EXTRACTORS"]
+
+log = logging.getLogger(__name__)
+
+# Parts of class and id names that mark page furniture rather than the article.
+_FURNITURE = frozenset(
+    "nav navbar navbox navigation menu breadcrumb breadcrumbs sidebar cookie cookies consent gdpr banner advert "
+    "advertisement ads share sharing social toc catlinks editsection reflist references hatnote printfooter noprint "
+    "jump sitesub skip subscribe newsletter related".split()
+)
+_FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "menu", "dialog"})
+_FURNITURE_TAGS = frozenset({"nav", "aside", "form", "button", "script", "style", "noscript", "template", "svg"})
+_MARKER = re.compile(r"^\s*\[(?:\d{1,4}|[a-z]|citation needed|note \d+|edit)\]\s*$", re.I)
+_NAME_PART = re.compile(r"[\s_-]+")
+_TITLE_SEPARATORS = re.compile(r"\s+[-|–—:·•]\s+")
+
+
+def read_html(data: bytes, source: str, extractor: str = "trafilatura") -> Reading:
+    """Main text of an HTML page in blocks; title, author, date and url as metadata."""
+    tree = parse_html(decode(data, source), source)
+    meta = page_meta(tree)
+    clean_tree(tree)
+    reading = _blocks(EXTRACTORS[extractor](tree), meta)
+    if extractor != "page" and len(reading.text.split("\n\n")) < 2:
+        # A page too small for the extractor comes back as one run of text (or none): the cleaned page
+        # itself is then the better reading.
+        whole = _blocks(tree, meta)
+        reading = whole if len(whole.text) >= len(reading.text) else reading
+    reading.meta["title"] = site_title(meta.get("title"), reading.headings)
+    return reading
+
+
+def _blocks(root, meta: dict) -> Reading:
+    b = Builder()
+    if root is not None:
+        add_blocks(root, b)
+    return b.reading(dict(meta))
+
+
+def parse_html(html: str, source: str):
+    import lxml.html
+    from lxml.etree import ParserError
+
+    try:
+        return lxml.html.document_fromstring(html)
+    except (ParserError, ValueError) as exc:
+        raise CorpusError(f"not readable as HTML ({exc}).", source) from None
+
+
+def page_meta(tree) -> dict:
+    """Title, author, date and url from <title>, <meta> tags and the canonical link."""
+    meta: dict = {}
+    title = tree.find(".//title")
+    if title is not None and fold(title.text_content()):
+        meta["title"] = fold(title.text_content())
+    for tag in tree.iter("meta"):
+        key = (tag.get("name") or tag.get("property") or "").lower()
+        value = fold(tag.get("content") or "")
+        for name, keys in _META.items():
+            if value and key in keys:
+                meta.setdefault(name, value)
+    for link in tree.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            meta["url"] = link.get("href")
+    return meta
+
+
+_META = {
+    "title": ("og:title", "twitter:title", "dc.title"),
+    "author": ("author", "article:author", "dc.creator"),
+    "date": ("date", "article:published_time", "dc.date", "pubdate"),
+    "url": ("og:url",),
+}
+
+
+def site_title(title: str | None, headings: list[tuple[int, int, str]]) -> str | None:
+    """The title a person would give: the page's first <h1> when <title> holds it, else <title> less
+    its site suffix.
+
+    >>> site_title("Normans - Wikipedia", [])
+    'Normans'
+    >>> site_title("Spider-Man | Marvel", [(0, 1, "Spider-Man")])
+    'Spider-Man'
+    """
+    h1 = next((text for _, level, text in headings if level == 1), None)
+    if h1 and (not title or h1.lower() in title.lower()):
+        return h1
+    if not title:
+        return headings[0][2] if headings else None
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) > 1 and len(parts[-1].split()) <= 4:
+        return " - ".join(parts[:-1]) if len(parts) > 2 else parts[0]
+    return title
+
+
+def clean_tree(tree) -> None:
+    """Drop page furniture in place: site navigation, edit links, reference markers and lists, back matter."""
+    doomed = [el for el in tree.iter() if isinstance(el.tag, str) and _is_furniture(el)]
+    doomed += _back_matter(tree)
+    for el in doomed:
+        _drop(el)
+
+
+def _is_furniture(el) -> bool:
+    tag = el.tag.lower()
+    if tag in _FURNITURE_TAGS or (el.get("role") or "").lower() in _FURNITURE_ROLES:
+        return True
+    if tag in ("header", "footer"):  # a site's header or footer; an article's own header holds its title
+        return not any(a.tag in ("article", "main") for a in el.iterancestors())
+    if tag == "sup" and _MARKER.match(el.text_content()):
+        return True
+    names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+    return any(part in _FURNITURE for part in _NAME_PART.split(names) if part)
+
+
+def _back_matter(tree) -> list:
+    """Sections such as References or External links: the heading and what follows it up to the next heading
+    of the same or a higher level."""
+    out = []
+    for el in tree.iter(*HEADING_LEVELS):
+        if not is_back_matter(el.text_content()):
+            continue
+        level = HEADING_LEVELS[el.tag]
+        start = el.getparent() if "mw-heading" in (el.getparent().get("class") or "") else el
+        out.append(start)
+        for sibling in start.itersiblings():
+            if isinstance(sibling.tag, str) and _heading_level(sibling) <= level:
+                break
+            out.append(sibling)
+    return out
+
+
+def _heading_level(el) -> int:
+    levels = [HEADING_LEVELS[h.tag] for h in el.iter(*HEADING_LEVELS)]
+    return min(levels) if levels else 99
+
+
+def _drop(el) -> None:
+    """Remove an element but keep the text that follows it (its tail)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def _trafilatura(tree):
+    import lxml.html
+    import trafilatura
+
+    html = trafilatura.extract(
+        lxml.html.tostring(tree, encoding="unicode"),
+        output_format="html",
+        include_comments=False,
+        include_tables=True,
+        include_links=False,
+        include_images=False,
+        favor_recall=True,
+        deduplicate=False,
+    )
+    return lxml.html.document_fromstring(html) if html else None
+
+
+def _readability(tree):
+    import lxml.html
+    from readability import Document
+
+    html = Document(lxml.html.tostring(tree, encoding="unicode")).summary(html_partial=True)
+    return lxml.html.fragment_fromstring(html, create_parent="div") if html else None
+
+
+def _page(tree):
+    body = tree.find("body")
+    return body if body is not None else tree
+
+
+EXTRACTORS = {"trafilatura": _trafilatura, "readability": _readability, "page": _page}

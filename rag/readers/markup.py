@@ -1,0 +1,82 @@
+"""An HTML tree -> blocks: what a browser shows as paragraphs, headings, lists and tables.
+
+Inline elements (links, emphasis, code, reference spans) stay inside their
+sentence; block elements start a new block. Shared by the HTML and EPUB readers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .blocks import Builder, fold
+
+__all__ = ["add_blocks", "BLOCK_TAGS", "HEADING_LEVELS"]
+
+HEADING_LEVELS = {f"h{n}": n for n in range(1, 7)}
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote body center details dialog dd div dl dt fieldset figcaption figure footer "
+    "form header hgroup hr html li main nav ol p pre section summary table tbody thead tfoot tr ul caption".split()
+) | frozenset(HEADING_LEVELS)
+_SKIP_TAGS = frozenset(
+    "script style noscript template head svg math iframe object button select input textarea".split()
+)
+_TIGHT = frozenset({"li", "dt", "dd"})
+_CELL = re.compile(r"^t[dh]$")
+
+
+def add_blocks(root, b: Builder) -> None:
+    """Add the blocks under the lxml element `root` to `b`, in document order."""
+    buf: list[str] = []
+    _visit(root, b, buf, tight=False)
+    _flush(b, buf, tight=False)
+
+
+def _tag(el) -> str:
+    return el.tag.lower() if isinstance(el.tag, str) else ""
+
+
+def _flush(b: Builder, buf: list[str], tight: bool) -> None:
+    text = fold("".join(buf))
+    buf.clear()
+    if text:
+        (b.item if tight else b.paragraph)(text)
+
+
+def _visit(el, b: Builder, buf: list[str], tight: bool) -> None:
+    if el.text:
+        buf.append(el.text)
+    for child in el:
+        tag = _tag(child)
+        if not tag or tag in _SKIP_TAGS:
+            pass
+        elif tag == "br":
+            _flush(b, buf, tight)
+            tight = True  # lines broken with <br> stay together, like a poem or an address
+        elif tag in HEADING_LEVELS:
+            _flush(b, buf, tight)
+            b.heading(child.text_content(), HEADING_LEVELS[tag])
+        elif tag == "pre":
+            _flush(b, buf, tight)
+            b.add(child.text_content().rstrip())
+        elif tag == "table":
+            _flush(b, buf, tight)
+            _table(child, b)
+        elif tag in BLOCK_TAGS:
+            _flush(b, buf, tight)
+            inner = tight or tag in _TIGHT
+            _visit(child, b, buf, inner)
+            _flush(b, buf, inner)
+        else:
+            _visit(child, b, buf, tight)
+        if child.tail:
+            buf.append(child.tail)
+
+
+def _table(table, b: Builder) -> None:
+    """One line per row, cells separated by " | "; a caption first."""
+    for caption in table.iter("caption"):
+        b.paragraph(caption.text_content())
+    for row in table.iter("tr"):
+        cells = [fold(cell.text_content()) for cell in row if _CELL.match(_tag(cell))]
+        if any(cells):
+            b.item(" | ".join(cells))

@@ -1,0 +1,43 @@
+"""An article's indexed text, read again from the corpus, for `rag show`.
+
+Offsets in citations are offsets into the text the reader gave when the
+article was indexed; reading the same file with the same reader gives the
+same text, and the manifest's content hash says whether it is still that file.
+"""
+
+from __future__ import annotations
+
+from .backends import open_backend
+from .config import Settings
+from .documents import ArticleFile, file_hash, read_bytes, read_document
+from .errors import IndexStateError, InputError
+
+__all__ = ["indexed_text"]
+
+
+def indexed_text(settings: Settings, article: str) -> tuple[str, str | None]:
+    """(text of `article` as the index holds it, a note when the file is not the one indexed or None)."""
+    corpus = settings.corpus.resolve()
+    path = (corpus / article).resolve()
+    if not path.is_relative_to(corpus):
+        raise InputError(f"{article} is not in the corpus folder {settings.corpus}; name it as citations do.")
+    if not path.is_file():
+        raise InputError(f"no article {article!r} in {settings.corpus}: give its source as a citation names it.")
+    source = path.relative_to(corpus).as_posix()
+    data = read_bytes(path, source, settings.max_file_bytes)
+    st = path.stat()
+    doc = read_document(ArticleFile(path, source, st.st_size, st.st_mtime_ns), data)
+    return doc.text, _note(settings, source, file_hash(data))
+
+
+def _note(settings: Settings, source: str, digest: str) -> str | None:
+    try:
+        manifest = open_backend(settings).read_manifest()
+    except IndexStateError:
+        manifest = None
+    indexed = {d["source"]: d["hash"] for d in manifest.documents} if manifest else {}
+    if source not in indexed:
+        return f"{source} is not in the index yet; run `rag index`. Its text as it would be indexed:"
+    if indexed[source] != digest:
+        return f"{source} has changed since it was indexed; run `rag index`. Its text as it is now:"
+    return None

@@ -1,0 +1,254 @@
+"""Each reader gives the text a person sees, its title, and where headings, pages and lines start."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from rag.chunking import sentence_spans
+from rag.citation import line_of, locate, section_at
+from rag.readers import read
+
+from .pdfs import make_pdf
+
+SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad"
+if not SQUAD.is_dir():
+    SQUAD = Path("/work/shared/data/squad")
+
+
+def squad_file(kind: str, name: str) -> bytes:
+    path = SQUAD / ("articles" if kind == "txt" else f"formats/{kind}") / f"{name}.{kind}"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent: the SQuAD renderings are in shared/data/squad beside the project")
+    return path.read_bytes()
+
+
+def sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e, _ in sentence_spans(text)]
+
+
+WIKI_PAGE = b"""<!DOCTYPE html><html><head><title>Normans - Wikipedia</title>
+<link rel="canonical" href="https://en.wikipedia.org/wiki/Normans"></head><body>
+<a class="mw-jump-link" href="#c">Jump to content</a>
+<header><nav><ul><li><a href="/">Main page</a></li><li><a href="/r">Random article</a></li></ul></nav></header>
+<div class="cookie-banner">We use cookies. <button>Accept</button></div>
+<main><h1>Normans</h1>
+<p>The <a href="/wiki/Normans">Normans</a> were the people who gave their name to <b>Normandy</b>, a region in
+<a href="/wiki/France">France</a>.<sup class="reference"><a href="#cite-1">[12]</a></sup> They came from
+<i>Denmark</i>, Iceland and Norway.</p>
+<h2>History<span class="mw-editsection">[<a href="/edit">edit</a>]</span></h2>
+<p>Rollo agreed to swear fealty to King Charles III.</p>
+<ul><li>First raid in 820</li><li>Treaty in 911</li></ul>
+<table><tr><th>Year</th><th>Event</th></tr><tr><td>1066</td><td>Battle of Hastings</td></tr></table>
+<h2>References</h2><ol class="references"><li>Author 12. Notes on Normans.</li></ol>
+<h2>Legacy</h2><p>Norman architecture survives.</p>
+</main>
+<div role="navigation" class="navbox">History portal</div>
+<footer><p>Privacy policy</p><p>This page was last edited on 5 March 2016.</p></footer></body></html>"""
+
+
+def test_html_inline_links_and_emphasis_stay_inside_their_sentence():
+    r = read(".html", WIKI_PAGE, "Normans.html")
+    assert "The Normans were the people who gave their name to Normandy, a region in France." in sentences(r.text)
+    assert "They came from Denmark, Iceland and Norway." in sentences(r.text)
+
+
+def test_html_drops_navigation_edit_links_reference_markers_and_lists():
+    r = read(".html", WIKI_PAGE, "Normans.html")
+    for furniture in ("Jump to content", "Main page", "cookies", "[12]", "[edit]", "edit", "Notes on Normans"):
+        assert furniture not in r.text
+    for furniture in ("References", "History portal", "Privacy policy", "last edited"):
+        assert furniture not in r.text
+    assert "Norman architecture survives." in r.text  # the section after the references is kept
+
+
+def test_html_headings_lists_and_tables_are_readable_and_cited():
+    r = read(".html", WIKI_PAGE, "Normans.html")
+    assert "History\n\nRollo agreed" in r.text
+    assert "First raid in 820\nTreaty in 911" in r.text
+    assert "Year | Event\n1066 | Battle of Hastings" in r.text
+    assert [(level, text) for _, level, text in r.headings] == [(1, "Normans"), (2, "History"), (2, "Legacy")]
+    at = r.text.index("Treaty in 911")
+    assert section_at([list(h) for h in r.headings], at) == ("Normans", "History")
+    assert r.meta["title"] == "Normans" and r.meta["url"] == "https://en.wikipedia.org/wiki/Normans"
+
+
+def test_html_title_without_site_suffix_when_there_is_no_h1():
+    page = b"<html><head><title>Rust in the kernel | LWN.net</title></head><body><p>Rust arrives.</p></body></html>"
+    assert read(".html", page, "a.html").meta["title"] == "Rust in the kernel"
+
+
+def test_squad_html_reads_as_the_article():
+    r = read(".html", squad_file("html", "Normans"), "Normans.html")
+    plain = squad_file("txt", "Normans").decode()
+    first = plain.split("\n\n")[1]
+    assert first in r.text
+    assert "Jump to content" not in r.text and "Notes on Normans" not in r.text and "[5]" not in r.text
+    assert r.meta["title"] == "Normans"
+
+
+MARKDOWN = b"""---
+title: From the front matter
+author: Ada
+---
+[![build](https://img.shields.io/badge/build-passing-green)](https://ci.example.org)
+
+(intro)=
+# Normans
+
+The *Normans* gave their name to [Normandy](https://en.wikipedia.org/wiki/Normandy), a
+region in **France**.[^1] Run `pip install norman`
+to read more.
+
+```python
+print("kept as code")
+```
+
+[^1]: Author 1. Notes.
+"""
+
+
+def test_markdown_renders_links_emphasis_badges_and_wrapped_lines():
+    r = read(".md", MARKDOWN, "a.md")
+    assert "The Normans gave their name to Normandy, a region in France." in sentences(r.text)
+    assert "Run pip install norman to read more." in r.text
+    assert 'print("kept as code")' in r.text
+    for markup in ("https://", "shields", "*", "[", "(intro)=", "Author 1", "build"):
+        assert markup not in r.text
+    assert r.meta == {"title": "From the front matter", "author": "Ada"}
+
+
+def test_markdown_title_is_the_first_real_heading():
+    r = read(".md", MARKDOWN.split(b"---\n", 2)[2], "a.md")
+    assert r.meta["title"] == "Normans"
+
+
+def test_markdown_lines_point_into_the_file():
+    r = read(".md", MARKDOWN, "a.md")
+    source = MARKDOWN.decode().splitlines()
+    for phrase in ("Normans", "region in France", "to read more", "kept as code"):
+        line = line_of(r.text, tuple(r.lines), r.text.index(phrase))
+        assert phrase.split()[-1] in source[line - 1], (phrase, line)
+
+
+def test_plain_text_is_kept_as_the_file_holds_it():
+    data = b"Title\n\nOne  line,\nhard-wrapped [1].\n"
+    r = read(".txt", data, "a.txt")
+    assert r.text == data.decode()
+    assert line_of(r.text, tuple(r.lines), r.text.index("hard")) == 4
+
+
+def report_pages() -> list[str]:
+    head = "Annual report - Example Org"
+    body1 = (
+        "Emissions from fossil-fuel plants fell. The rise of fossil-\n"
+        "fuel use in transport and the manip-\n"
+        "ulation of data are covered here in full.\n"
+        "\n"
+        "A second paragraph begins on the first page and goes\n"
+        "on to the next one without a break in its"
+    )
+    body2 = "sentence, which ends here.\n\nThe fuel section follows, with fossil records too."
+    return [f"{head}\n{body1}\nPage 1", f"{head}\n{body2}\nPage 2"]
+
+
+def test_pdf_paragraphs_hyphenation_and_page_furniture():
+    r = read(".pdf", make_pdf(report_pages(), title="Annual report - Example Org"), "report.pdf")
+    assert "The rise of fossil-fuel use in transport and the manipulation of data are covered here in full." in (
+        sentences(r.text)
+    )
+    assert (
+        "A second paragraph begins on the first page and goes on to the next one without a break in its sentence"
+        in (r.text)
+    )
+    for furniture in ("Page 1", "Page 2", "Example Org"):
+        assert furniture not in r.text
+    assert r.meta["title"] == "Annual report"
+
+
+def test_pdf_page_numbers_of_passages():
+    r = read(".pdf", make_pdf(report_pages()), "report.pdf")
+    entry = {"pages": r.pages}
+    start = r.text.index("Emissions")
+    assert locate(entry, start, start + 20).pages == (1,)
+    across = r.text.index("A second paragraph")
+    assert locate(entry, across, r.text.index("ends here") + 9).pages == (1, 2)
+    fuel = r.text.index("The fuel section")
+    assert locate(entry, fuel, fuel + 10).pages == (2,)
+
+
+def test_squad_pdf_in_two_columns_reads_in_order():
+    r = read(".pdf", squad_file("pdf", "Normans"), "Normans.pdf")
+    plain = squad_file("txt", "Normans").decode()
+    for paragraph in plain.split("\n\n")[1:4]:  # the first column, then the second, on page 1
+        assert paragraph in r.text
+    assert len(r.pages) == 7 and r.meta["title"] == "Normans"
+    assert "Page 1" not in r.text and "en.wikipedia.org" not in r.text
+
+
+def word_file() -> bytes:
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = "Normans"
+    document.core_properties.author = "Wikipedia contributors"
+    section = document.sections[0]
+    section.header.paragraphs[0].text = "Normans — Wikipedia"
+    section.footer.paragraphs[0].text = "Text is available under a licence"
+    document.add_heading("Origins", level=1)
+    p = document.add_paragraph("The ")
+    p.add_run("Nor").bold = True
+    p.add_run("mans came from ")
+    p.add_run("Den").italic = True
+    p.add_run("mark.")
+    table = document.add_table(rows=2, cols=2)
+    for row, cells in zip(table.rows, [("Year", "Event"), ("911", "Treaty")], strict=True):
+        for cell, text in zip(row.cells, cells, strict=True):
+            cell.text = text
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_word_runs_headings_tables_and_properties():
+    r = read(".docx", word_file(), "a.docx")
+    assert "The Normans came from Denmark." in sentences(r.text)
+    assert "Year | Event\n911 | Treaty" in r.text
+    assert "Wikipedia" not in r.text and "licence" not in r.text  # header and footer
+    assert [(level, text) for _, level, text in r.headings] == [(2, "Origins")]
+    assert r.meta == {"title": "Normans", "author": "Wikipedia contributors"}
+
+
+def test_squad_word_file_reads_as_the_article():
+    r = read(".docx", squad_file("docx", "Normans"), "Normans.docx")
+    plain = squad_file("txt", "Normans").decode()
+    assert plain.split("\n\n")[2] in r.text
+    assert "Text is available under" not in r.text and r.meta["title"] == "Normans"
+
+
+def test_epub_chapters_become_sections(tmp_path):
+    from ebooklib import epub
+
+    book = epub.EpubBook()
+    book.set_identifier("normans")
+    book.set_title("The Normans")
+    book.add_author("A. Historian")
+    chapters = []
+    for n, (title, text) in enumerate([("Origins", "Rollo came in 911."), ("Conquest", "Hastings was in 1066.")], 1):
+        chapter = epub.EpubHtml(title=title, file_name=f"ch{n}.xhtml", lang="en")
+        chapter.content = f"<html><body><h1>{title}</h1><p>{text} It <em>mattered</em>.</p></body></html>"
+        book.add_item(chapter)
+        chapters.append(chapter)
+    book.toc = chapters
+    book.add_item(epub.EpubNcx())
+    book.add_item(epub.EpubNav())
+    book.spine = chapters
+    path = tmp_path / "normans.epub"
+    epub.write_epub(str(path), book)
+    r = read(".epub", path.read_bytes(), "normans.epub")
+    assert "Rollo came in 911. It mattered." in r.text
+    at = r.text.index("Hastings")
+    assert section_at([list(h) for h in r.headings], at) == ("Conquest",)
+    assert r.meta["title"] == "The Normans" and r.meta["author"] == "A. Historian"
