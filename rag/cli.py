@@ -94,9 +94,19 @@ def index_cmd(settings: Settings, full: bool, as_json: bool) -> None:
         click.echo(printable(f"Rebuilt the index: {report.rebuilt}."), err=True)
     click.echo(
         f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
-        f"{report.passages_embedded} passages embedded, {report.passages_total} in the index ({report.seconds:.1f} s)."
+        f"{report.passages_embedded} passages embedded{_cached(report)}, {report.passages_total} in the index "
+        f"({report.seconds:.1f} s{_rate(report)})."
     )
     _echo_skipped(report)
+
+
+def _cached(report) -> str:
+    cached = report.passages_cached + report.sentences_cached
+    return f" ({cached} passages and sentences from the cache of an earlier run)" if cached else ""
+
+
+def _rate(report) -> str:
+    return f"; {report.texts_per_second:.0f} texts/s" if report.texts_per_second else ""
 
 
 def _echo_skipped(report) -> None:
@@ -110,9 +120,13 @@ def _update(engine, full: bool = False):
     bar = None
 
     def progress(done: int, total: int) -> None:
+        """Passages and sentences embedded: what an earlier run left in the cache counts as done from the start."""
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="passage", desc="Embedding", disable=not sys.stderr.isatty())
+            tty = sys.stderr.isatty()
+            bar = tqdm(total=total, initial=done, unit="text", desc="Embedding", disable=not tty, smoothing=0.05)
+            if done:
+                bar.set_postfix_str(f"{done} from the cache", refresh=False)
         bar.update(done - bar.n)
 
     try:

@@ -168,7 +168,7 @@ def _read_article(path: Path, source: str, mtime_ns: int, size: int) -> str | No
 
 def _progress(progress) -> Callable[[int, int], None]:
     def step(done: int, total: int) -> None:
-        progress(done / max(total, 1), desc=f"Indexing: {done} of {total} passages")
+        progress(done / max(total, 1), desc=f"Indexing: {done} of {total} passages and sentences")
 
     return step
 
