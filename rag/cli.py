@@ -84,9 +84,36 @@ _CONTROL = {"\n": "\n", "\t": "\t", "\r": " ", "\x0b": " ", "\x0c": " "}
 @common
 @click.option("--full", is_flag=True, help="Rebuild everything, not only what changed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def index_cmd(settings: Settings, full: bool, as_json: bool) -> None:
+@click.option("--watch", is_flag=True, help="Then keep indexing articles as they are saved, changed or deleted.")
+def index_cmd(settings: Settings, full: bool, as_json: bool, watch: bool) -> None:
     """Index new and changed articles; drop deleted ones."""
-    report = _update(make_engine(settings), full)
+    engine = make_engine(settings)
+    report = _update(engine, full)
+    _echo_report(report, as_json)
+    if watch:
+        _watch(engine, as_json)
+
+
+def _watch(engine, as_json: bool) -> None:
+    """Follow the corpus folder until Ctrl-C: one update, and one summary, per burst of changes."""
+    from .watch import CorpusWatcher
+
+    def show(status) -> None:
+        if status.indexing:
+            click.echo(printable(status.line()), err=True)
+        elif status.report is not None and status.error is None:
+            _echo_report(status.report, as_json)
+        else:
+            click.echo(printable(status.line()), err=True)
+
+    click.echo(printable(f"Watching {engine.settings.corpus} for changes; press Ctrl+C to stop."), err=True)
+    try:
+        CorpusWatcher(engine, on_update=show).run()
+    except KeyboardInterrupt:
+        click.echo("Stopped watching.", err=True)
+
+
+def _echo_report(report, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.to_json()))
         return
@@ -393,12 +420,15 @@ def add(settings: Settings, files: tuple[Path, ...], overwrite: bool) -> None:
 @click.option(
     "--open", "open_", is_flag=True, help="Allow an address other computers can reach without a password (RAG_AUTH)."
 )
-def serve(settings: Settings, host: str | None, port: int | None, open_: bool) -> None:
+@click.option(
+    "--watch/--no-watch", default=True, show_default=True, help="Index articles as they are saved into the corpus."
+)
+def serve(settings: Settings, host: str | None, port: int | None, open_: bool, watch: bool) -> None:
     """Start the web chat, after bringing the index up to date."""
     from .server import serve as serve_web
 
     changes = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
-    serve_web(settings.with_(**changes), open_=open_, notify=lambda msg: click.echo(msg, err=True))
+    serve_web(settings.with_(**changes), open_=open_, notify=lambda msg: click.echo(msg, err=True), watch=watch)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,6 +28,7 @@ __all__ = ["WebChat", "build_app", "page_options", "EXAMPLES_FILE"]
 log = logging.getLogger(__name__)
 
 EXAMPLES_FILE = ".questions"  # in the corpus folder: example questions for the first screen, one per line
+POLL_SECONDS = 1.0  # how often the page asks the corpus watcher what it has done
 HISTORY = 5  # earlier questions of a conversation passed on to the engine
 CSS = Path(__file__).with_name("web.css")
 HEADER = (
@@ -53,10 +54,11 @@ PLACEHOLDER = "### Ask anything about the articles\nOr start with one of these q
 
 
 class WebChat:
-    """The page's actions, each a plain method over one Engine."""
+    """The page's actions, each a plain method over one Engine (and the watcher following its corpus, if any)."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine, watcher=None) -> None:
         self.engine = engine
+        self.watcher = watcher
 
     def ask(self, question: str, history: list[str] | None = None, k: int = 5, explain: bool = False) -> dict:
         """Answer a question from the articles.
@@ -133,6 +135,20 @@ class WebChat:
         skipped = [f"Skipped {s.source}: {s.reason}" for s in report.skipped]
         return render_note([text, *skipped], "warn" if skipped else "ok"), self.status()
 
+    def poll(self, seen: int) -> tuple:
+        """What the corpus watcher has done since version `seen`: (version, its line, the corpus panel).
+
+        Unchanged parts are skipped, so a page polling every second redraws nothing until the watcher acts.
+        """
+        if self.watcher is None:
+            return seen, gr.skip(), gr.skip()
+        status = self.watcher.status()
+        if status.version == seen:
+            return seen, gr.skip(), gr.skip()
+        kind = "error" if status.error else "warn" if status.report and status.report.skipped else "ok"
+        line = render_note([status.line()], kind)
+        return status.version, line, gr.skip() if status.indexing else self.status()
+
     def examples(self) -> list[str]:
         """The corpus's own example questions if it has some, else one per article title."""
         try:
@@ -173,9 +189,10 @@ def _progress(progress) -> Callable[[int, int], None]:
     return step
 
 
-def build_app(engine):
-    """The chat page for `engine`: a gr.Blocks, to be launched by `serve`."""
-    web = WebChat(engine)
+def build_app(engine, watcher=None):
+    """The chat page for `engine`: a gr.Blocks, to be launched by `serve`; `watcher` (a CorpusWatcher, see
+    watch.py) shows its updates on the page as they happen."""
+    web = WebChat(engine, watcher)
 
     def upload(files: list[str] | None, progress=gr.Progress()):  # noqa: B008 - how Gradio injects progress
         return web.upload(files, progress)
@@ -215,6 +232,7 @@ def build_app(engine):
             with gr.Column(scale=1, min_width=260, elem_id="rag-side"):
                 gr.HTML('<h2 class="rag-side-head">Corpus</h2>')
                 status = gr.HTML(web.status(), elem_id="rag-status")
+                watch_line = gr.HTML(elem_id="rag-watch")
                 rescan_btn = gr.Button("Re-read the corpus folder", size="sm", variant="secondary")
                 gr.HTML('<h2 class="rag-side-head">Add articles</h2>')
                 files = gr.File(
@@ -247,6 +265,11 @@ def build_app(engine):
         files.upload(upload, [files], [files, note, status], show_progress_on=[files], **private)
         rescan_btn.click(rescan, None, [note, status], show_progress_on=[status], **private)
         app.load(web.status, None, [status], queue=False, **private)  # fresh on every visit
+        if watcher is not None:
+            seen = gr.State(0)
+            gr.Timer(POLL_SECONDS).tick(
+                web.poll, [seen], [seen, watch_line, status], queue=False, show_progress="hidden", **private
+            )
         gr.api(web.ask, api_name="ask")
     return app
 
