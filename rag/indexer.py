@@ -360,12 +360,12 @@ def embed_passages(
     row = {t: i for i, t in enumerate(dict.fromkeys(every))}
     distinct = list(row)
     keys = [cache.key(t) for t in distinct] if cache is not None else None
-    got = embed_cached(emb, distinct, keys, cache, reuse, progress)
-    embedded = got.vectors[[row[t] for t in every]]
-    vectors = embedded[: len(texts)]
     passage_rows = np.array([row[t] for t in texts], dtype=np.int64)
     sentence_only = np.ones(len(distinct), dtype=bool)
     sentence_only[passage_rows] = False
+    got = embed_cached(emb, distinct, keys, cache, reuse, progress, exact=(~sentence_only).tolist())
+    embedded = got.vectors[[row[t] for t in every]]
+    vectors = embedded[: len(texts)]
     found = got.cached[passage_rows]
     report = EmbedCounts(
         passages_embedded=int((~found).sum()),

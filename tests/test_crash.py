@@ -394,4 +394,6 @@ def test_a_first_index_killed_again_and_again_resumes_and_equals_a_clean_build(t
     assert report["passages_cached"] + report["sentences_cached"] == cached[-1]
     assert report["texts_per_second"] > 0
     assert fingerprint(index) == fingerprint(tmp_path / "clean")  # vectors and passages, byte for byte
+    resumed, built = Store.load(index), Store.load(tmp_path / "clean")
+    assert np.array_equal(resumed.sentence_vectors(), built.sentence_vectors())
     print(f"\n{texts} texts; the cache held {cached[1:]} after the kills; the last run embedded {texts - cached[-1]}")

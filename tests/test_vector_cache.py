@@ -28,6 +28,18 @@ class FailingEmbedder(FakeEmbedder):
         return super().embed(texts, progress)
 
 
+def same_sentences(index, other) -> bool:
+    a, b = Store.load(index), Store.load(other)
+    return all(
+        np.array_equal(x, y)
+        for x, y in [
+            (a.sentence_vectors(), b.sentence_vectors()),
+            (a.sentence_offsets(), b.sentence_offsets()),
+            (a.sentence_spans(), b.sentence_spans()),
+        ]
+    )
+
+
 def many_articles(corpus, n: int = 30) -> None:
     words = "river stone lantern copper meadow falcon harbour violin glacier ember orchard signal".split()
     for i in range(n):
@@ -61,6 +73,7 @@ def test_an_interrupted_index_resumes_where_it_stopped(settings, tmp_path, small
     assert resumed._given.embedded == texts - kept
     assert seen[0] == (kept, texts) and seen[-1] == (texts, texts)  # the bar starts at the resumed share
     assert fingerprint(settings.index) == fingerprint(clean.index)  # byte for byte what a clean build gives
+    assert same_sentences(settings.index, clean.index)
 
 
 def test_an_interrupted_update_leaves_the_live_index_as_it_was(engine, settings, small_batches):
@@ -86,6 +99,7 @@ def test_a_rebuild_after_a_chunking_change_reuses_every_unchanged_text(settings,
     clean = rechunked.with_(index=tmp_path / "clean")
     Engine(clean, embedder=FakeEmbedder()).update()
     assert fingerprint(rechunked.index) == fingerprint(clean.index)
+    assert same_sentences(rechunked.index, clean.index)  # sentences kept as int8 in the cache come back exactly
 
 
 def test_what_no_article_uses_is_dropped_when_an_update_completes(engine, settings):
@@ -147,6 +161,15 @@ def test_entries_of_another_model_are_not_used(settings):
     report = Engine(settings, embedder=OtherModel()).update()
     assert report.rebuilt.startswith("model changed")
     assert report.passages_cached == report.sentences_cached == 0
+
+
+def test_sentences_are_kept_as_int8_and_passages_as_float32(engine, settings):
+    engine.update()
+    db = sqlite3.connect(cache_file(settings.index))
+    sizes = dict(db.execute("SELECT length(vector), count(*) FROM vectors GROUP BY length(vector)").fetchall())
+    db.close()
+    report = Engine(settings.with_(index=settings.index.parent / "again"), embedder=FakeEmbedder()).update()
+    assert sizes == {64 * 4: report.passages_embedded, 64: report.sentences_embedded}
 
 
 def test_a_torn_batch_is_not_read(tmp_path):
