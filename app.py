@@ -1,6 +1,7 @@
 """Start the web chat on the bundled corpus: `python app.py` (options as for `rag serve --help`).
 
-Indexes new and changed articles first, then serves http://127.0.0.1:7860.
+Indexes new and changed articles first, then serves http://127.0.0.1:7860 and indexes
+articles as they are saved into the corpus folder (`--no-watch` to turn that off).
 """
 
 from __future__ import annotations

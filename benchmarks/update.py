@@ -27,7 +27,7 @@ from collections import defaultdict
 
 from common import CACHE, child_env, machine, median, scifact_index, scifact_passages, table, timed
 
-from rag import dense, embedding, indexer, keyword, store
+from rag import dense, embedding, faiss_write, indexer, keyword, store
 from rag.config import Settings
 from rag.embedding import OnnxEmbedder, SentenceTransformerEmbedder
 from rag.engine import Engine
@@ -40,7 +40,7 @@ STEPS = [
     ("open the live generation", indexer.Store, "load"),
     ("load the model", OnnxEmbedder, "__init__"),
     ("embed the changed article's passages", OnnxEmbedder, "embed"),
-    ("write the new generation", indexer, "_write"),
+    ("write the new generation", faiss_write, "write_generation"),
     ("  BM25 index (kept passages' terms re-used)", keyword.KeywordIndex, "build"),
     ("  dense index", dense, "build_dense"),
     ("  fsync", store, "_fsync_tree"),

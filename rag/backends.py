@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from . import faiss_write
 from .config import Settings
 from .integrity import verify
 from .protocols import Backend
@@ -47,9 +48,7 @@ class FaissBackend:
         verify(store.path, store.manifest.files, full=True)
 
     def write(self, settings, model, dim, old, kept, fresh, new) -> Manifest:
-        from .indexer import _write  # the FAISS writer assembles a whole new generation
-
-        return _write(settings, model, dim, old, kept, fresh, new)
+        return faiss_write.write_generation(settings, model, dim, old, kept, fresh, new)
 
     def tidy(self) -> None:
         remove_stale(self.index_dir)

@@ -86,9 +86,36 @@ _CONTROL = {"\n": "\n", "\t": "\t", "\r": " ", "\x0b": " ", "\x0c": " "}
 @common
 @click.option("--full", is_flag=True, help="Rebuild everything, not only what changed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def index_cmd(settings: Settings, full: bool, as_json: bool) -> None:
+@click.option("--watch", is_flag=True, help="Then keep indexing articles as they are saved, changed or deleted.")
+def index_cmd(settings: Settings, full: bool, as_json: bool, watch: bool) -> None:
     """Index new and changed articles; drop deleted ones."""
-    report = _update(make_engine(settings), full)
+    engine = make_engine(settings)
+    report = _update(engine, full)
+    _echo_report(report, as_json)
+    if watch:
+        _watch(engine, as_json)
+
+
+def _watch(engine, as_json: bool) -> None:
+    """Follow the corpus folder until Ctrl-C: one update, and one summary, per burst of changes."""
+    from .watch import CorpusWatcher
+
+    def show(status) -> None:
+        if status.indexing:
+            click.echo(printable(status.line()), err=True)
+        elif status.report is not None and status.error is None:
+            _echo_report(status.report, as_json)
+        else:
+            click.echo(printable(status.line()), err=True)
+
+    click.echo(printable(f"Watching {engine.settings.corpus} for changes; press Ctrl+C to stop."), err=True)
+    try:
+        CorpusWatcher(engine, on_update=show).run()
+    except KeyboardInterrupt:
+        click.echo("Stopped watching.", err=True)
+
+
+def _echo_report(report, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.to_json()))
         return
@@ -96,9 +123,19 @@ def index_cmd(settings: Settings, full: bool, as_json: bool) -> None:
         click.echo(printable(f"Rebuilt the index: {report.rebuilt}."), err=True)
     click.echo(
         f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
-        f"{report.passages_embedded} passages embedded, {report.passages_total} in the index ({report.seconds:.1f} s)."
+        f"{report.passages_embedded} passages embedded{_cached(report)}, {report.passages_total} in the index "
+        f"({report.seconds:.1f} s{_rate(report)})."
     )
     _echo_skipped(report)
+
+
+def _cached(report) -> str:
+    cached = report.passages_cached + report.sentences_cached
+    return f" ({cached} passages and sentences from the cache of an earlier run)" if cached else ""
+
+
+def _rate(report) -> str:
+    return f"; {report.texts_per_second:.0f} texts/s" if report.texts_per_second else ""
 
 
 def _echo_skipped(report) -> None:
@@ -112,9 +149,13 @@ def _update(engine, full: bool = False):
     bar = None
 
     def progress(done: int, total: int) -> None:
+        """Passages and sentences embedded: what an earlier run left in the cache counts as done from the start."""
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="passage", desc="Embedding", disable=not sys.stderr.isatty())
+            tty = sys.stderr.isatty()
+            bar = tqdm(total=total, initial=done, unit="text", desc="Embedding", disable=not tty, smoothing=0.05)
+            if done:
+                bar.set_postfix_str(f"{done} from the cache", refresh=False)
         bar.update(done - bar.n)
 
     try:
@@ -459,12 +500,15 @@ def show(settings: Settings, article: str, start: int | None, end: int | None) -
 @click.option(
     "--open", "open_", is_flag=True, help="Allow an address other computers can reach without a password (RAG_AUTH)."
 )
-def serve(settings: Settings, host: str | None, port: int | None, open_: bool) -> None:
+@click.option(
+    "--watch/--no-watch", default=True, show_default=True, help="Index articles as they are saved into the corpus."
+)
+def serve(settings: Settings, host: str | None, port: int | None, open_: bool, watch: bool) -> None:
     """Start the web chat, after bringing the index up to date."""
     from .server import serve as serve_web
 
     changes = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
-    serve_web(settings.with_(**changes), open_=open_, notify=lambda msg: click.echo(msg, err=True))
+    serve_web(settings.with_(**changes), open_=open_, notify=lambda msg: click.echo(msg, err=True), watch=watch)
 
 
 if __name__ == "__main__":  # pragma: no cover

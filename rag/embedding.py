@@ -41,6 +41,11 @@ class Embedder:
     dim: int
     batch_size: int = 64
 
+    @property
+    def fingerprint(self) -> str:
+        """What decides the vectors besides the text: the cache of computed vectors is keyed by it."""
+        return self.name
+
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
 
@@ -101,11 +106,18 @@ class OnnxEmbedder(Embedder):
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         try:
             path = folder / ("model-int8.onnx" if quantized else "model.onnx")
+            # the export's own weights and the runtime that runs them: another of either may round differently
+            digest = record["files"][path.name]["sha256"][:16]
+            self._fingerprint = f"{name} onnx {path.name} {digest} onnxruntime {ort.__version__}"
             self.session = ort.InferenceSession(
                 str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED
             )
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ConfigError(f"cannot load {path} ({exc.__class__.__name__}): delete {folder}.") from None
+
+    @property
+    def fingerprint(self) -> str:
+        return self._fingerprint
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
@@ -177,6 +189,15 @@ class SentenceTransformerEmbedder(Embedder):
             ) from None
         self.name = name
         self.dim = int(self.model.get_embedding_dimension())
+        import sentence_transformers
+        import torch
+
+        versions = f"sentence-transformers {sentence_transformers.__version__} torch {torch.__version__}"
+        self._fingerprint = f"{name} {versions}"
+
+    @property
+    def fingerprint(self) -> str:
+        return self._fingerprint
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self.model.encode(list(texts), batch_size=len(texts), normalize_embeddings=True)

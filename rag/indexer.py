@@ -11,6 +11,7 @@ file never stops the others from being indexed.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,12 +21,13 @@ import numpy as np
 
 from .backends import Backend, open_backend
 from .chunking import passage_spans, sentence_spans
-from .citation import structure
 from .config import Settings
 from .documents import READER_VERSION, ArticleFile, Document, Skipped, file_hash, read_bytes, read_document, scan
 from .embedding import Embedder
 from .errors import CorpusError, IndexBusyError, IndexStateError
-from .store import PASSAGE_DTYPE, Manifest, Store, write_store
+from .faiss_write import row_offsets
+from .store import Manifest, Store
+from .vector_cache import VectorCache, cache_file, embed_cached
 
 __all__ = ["IndexReport", "update_index", "stale_reason", "index_lock"]
 
@@ -41,18 +43,34 @@ class IndexReport:
     updated: int = 0
     removed: int = 0
     unchanged: int = 0
-    passages_embedded: int = 0
+    passages_embedded: int = 0  # passages of new and changed articles whose vectors were computed
+    passages_cached: int = 0  # ... and those taken from the vector cache (an earlier, interrupted run, say)
     sentences_embedded: int = 0  # sentences of multi-sentence passages, embedded for sentence vectors
+    sentences_cached: int = 0
     passages_total: int = 0
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # of `seconds`, spent embedding
     rebuilt: str | None = None  # why everything was rebuilt, if it was
     skipped: list[Skipped] = field(default_factory=list)
 
     def to_json(self) -> dict:
         out = asdict(self)
         out["seconds"] = round(self.seconds, 3)
+        out["embed_seconds"] = round(self.embed_seconds, 3)
+        out["texts_per_second"] = round(self.texts_per_second, 1)
         out["skipped"] = [asdict(s) for s in self.skipped]
         return out
+
+    @property
+    def texts_per_second(self) -> float:
+        """Passages and sentences embedded per second (0 when nothing was embedded)."""
+        done = self.passages_embedded + self.sentences_embedded
+        return done / self.embed_seconds if done and self.embed_seconds > 0 else 0.0
+
+    def count(self, counts: EmbedCounts) -> None:
+        self.passages_embedded, self.passages_cached = counts.passages_embedded, counts.passages_cached
+        self.sentences_embedded, self.sentences_cached = counts.sentences_embedded, counts.sentences_cached
+        self.embed_seconds = counts.seconds
 
     @property
     def changed(self) -> bool:
@@ -142,7 +160,7 @@ def update_index(
     try:
         with _locked(backend.lock_dir):
             files, skipped = scan(settings.corpus, settings.max_file_bytes)
-            report = _update(settings, backend, files, embedder, full, progress)
+            report = _update(settings, backend, files, embedder, full, progress, reuse=not full)
     except OSError as exc:  # disk full, read-only or unwritable index folder...
         raise IndexStateError(
             f"cannot write the index in {settings.index} ({exc.strerror or exc})",
@@ -179,7 +197,7 @@ class _locked:
         self.lock.release()
 
 
-def _update(settings, backend: Backend, files, embedder, full, progress) -> IndexReport:
+def _update(settings, backend: Backend, files, embedder, full, progress, reuse: bool = True) -> IndexReport:
     model = embedder.name if isinstance(embedder, Embedder) else settings.model
     old, reason = _open_old(settings, backend, model, full)
     if reason and files and not isinstance(embedder, Embedder):
@@ -203,23 +221,53 @@ def _update(settings, backend: Backend, files, embedder, full, progress) -> Inde
             backend.verify(old)  # the new generation is built on the old: check all of it
         except IndexStateError as exc:
             log.warning("rebuilding the whole index: %s", exc.problem)
-            report = _update(settings, backend, files, embedder, True, progress)
+            report = _update(settings, backend, files, embedder, True, progress, reuse)
             report.rebuilt = exc.problem
             return report
 
     new_texts = [doc.text[s:e] for _, doc, spans in fresh for s, e in spans]
-    report.passages_embedded = len(new_texts)
-    if new_texts:
-        emb = embedder() if not isinstance(embedder, Embedder) else embedder
-        *new, report.sentences_embedded = embed_passages(emb, new_texts, progress)
-        dim = emb.dim
-    else:
-        dim = old.manifest.dim if old else _dim_of(embedder)
-        empty = np.zeros((0, dim), dtype=np.float32)
-        new = [empty, empty, np.zeros(1, dtype=np.int64), np.zeros((0, 2), dtype=np.int32)]
-    manifest = backend.write(settings, model, dim, old, kept, fresh, new)
+    cache = None
+    try:
+        if new_texts:
+            emb = embedder() if not isinstance(embedder, Embedder) else embedder
+            cache = _open_cache(settings.index, emb.fingerprint, emb.dim)
+            *new, counts = embed_passages(emb, new_texts, progress, cache, reuse)
+            report.count(counts)
+            dim = emb.dim
+            if cache is not None:  # before the write: what the new generation will use is known to the cache
+                cache.record_documents(_document_keys(fresh, counts.keys))
+        else:
+            dim = old.manifest.dim if old else _dim_of(embedder)
+            empty = np.zeros((0, dim), dtype=np.float32)
+            new = [empty, empty, np.zeros(1, dtype=np.int64), np.zeros((0, 2), dtype=np.int32)]
+        manifest = backend.write(settings, model, dim, old, kept, fresh, new)
+        if cache is None and cache_file(settings.index).is_file():
+            cache = _open_cache(settings.index, "", dim)  # only to drop what the deleted articles used
+        if cache is not None:
+            cache.prune({(d["source"], d["hash"]) for d in manifest.documents})
+    finally:
+        if cache is not None:
+            cache.close()
     report.passages_total = manifest.passages
     return report
+
+
+def _open_cache(index_dir: Path, fingerprint: str, dim: int) -> VectorCache | None:
+    """The vector cache of the index folder, or None (and a warning) if it cannot be had: it only saves work."""
+    try:
+        return VectorCache.open(index_dir, fingerprint, dim)
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("indexing without the vector cache in %s: %s", index_dir, exc)
+        return None
+
+
+def _document_keys(fresh, keys: list[list[bytes]]) -> list[tuple[str, str, list[bytes]]]:
+    """(source, hash, cache keys of its passages and sentences) of each fresh article."""
+    out, at = [], 0
+    for f, doc, spans in fresh:
+        out.append((f.source, doc.hash, [k for passage in keys[at : at + len(spans)] for k in passage]))
+        at += len(spans)
+    return out
 
 
 def _open_old(settings: Settings, backend: Backend, model: str, full: bool) -> tuple[Store | None, str | None]:
@@ -278,36 +326,68 @@ def _dim_of(embedder) -> int:
     return emb.dim
 
 
+@dataclass
+class EmbedCounts:
+    """What embed_passages embedded and what it found in the cache."""
+
+    passages_embedded: int = 0  # passages (rows) whose vector was computed now
+    passages_cached: int = 0  # ... and taken from the cache
+    sentences_embedded: int = 0  # distinct sentence texts (not also passages) computed now
+    sentences_cached: int = 0
+    seconds: float = 0.0  # spent embedding
+    keys: list[list[bytes]] = field(default_factory=list)  # per passage: the cache keys of it and its sentences
+
+    @property
+    def texts_embedded(self) -> int:
+        return self.passages_embedded + self.sentences_embedded
+
+
 def embed_passages(
-    emb: Embedder, texts: list[str], progress: Callable[[int, int], None] | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    emb: Embedder,
+    texts: list[str],
+    progress: Callable[[int, int], None] | None = None,
+    cache: VectorCache | None = None,
+    reuse: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, EmbedCounts]:
     """Passage vectors, sentence vectors, the first sentence row of each passage, sentence spans,
-    and how many sentences were embedded besides the passages.
+    and what was embedded and what came from `cache` (read unless not `reuse`; written to as it goes).
 
     A text met twice (a sentence in the overlap of two passages, a repeated
     line) is embedded once: a vector does not depend on what else is embedded
-    (a test checks it), so the copies are exact.
+    (a test checks it), so the copies are exact. `progress(done, total)` counts
+    distinct texts, passages and sentences alike.
     """
     sentences, counts, spans = split_sentences(texts)
     every = texts + sentences
     row = {t: i for i, t in enumerate(dict.fromkeys(every))}
-    done, total = 0, len(row)
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(done, total)
-
-    embedded = emb.embed(list(row), progress=step)[[row[t] for t in every]]
+    distinct = list(row)
+    keys = [cache.key(t) for t in distinct] if cache is not None else None
+    passage_rows = np.array([row[t] for t in texts], dtype=np.int64)
+    sentence_only = np.ones(len(distinct), dtype=bool)
+    sentence_only[passage_rows] = False
+    got = embed_cached(emb, distinct, keys, cache, reuse, progress, exact=(~sentence_only).tolist())
+    embedded = got.vectors[[row[t] for t in every]]
     vectors = embedded[: len(texts)]
-    extra = len(row) - len(dict.fromkeys(texts))
+    found = got.cached[passage_rows]
+    report = EmbedCounts(
+        passages_embedded=int((~found).sum()),
+        passages_cached=int(found.sum()),
+        sentences_embedded=int((sentence_only & ~got.cached).sum()),
+        sentences_cached=int((sentence_only & got.cached).sum()),
+        seconds=got.seconds,
+    )
+    if keys is not None:
+        ends = np.cumsum(counts).tolist()
+        report.keys = [
+            [keys[row[text]]] + [keys[row[t]] for t in sentences[end - n : end]]
+            for text, n, end in zip(texts, counts.tolist(), ends, strict=True)
+        ]
     return (
         vectors,
         sentence_rows(vectors, embedded[len(texts) :], counts),
-        _offsets(np.maximum(counts, 1)),
+        row_offsets(np.maximum(counts, 1)),
         spans,
-        extra,
+        report,
     )
 
 
@@ -345,77 +425,3 @@ def sentence_rows(passage_vectors: np.ndarray, sentence_vectors: np.ndarray, cou
         rows.append(sentence_vectors[at : at + n] if n else passage_vectors[i : i + 1])
         at += n
     return np.concatenate(rows) if rows else np.zeros((0, passage_vectors.shape[1]), dtype=np.float32)
-
-
-def _offsets(counts: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=out[1:])
-    return out
-
-
-def _write(settings, model, dim, old, kept, fresh, new) -> Manifest:
-    """Assemble kept and fresh articles, in source order, into a new generation.
-
-    Articles that follow each other in the old generation, or among the fresh ones, are copied as
-    one run of rows, so an update of a large corpus copies a few runs, not one article at a time.
-    """
-    entries = []
-    for f, meta, _ in kept:
-        info = {k: meta.get(k) for k in ("hash", "title", "author", "date", "url", "origin", "structure")}
-        entries.append((f.source, f, info, "kept", meta["first"], meta["count"]))
-    at = 0
-    for f, doc, spans in fresh:
-        info = {"hash": doc.hash, **doc.meta, "structure": structure(doc, spans)}
-        entries.append((f.source, f, info, "fresh", at, len(spans)))
-        at += len(spans)
-    entries.sort(key=lambda e: e[0])
-
-    docs, runs, total = [], [], 0
-    for source, f, info, kind, first, count in entries:
-        docs.append({"source": source, **info, "size": f.size, "mtime_ns": f.mtime_ns, "first": total, "count": count})
-        total += count
-        if runs and runs[-1][0] == kind and runs[-1][1] + runs[-1][2] == first:
-            runs[-1][2] += count
-        else:
-            runs.append([kind, first, count])
-
-    new_vectors, new_sentences, new_offsets, new_spans = new
-    fresh_texts = [doc.text[s:e] for _, doc, spans in fresh for s, e in spans]
-    fresh_bounds = np.array([span for _, _, spans in fresh for span in spans], dtype=np.int64).reshape(-1, 2)
-    texts, vectors, reuse, bounds, sentence_vectors, sentence_counts, spans_rows = [], [], [], [], [], [], []
-    for kind, first, count in runs:
-        last = first + count
-        if kind == "kept":
-            texts.extend(old.texts(first, count))
-            rows = old.passages[first:last]
-            bounds.append(np.stack([rows["start"], rows["end"]], axis=1))
-            reuse.append(np.arange(first, last))
-            arrays = (old.vectors(), old.sentence_rows, old.sentence_offsets(), old.sentence_spans())
-        else:
-            texts.extend(fresh_texts[first:last])
-            bounds.append(fresh_bounds[first:last])
-            reuse.append(np.full(count, -1))
-            arrays = (new_vectors, new_sentences.__getitem__, new_offsets, new_spans)
-        passage_vectors, sentence_rows_of, offsets, spans = arrays
-        vectors.append(passage_vectors[first:last])
-        sentence_vectors.append(sentence_rows_of(slice(offsets[first], offsets[last])))
-        spans_rows.append(spans[offsets[first] : offsets[last]])
-        sentence_counts.append(np.diff(offsets[first : last + 1]))
-    manifest = Manifest(
-        model=model, dim=dim, chunking=settings.chunking, documents=docs, passages=total, created=time.time()
-    )
-    all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
-    reuse_ids = np.concatenate(reuse) if reuse else np.zeros(0, dtype=np.int64)
-    sentences = (
-        np.concatenate(sentence_vectors) if sentence_vectors else np.zeros((0, dim), dtype=np.float32),
-        _offsets(np.concatenate(sentence_counts) if sentence_counts else np.zeros(0, dtype=np.int64)),
-        np.concatenate(spans_rows) if spans_rows else np.zeros((0, 2), dtype=np.int32),
-    )
-    passages = np.zeros(total, dtype=PASSAGE_DTYPE)
-    passages["doc"] = np.repeat(np.arange(len(docs)), [d["count"] for d in docs])
-    if bounds:
-        passages["start"], passages["end"] = np.concatenate(bounds).T
-    write_store(
-        settings.index, manifest, passages, texts, all_vectors, sentences=sentences, previous=old, reuse_ids=reuse_ids
-    )
-    return manifest

@@ -42,12 +42,13 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def serve(settings: Settings, open_: bool = False, notify: Callable[[str], None] = print) -> None:
-    """Bring the index up to date, then serve the chat until interrupted."""
+def serve(settings: Settings, open_: bool = False, notify: Callable[[str], None] = print, watch: bool = True) -> None:
+    """Bring the index up to date, then serve the chat until interrupted; with `watch`, follow the corpus folder."""
     credentials = settings.credentials
     check_exposure(settings.host, credentials, open_)
     check_port(settings.host, settings.port)
     from .engine import Engine
+    from .watch import CorpusWatcher
     from .web import build_app
 
     engine = Engine(settings)
@@ -59,14 +60,21 @@ def serve(settings: Settings, open_: bool = False, notify: Callable[[str], None]
     if not engine.store().manifest.documents:
         notify(f"Note: {no_articles(settings.corpus)[:-1]}, or add them on the page.")
     engine.embedder  # noqa: B018 - load the model now rather than on the first question
-    app = build_app(engine).queue(default_concurrency_limit=2)
+    watcher = CorpusWatcher(engine).start() if watch else None
+    app = build_app(engine, watcher).queue(default_concurrency_limit=2)
     try:
         app.launch(prevent_thread_lock=True, **launch_options(settings))
     except OSError as exc:
         raise ConfigError(f"cannot listen on {settings.host}:{settings.port} ({exc}).") from None
     url = f"http://{settings.host}:{settings.port}"
-    notify(f"Web chat on {url}" + (" (password required)" if credentials else "") + "; press Ctrl+C to stop.")
-    app.block_thread()
+    password = " (password required)" if credentials else ""
+    following = f"; indexing what is saved into {settings.corpus}" if watch else ""
+    notify(f"Web chat on {url}{password}{following}; press Ctrl+C to stop.")
+    try:
+        app.block_thread()
+    finally:
+        if watcher is not None:
+            watcher.stop()
 
 
 def check_port(host: str, port: int) -> None:

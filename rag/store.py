@@ -389,6 +389,9 @@ def write_store(
         _fsync_tree(tmp)
         gen = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         os.rename(tmp, gen)
+        # The generation's name is made durable before CURRENT names it: otherwise a power cut could keep
+        # the new CURRENT and lose the rename, leaving CURRENT naming a folder that is not there (docs/indexing.md).
+        _fsync_dir(index_dir)
         _replace_text(index_dir / "CURRENT", gen.name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -28,6 +28,7 @@ __all__ = ["WebChat", "build_app", "page_options", "EXAMPLES_FILE"]
 
 log = logging.getLogger(__name__)
 
+POLL_SECONDS = 1.0  # how often the page asks the corpus watcher what it has done
 HISTORY = 5  # earlier questions of a conversation passed on to the engine
 CSS = Path(__file__).with_name("web.css")
 HEADER = (
@@ -57,10 +58,11 @@ NO_ARTICLES = (
 
 
 class WebChat:
-    """The page's actions, each a plain method over one Engine."""
+    """The page's actions, each a plain method over one Engine (and the watcher following its corpus, if any)."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine, watcher=None) -> None:
         self.engine = engine
+        self.watcher = watcher
 
     def ask(self, question: str, history: list[str] | None = None, k: int = 5, explain: bool = False) -> dict:
         """Answer a question from the articles.
@@ -153,6 +155,20 @@ class WebChat:
         skipped = [f"Skipped {s.source}: {s.reason}" for s in report.skipped]
         return render_note([text, *skipped], "warn" if skipped else "ok"), self.status()
 
+    def poll(self, seen: int) -> tuple:
+        """What the corpus watcher has done since version `seen`: (version, its line, the corpus panel).
+
+        Unchanged parts are skipped, so a page polling every second redraws nothing until the watcher acts.
+        """
+        if self.watcher is None:
+            return seen, gr.skip(), gr.skip()
+        status = self.watcher.status()
+        if status.version == seen:
+            return seen, gr.skip(), gr.skip()
+        kind = "error" if status.error else "warn" if status.report and status.report.skipped else "ok"
+        line = render_note([status.line()], kind)
+        return status.version, line, gr.skip() if status.indexing else self.status()
+
     def examples(self) -> list[str]:
         """The corpus's own example questions if it has some, else one per article title."""
         return self.engine.example_questions(4) if self.has_articles() else []
@@ -183,14 +199,15 @@ def _read_article(path: Path, source: str, mtime_ns: int, size: int) -> str | No
 
 def _progress(progress) -> Callable[[int, int], None]:
     def step(done: int, total: int) -> None:
-        progress(done / max(total, 1), desc=f"Indexing: {done} of {total} passages")
+        progress(done / max(total, 1), desc=f"Indexing: {done} of {total} passages and sentences")
 
     return step
 
 
-def build_app(engine):
-    """The chat page for `engine`: a gr.Blocks, to be launched by `serve`."""
-    web = WebChat(engine)
+def build_app(engine, watcher=None):
+    """The chat page for `engine`: a gr.Blocks, to be launched by `serve`; `watcher` (a CorpusWatcher, see
+    watch.py) shows its updates on the page as they happen."""
+    web = WebChat(engine, watcher)
 
     def upload(files: list[str] | None, progress=gr.Progress()):  # noqa: B008 - how Gradio injects progress
         return web.upload(files, progress)
@@ -230,6 +247,7 @@ def build_app(engine):
             with gr.Column(scale=1, min_width=260, elem_id="rag-side"):
                 gr.HTML('<h2 class="rag-side-head">Corpus</h2>')
                 status = gr.HTML(web.status(), elem_id="rag-status")
+                watch_line = gr.HTML(elem_id="rag-watch")
                 rescan_btn = gr.Button("Re-read the corpus folder", size="sm", variant="secondary")
                 gr.HTML('<h2 class="rag-side-head">Add articles</h2>')
                 files = gr.File(
@@ -268,6 +286,11 @@ def build_app(engine):
         )
         app.load(web.first_screen, None, [chat], queue=False, **private)  # examples, or how to add articles
         app.load(web.status, None, [status], queue=False, **private)  # fresh on every visit
+        if watcher is not None:
+            seen = gr.State(0)
+            gr.Timer(POLL_SECONDS).tick(
+                web.poll, [seen], [seen, watch_line, status], queue=False, show_progress="hidden", **private
+            )
         gr.api(web.ask, api_name="ask")
     return app
 

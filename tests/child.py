@@ -1,6 +1,7 @@
 """A second process for crash and concurrency tests: the product's own update code, with the fake embedder.
 
     python -m tests.child update CORPUS INDEX [--loops N] [--churn] [--go] [--hold-until FILE] [--slow-motion S]
+                                              [--embed-delay S]
     python -m tests.child hold-lock INDEX
 
 `update` prints "ready" once its imports are done, then "updated N REPORT"
@@ -11,7 +12,9 @@ update, so every update writes a new generation. --hold-until makes the
 first embedding wait (holding the index lock) until FILE exists.
 --slow-motion sleeps S seconds before and after every rename, replace and
 tree removal, so that kills at random moments also land in the short gaps
-between the steps that switch generations.
+between the steps that switch generations. --embed-delay makes each batch
+of the fake embedder take S seconds, as a real model's would, so that kills
+land in the middle of embedding.
 `hold-lock` takes the index lock, prints "locked" and sleeps until killed.
 """
 
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--go", action="store_true")
     parser.add_argument("--hold-until", type=Path)
     parser.add_argument("--slow-motion", type=float, default=0.0)
+    parser.add_argument("--embed-delay", type=float, default=0.0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
 
@@ -62,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         def embed_batch(self, texts):
             while args.hold_until and not args.hold_until.exists():
                 time.sleep(0.02)
+            time.sleep(args.embed_delay)
             return super().embed_batch(texts)
 
     if args.slow_motion:

@@ -331,3 +331,70 @@ def test_questions_are_answered_while_the_same_engine_updates(settings):
         embedder.gate.set()
         updating.join(30)
     assert engine.ask("pangolin scales", k=1).results[0].citation.source == "new.txt"
+
+
+def small_articles(corpus: Path, n: int) -> None:
+    """`n` short articles of real words, a few passages each."""
+    words = (CORPUS / "rust-in-the-linux-kernel.txt").read_text().split()
+    rnd = random.Random(5)
+    corpus.mkdir(exist_ok=True)
+    for i in range(n):
+        sentences = (
+            " ".join(rnd.choice(words) for _ in range(rnd.randint(6, 20))).capitalize() + "." for _ in range(12)
+        )
+        (corpus / f"s{i:03}.txt").write_text(f"Small article {i}\n\n" + " ".join(sentences))
+
+
+def cached_texts(index: Path) -> int:
+    """How many vectors the index's cache holds (read-only, so it can watch a running update)."""
+    import sqlite3
+
+    from rag.vector_cache import cache_file
+
+    if not cache_file(index).exists():
+        return 0
+    db = sqlite3.connect(f"file:{cache_file(index)}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+    except sqlite3.OperationalError:  # the tables are not made yet
+        return 0
+    finally:
+        db.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_first_index_killed_again_and_again_resumes_and_equals_a_clean_build(tmp_path):
+    from rag.vector_cache import FLUSH
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    small_articles(corpus, 300)
+    clean = Engine(Settings(corpus=corpus, index=tmp_path / "clean"), embedder=FakeEmbedder()).update()
+    texts = clean.passages_embedded + clean.sentences_embedded
+
+    rnd = random.Random(int(os.environ.get("RAG_KILL_SEED", time.time())))
+    cached = [0]
+    for _ in range(4):  # each run is killed at a random moment after a random number of batches kept
+        child = start(spawn("update", corpus, index, "--go", "--embed-delay", 0.05))
+        target = cached[-1] + rnd.randint(1, 3) * FLUSH
+        while cached_texts(index) < target and child.poll() is None:
+            time.sleep(0.01)
+        time.sleep(rnd.uniform(0, 0.25))  # somewhere in the next batch
+        child.kill()
+        child.wait(timeout=60)
+        assert child.returncode != 0, "the update finished before it was killed"
+        assert Store.load(index) is None  # a first index killed leaves no index, not half of one
+        cached.append(cached_texts(index))
+    assert cached == sorted(cached) and 0 < cached[-1] < texts  # each run kept what it had embedded
+
+    last = start(spawn("update", corpus, index, "--go"))
+    out, err = last.communicate(timeout=120)
+    assert last.returncode == 0, err
+    report = report_of(out)
+    assert report["passages_embedded"] + report["sentences_embedded"] == texts - cached[-1]  # only what was missing
+    assert report["passages_cached"] + report["sentences_cached"] == cached[-1]
+    assert report["texts_per_second"] > 0
+    assert fingerprint(index) == fingerprint(tmp_path / "clean")  # vectors and passages, byte for byte
+    resumed, built = Store.load(index), Store.load(tmp_path / "clean")
+    assert np.array_equal(resumed.sentence_vectors(), built.sentence_vectors())
+    print(f"\n{texts} texts; the cache held {cached[1:]} after the kills; the last run embedded {texts - cached[-1]}")

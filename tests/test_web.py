@@ -393,3 +393,28 @@ def test_a_password_protects_page_and_api(server, browser, shot):
             pg.close()
     finally:
         stop(proc)
+
+
+def test_an_article_saved_into_the_folder_shows_up_without_a_reload(page, server):
+    from playwright.sync_api import expect
+
+    status = page.locator("#rag-status")
+    before = status.inner_text()
+    seen = []  # what the watcher line said, sampled while the page waits
+    page.expose_function("rag_seen", lambda text: seen.append(text))
+    page.evaluate(
+        """() => new MutationObserver(() => window.rag_seen(document.querySelector('#rag-watch').innerText))
+          .observe(document.querySelector('#rag-watch'), {subtree: true, childList: true, characterData: true})"""
+    )
+    # long enough (some 150 sentences to embed) for the page to catch the update under way
+    notes = " ".join(f"Field note {i}: an okapi was seen at watering hole {i * 7} at dawn." for i in range(150))
+    (server.corpus / "okapi.md").write_text(
+        f"# The okapi\n\nThe okapi is a forest giraffe of the Congo, with zebra stripes on its legs.\n\n{notes}\n"
+    )
+    expect(page.locator("#rag-watch")).to_contain_text("1 added", timeout=WAIT)
+    expect(status).to_contain_text("The okapi", timeout=WAIT)  # the corpus panel, redrawn without a reload
+    assert status.inner_text() != before
+    assert any("Indexing 1 article..." in text for text in seen), seen
+    shot(page, "desktop-9-saved-into-the-folder")
+    answer = ask(page, "Which forest giraffe has zebra stripes on its legs?")
+    expect(answer.locator(".rag-card").first.locator(".rag-meta")).to_contain_text("okapi.md")

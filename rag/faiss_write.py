@@ -1,0 +1,94 @@
+"""The FAISS backend's writer: kept and fresh articles assembled, in source order, into a new generation.
+
+    write_generation(settings, model, dim, old, kept, fresh, new)   # -> the new generation's Manifest
+
+`kept` are unchanged articles whose rows are copied from `old` (the live
+generation); `fresh` are read and split articles whose vectors the indexer
+embedded (`new`). store.write_store writes the folder and makes it live.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .citation import structure
+from .store import PASSAGE_DTYPE, Manifest, write_store
+
+__all__ = ["write_generation", "row_offsets"]
+
+
+def row_offsets(counts: np.ndarray) -> np.ndarray:
+    """Where each group of rows begins, and the total: [2, 0, 3] -> [0, 2, 2, 5]."""
+    out = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def write_generation(settings, model, dim, old, kept, fresh, new) -> Manifest:
+    """Assemble kept and fresh articles, in source order, into a new generation.
+
+    Articles that follow each other in the old generation, or among the fresh ones, are copied as
+    one run of rows, so an update of a large corpus copies a few runs, not one article at a time.
+    """
+    entries = []
+    for f, meta, _ in kept:
+        info = {k: meta.get(k) for k in ("hash", "title", "author", "date", "url", "origin", "structure")}
+        entries.append((f.source, f, info, "kept", meta["first"], meta["count"]))
+    at = 0
+    for f, doc, spans in fresh:
+        info = {"hash": doc.hash, **doc.meta, "structure": structure(doc, spans)}
+        entries.append((f.source, f, info, "fresh", at, len(spans)))
+        at += len(spans)
+    entries.sort(key=lambda e: e[0])
+
+    docs, runs, total = [], [], 0
+    for source, f, info, kind, first, count in entries:
+        docs.append({"source": source, **info, "size": f.size, "mtime_ns": f.mtime_ns, "first": total, "count": count})
+        total += count
+        if runs and runs[-1][0] == kind and runs[-1][1] + runs[-1][2] == first:
+            runs[-1][2] += count
+        else:
+            runs.append([kind, first, count])
+
+    new_vectors, new_sentences, new_offsets, new_spans = new
+    fresh_texts = [doc.text[s:e] for _, doc, spans in fresh for s, e in spans]
+    fresh_bounds = np.array([span for _, _, spans in fresh for span in spans], dtype=np.int64).reshape(-1, 2)
+    texts, vectors, reuse, bounds, sentence_vectors, sentence_counts, spans_rows = [], [], [], [], [], [], []
+    for kind, first, count in runs:
+        last = first + count
+        if kind == "kept":
+            texts.extend(old.texts(first, count))
+            rows = old.passages[first:last]
+            bounds.append(np.stack([rows["start"], rows["end"]], axis=1))
+            reuse.append(np.arange(first, last))
+            arrays = (old.vectors(), old.sentence_rows, old.sentence_offsets(), old.sentence_spans())
+        else:
+            texts.extend(fresh_texts[first:last])
+            bounds.append(fresh_bounds[first:last])
+            reuse.append(np.full(count, -1))
+            arrays = (new_vectors, new_sentences.__getitem__, new_offsets, new_spans)
+        passage_vectors, sentence_rows_of, offsets, spans = arrays
+        vectors.append(passage_vectors[first:last])
+        sentence_vectors.append(sentence_rows_of(slice(offsets[first], offsets[last])))
+        spans_rows.append(spans[offsets[first] : offsets[last]])
+        sentence_counts.append(np.diff(offsets[first : last + 1]))
+    manifest = Manifest(
+        model=model, dim=dim, chunking=settings.chunking, documents=docs, passages=total, created=time.time()
+    )
+    all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
+    reuse_ids = np.concatenate(reuse) if reuse else np.zeros(0, dtype=np.int64)
+    sentences = (
+        np.concatenate(sentence_vectors) if sentence_vectors else np.zeros((0, dim), dtype=np.float32),
+        row_offsets(np.concatenate(sentence_counts) if sentence_counts else np.zeros(0, dtype=np.int64)),
+        np.concatenate(spans_rows) if spans_rows else np.zeros((0, 2), dtype=np.int32),
+    )
+    passages = np.zeros(total, dtype=PASSAGE_DTYPE)
+    passages["doc"] = np.repeat(np.arange(len(docs)), [d["count"] for d in docs])
+    if bounds:
+        passages["start"], passages["end"] = np.concatenate(bounds).T
+    write_store(
+        settings.index, manifest, passages, texts, all_vectors, sentences=sentences, previous=old, reuse_ids=reuse_ids
+    )
+    return manifest
