@@ -230,7 +230,8 @@ def _update(settings, backend: Backend, files, embedder, full, progress, reuse: 
     try:
         if new_texts:
             emb = embedder() if not isinstance(embedder, Embedder) else embedder
-            cache = _open_cache(settings.index, emb.fingerprint, emb.dim)
+            # the cache lives in the index folder; an index kept in Milvus writes nothing beside the corpus
+            cache = _open_cache(settings.index, emb.fingerprint, emb.dim) if settings.store is None else None
             *new, counts = embed_passages(emb, new_texts, progress, cache, reuse)
             report.count(counts)
             dim = emb.dim
@@ -241,7 +242,7 @@ def _update(settings, backend: Backend, files, embedder, full, progress, reuse: 
             empty = np.zeros((0, dim), dtype=np.float32)
             new = [empty, empty, np.zeros(1, dtype=np.int64), np.zeros((0, 2), dtype=np.int32)]
         manifest = backend.write(settings, model, dim, old, kept, fresh, new)
-        if cache is None and cache_file(settings.index).is_file():
+        if cache is None and settings.store is None and cache_file(settings.index).is_file():
             cache = _open_cache(settings.index, "", dim)  # only to drop what the deleted articles used
         if cache is not None:
             cache.prune({(d["source"], d["hash"]) for d in manifest.documents})

@@ -46,8 +46,6 @@ PASSAGE_SIGNALS = (
     "sentence_gap",
     "coverage_gap",
     "match_gap",
-    "keyword_rank",  # 1 / rank in each retriever, 0 when not retrieved
-    "dense_rank",
     "local_match",  # share of the question's terms, each weighted by how few of the candidates hold it
     "local_sentence_match",  # the same for the best sentence
     "local_gap",
@@ -151,13 +149,11 @@ def passage_signals(query: Query, views: Sequence[PassageView]) -> np.ndarray:
             _share(wanted.intersection(tokenize(view.title)), weights, total),
             float(bool(query.wanted and query.wanted.search(view.text))),
         )
-        rows[i, 13] = 1.0 / view.keyword_rank if view.keyword_rank else 0.0
-        rows[i, 14] = 1.0 / view.dense_rank if view.dense_rank else 0.0
-        rows[i, 15] = _share(matched, local, local_total)
-        rows[i, 16] = max(_share(wanted.intersection(s), local, local_total) for s in sentences[i])
-        rows[i, 18] = max(len(q_bigrams & _bigrams(s)) / len(q_bigrams) for s in sentences[i]) if q_bigrams else 0.0
+        rows[i, 13] = _share(matched, local, local_total)
+        rows[i, 14] = max(_share(wanted.intersection(s), local, local_total) for s in sentences[i])
+        rows[i, 16] = max(len(q_bigrams & _bigrams(s)) / len(q_bigrams) for s in sentences[i]) if q_bigrams else 0.0
     if len(views):
-        for gap, column in ((9, 0), (10, 1), (11, 2), (12, 3), (17, 15)):
+        for gap, column in ((9, 0), (10, 1), (11, 2), (12, 3), (15, 13)):
             rows[:, gap] = rows[:, column] - rows[:, column].max()
     return rows
 

@@ -13,7 +13,21 @@ from .conftest import ROOT, share_export
 
 pytestmark = pytest.mark.slow
 
-PASSAGE_KEYS = {"rank", "text", "highlight", "score", "title", "source", "url", "start", "end"}
+PASSAGE_KEYS = {
+    "rank",
+    "text",
+    "highlight",
+    "score",
+    "title",
+    "source",
+    "url",
+    "start",
+    "end",
+    "section",
+    "pages",
+    "lines",
+    "where",
+}
 
 
 @pytest.fixture

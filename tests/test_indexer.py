@@ -48,7 +48,10 @@ def test_changing_one_article_embeds_only_its_passages(engine, settings, fake_em
     doc = next(d for d in store.manifest.documents if d["source"] == path.name)
     assert (report.updated, report.unchanged) == (1, 1)
     assert report.passages_embedded + report.passages_cached == doc["count"]
-    assert 0 < report.passages_embedded < doc["count"]  # passages whose text did not change come from the cache
+    if settings.store is None:  # passages whose text did not change come from the cache in the index folder
+        assert 0 < report.passages_embedded < doc["count"]
+    else:  # an index kept in Milvus writes nothing beside the corpus, so it has no vector cache
+        assert report.passages_embedded == doc["count"]
     assert fake_embedder.embedded == report.passages_embedded + report.sentences_embedded
     assert report.passages_total >= first.passages_total
     assert engine.ask("PPR-9087", k=1).results[0].citation.source == path.name

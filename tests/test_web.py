@@ -46,7 +46,21 @@ WAIT = 180_000  # ms; answers on a busy 2-core machine can be slow
 FIRST = "Who led the Rust for Linux project?"
 FOLLOW_UP = "When did he send his first pull request?"
 UNANSWERABLE = "How do I bake sourdough bread?"
-PASSAGE_KEYS = {"rank", "text", "highlight", "score", "title", "source", "url", "start", "end"}
+PASSAGE_KEYS = {
+    "rank",
+    "text",
+    "highlight",
+    "score",
+    "title",
+    "source",
+    "url",
+    "start",
+    "end",
+    "section",
+    "pages",
+    "lines",
+    "where",
+}
 
 
 @dataclass
@@ -322,7 +336,8 @@ def test_article_markup_is_shown_as_text_and_never_runs(page, shot):
     card = answer.locator(".rag-card", has_text="Rottnest Island").first
     card.locator("summary").click()
     expect(card.locator(".rag-ctx-text")).to_be_visible()
-    for literal in ['<script>window.pwned = 1; document.title = "pwned"</script>', "**not bold**", "$$x^2$$"]:
+    # Markdown is read as a person reads it (a script's tag and the emphasis marks go), and all of it stays text
+    for literal in ['window.pwned = 1; document.title = "pwned"', "They are not bold and", "$$x^2$$"]:
         expect(card).to_contain_text(literal)
     expect(card.locator(".rag-meta")).to_contain_text('<img src=x onerror="window.pwned=1"> Quokka **field notes**')
     assert page.evaluate("window.pwned") is None and page.title() == "Ask the articles"
@@ -395,7 +410,7 @@ def test_a_password_protects_page_and_api(server, browser, shot):
         stop(proc)
 
 
-def test_an_article_saved_into_the_folder_shows_up_without_a_reload(page, server):
+def test_an_article_saved_into_the_folder_shows_up_without_a_reload(page, server, shot):
     from playwright.sync_api import expect
 
     status = page.locator("#rag-status")
@@ -406,8 +421,8 @@ def test_an_article_saved_into_the_folder_shows_up_without_a_reload(page, server
         """() => new MutationObserver(() => window.rag_seen(document.querySelector('#rag-watch').innerText))
           .observe(document.querySelector('#rag-watch'), {subtree: true, childList: true, characterData: true})"""
     )
-    # long enough (some 150 sentences to embed) for the page to catch the update under way
-    notes = " ".join(f"Field note {i}: an okapi was seen at watering hole {i * 7} at dawn." for i in range(150))
+    # long enough (some 400 sentences to embed) for the page to catch the update under way
+    notes = " ".join(f"Field note {i}: an okapi was seen at watering hole {i * 7} at dawn." for i in range(400))
     (server.corpus / "okapi.md").write_text(
         f"# The okapi\n\nThe okapi is a forest giraffe of the Congo, with zebra stripes on its legs.\n\n{notes}\n"
     )
