@@ -156,3 +156,16 @@ def test_status_and_notes_escape_titles():
     html = render_status(CorpusStatus([("<b>T</b>", "t.md"), ("Two", "2.txt")], 7, 0.0, "all-MiniLM-L6-v2"))
     assert "2</span> articles" in html and "7</span> passages" in html and "&#60;b&#62;" in html and "<b>" not in html
     assert "<script>" not in render_note(["<script>x</script>"], "error")
+
+
+def test_cards_show_section_and_pages_and_link_html_articles_to_the_sentence():
+    from dataclasses import replace
+
+    text = "Miguel Ojeda led the project. He sent the first pull request in 2021."
+    r = result(1, text, ARTICLE, source="rust.html", url="https://example.org/rust")
+    r = replace(r, citation=replace(r.citation, section=("Rust", "History"), pages=(3,)))
+    html = render_answer(Answer("Who led it?", True, [r]), lambda s: ARTICLE)
+    assert "Rust › History · page 3" in html
+    assert f'href="{esc("https://example.org/rust#:~:text=Miguel%20Ojeda%20led%20the%20project")}"' in html
+    pdf = replace(r, citation=replace(r.citation, source="rust.pdf"))
+    assert esc("#:~:text=") not in render_answer(Answer("Who led it?", True, [pdf]), lambda s: ARTICLE)
