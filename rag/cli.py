@@ -53,6 +53,14 @@ def common(f):
 
 
 def make_engine(settings: Settings):
+    """`Engine(settings)`, or what the caller of `main` handed in as `obj`: a function of the settings.
+
+    Tests run the real commands with an engine of their own: `CliRunner().invoke(main, args, obj=factory)`.
+    """
+    context = click.get_current_context(silent=True)
+    factory = context.find_root().obj if context else None
+    if factory is not None:
+        return factory(settings)
     from .engine import Engine
 
     return Engine(settings)
@@ -463,12 +471,24 @@ def _eval_beir(settings: Settings, folder: Path, split: str, work: Path | None, 
 @main.command()
 @common
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--overwrite", is_flag=True, help="Replace articles of the same name.")
+@click.option("--overwrite", is_flag=True, help="Replace articles of the same name [default: save as name-2.md].")
 def add(settings: Settings, files: tuple[Path, ...], overwrite: bool) -> None:
-    """Copy FILES into the corpus and update the index."""
-    sources, report = make_engine(settings).add(files, overwrite=overwrite)
-    click.echo(printable(f"Added {', '.join(sources)}; {report.passages_total} passages in the index."))
-    _echo_skipped(report)
+    """Copy FILES into the corpus and update the index.
+
+    Each file is read first; one that cannot be used is listed with the reason (exit code 1) and the others are
+    still added. A name already in the corpus gets a number (notes-2.md) unless --overwrite is given.
+    """
+    report = make_engine(settings).add(files, overwrite=overwrite)
+    for a in report.added:
+        how = " (replaced the old one)" if a.replaced else f" (from {a.original})" if a.renamed else ""
+        click.echo(printable(f"Added {a.source}{how}: {a.title}"))
+    for r in report.rejected:
+        click.echo(printable(f"Not added: {r.name}: {r.reason}"), err=True)
+    if report.index:
+        click.echo(f"{report.index.passages_total} passages in the index.")
+        _echo_skipped(report.index)
+    if report.rejected:
+        raise click.exceptions.Exit(1)
 
 
 @main.command()
@@ -505,7 +525,7 @@ def show(settings: Settings, article: str, start: int | None, end: int | None) -
 )
 def serve(settings: Settings, host: str | None, port: int | None, open_: bool, watch: bool) -> None:
     """Start the web chat, after bringing the index up to date."""
-    from .server import serve as serve_web
+    from .web.server import serve as serve_web
 
     changes = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
     serve_web(settings.with_(**changes), open_=open_, notify=lambda msg: click.echo(msg, err=True), watch=watch)

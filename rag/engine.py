@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -21,10 +20,11 @@ import numpy as np
 from .answer import Answer, answer_from
 from .backends import Backend, open_backend
 from .config import Settings
-from .documents import ARTICLE_TYPES, scan
+from .documents import scan
 from .embedding import Embedder, load_embedder
 from .errors import CorpusError, EmptyQuestionError, IndexStateError, InputError, RagError
 from .indexer import IndexReport, stale_reason, update_index
+from .intake import AddReport, add_files
 from .keyword import tokenize
 from .messages import no_articles
 from .question import Query
@@ -164,27 +164,37 @@ class Engine:
             raise IndexStateError(f"no index in {self.settings.index} after updating it", "run `rag index`.")
         return store
 
-    def add(self, files: Sequence[Path], overwrite: bool = False) -> tuple[list[str], IndexReport]:
-        """Copy articles into the corpus and update the index; returns their sources and the report."""
-        corpus = self.settings.corpus
+    def add(
+        self,
+        files: Sequence[Path],
+        overwrite: bool = False,
+        max_bytes: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> AddReport:
+        """Save article files into the corpus and update the index (`rag add`, the web page's uploads).
+
+        Each file is read first; one that cannot be used is listed in `rejected` with the reason, and the others
+        are still added. A taken name gets a number unless `overwrite`. If the update fails, nothing is added.
+        """
         check_folders(self.settings, corpus_needed=False)
-        targets = []
-        for f in files:
-            f = Path(f)
-            if not f.exists():
-                raise InputError(f"{f} does not exist: check the file name.")
-            if not f.is_file():
-                raise InputError(f"{f} is not a file: give article files, not folders.")
-            if f.suffix.lower() not in ARTICLE_TYPES:
-                raise InputError(f"{f.name}: not an article type; use one of {', '.join(ARTICLE_TYPES)}.")
-            target = corpus / f.name
-            if target.exists() and not overwrite:
-                raise InputError(f"{target} already exists: rename the file, or pass --overwrite to replace it.")
-            targets.append((f, target))
-        corpus.mkdir(parents=True, exist_ok=True)
-        for f, target in targets:
-            shutil.copyfile(f, target)
-        return [t.relative_to(corpus).as_posix() for _, t in targets], self.update()
+        return add_files(
+            self.settings.corpus,
+            files,
+            max_bytes=max_bytes or self.settings.max_file_bytes,
+            indexed=self._indexed_hashes,
+            overwrite=overwrite,
+            update=lambda: self.update(progress=progress),
+        )
+
+    def _indexed_hashes(self) -> dict[str, str]:
+        """Content hash -> source of every indexed article: adding a second copy of one is refused."""
+        if not self.settings.corpus.is_dir():
+            return {}
+        try:
+            documents = self.store().manifest.documents
+        except CorpusError:  # no articles yet
+            return {}
+        return {d["hash"]: d["source"] for d in documents}
 
     # -- ask ---------------------------------------------------------------
 

@@ -26,10 +26,10 @@ def no_articles(corpus: Path, skipped: int = 0) -> str:
     """What to say when there is nothing to answer from.
 
     >>> no_articles(Path("corpus"))
-    "there are no articles in 'corpus' yet: put .txt, .md, .html or .pdf files there, or run `rag add FILE`."
+    "there are no articles in 'corpus' yet: put .txt, .md, .html, .pdf or .docx files there, or run `rag add FILE`."
     """
     other = f" ({skipped} other file(s) could not be used: `rag index` says why)" if skipped else ""
     return (
         f"there are no articles in {str(corpus)!r} yet{other}: "
-        "put .txt, .md, .html or .pdf files there, or run `rag add FILE`."
+        "put .txt, .md, .html, .pdf or .docx files there, or run `rag add FILE`."
     )

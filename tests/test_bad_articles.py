@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tracemalloc
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -130,10 +131,9 @@ def test_skipped_files_are_remembered_so_ask_does_not_index_again(engine, settin
 
 
 def test_index_report_lists_each_skipped_file_once(settings, fake_embedder, monkeypatch, tmp_path):
-    monkeypatch.setattr("rag.cli.make_engine", lambda s: Engine(s, embedder=fake_embedder))
     reasons = add_bad_articles(settings.corpus, tmp_path)
     paths = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
-    result = CliRunner().invoke(main, ["index", *paths])
+    result = CliRunner().invoke(main, obj=partial(Engine, embedder=fake_embedder), args=["index", *paths])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("2 added, 0 updated")
     lines = result.stderr.splitlines()
@@ -141,7 +141,9 @@ def test_index_report_lists_each_skipped_file_once(settings, fake_embedder, monk
     assert {line.split(":")[0].removeprefix("skipped ") for line in lines} == set(reasons)
     assert "Traceback" not in result.output and "EOF marker" not in result.output
 
-    as_json = json.loads(CliRunner().invoke(main, ["index", "--json", *paths]).stdout)
+    as_json = json.loads(
+        CliRunner().invoke(main, obj=partial(Engine, embedder=fake_embedder), args=["index", "--json", *paths]).stdout
+    )
     assert {s["source"] for s in as_json["skipped"]} == set(reasons)
     assert all(s["reason"] for s in as_json["skipped"])
 

@@ -4,6 +4,7 @@ import json
 import math
 import subprocess
 import sys
+from functools import partial
 
 import pytest
 from click.testing import CliRunner
@@ -19,11 +20,12 @@ from .conftest import ROOT
 @pytest.fixture
 def cli(settings, fake_embedder, monkeypatch):
     """`rag` as a user runs it, with the fake embedder in place of the model."""
-    monkeypatch.setattr("rag.cli.make_engine", lambda s: Engine(s, embedder=fake_embedder))
 
     def invoke(*args, input=None, env=None):
         paths = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
-        return CliRunner().invoke(main, [args[0], *paths, *args[1:]], input=input, env=env)
+        return CliRunner().invoke(
+            main, obj=partial(Engine, embedder=fake_embedder), args=[args[0], *paths, *args[1:]], input=input, env=env
+        )
 
     return invoke
 
@@ -204,7 +206,10 @@ def test_ctrl_c_exits_130_with_a_line_not_a_traceback(settings, monkeypatch):
         def update(self, **kwargs):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr("rag.cli.make_engine", lambda s: Interrupted())
-    result = CliRunner().invoke(main, ["index", "--corpus", str(settings.corpus), "--index", str(settings.index)])
+    result = CliRunner().invoke(
+        main,
+        obj=lambda s: Interrupted(),
+        args=["index", "--corpus", str(settings.corpus), "--index", str(settings.index)],
+    )
     assert result.exit_code == 130 and "Traceback" not in result.output
     assert result.stderr == "Interrupted.\n"

@@ -4,6 +4,7 @@ a change of reader rebuilds the index and says why."""
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from click.testing import CliRunner
 
@@ -52,21 +53,21 @@ def test_rag_show_prints_the_span_a_citation_names(engine, settings, fake_embedd
     add_articles(settings.corpus)
     engine.update()
     r = engine.ask("What do okapis eat?", k=1).results[0]
-    monkeypatch.setattr("rag.cli.make_engine", lambda s: Engine(s, embedder=fake_embedder))
     paths = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
     args = ["show", r.citation.source, "--start", str(r.citation.start), "--end", str(r.citation.end), *paths]
-    result = CliRunner().invoke(main, args)
+    result = CliRunner().invoke(main, obj=partial(Engine, embedder=fake_embedder), args=args)
     assert result.exit_code == 0, result.output
     assert result.stdout == r.text + "\n"
-    missing = CliRunner().invoke(main, ["show", "nowhere.md", *paths])
+    missing = CliRunner().invoke(main, obj=partial(Engine, embedder=fake_embedder), args=["show", "nowhere.md", *paths])
     assert missing.exit_code == 1 and "no article 'nowhere.md'" in missing.output
 
 
 def test_ask_json_carries_the_citation_fields(settings, fake_embedder, monkeypatch):
     add_articles(settings.corpus)
-    monkeypatch.setattr("rag.cli.make_engine", lambda s: Engine(s, embedder=fake_embedder))
     paths = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
-    result = CliRunner().invoke(main, ["ask", "--json", "Where do okapis live?", *paths])
+    result = CliRunner().invoke(
+        main, obj=partial(Engine, embedder=fake_embedder), args=["ask", "--json", "Where do okapis live?", *paths]
+    )
     assert result.exit_code == 0, result.output
     passage = json.loads(result.stdout.splitlines()[-1])["passages"][0]
     assert passage["source"] == "okapis.md" and passage["section"][0] == "Okapis"

@@ -104,7 +104,16 @@ def test_add_copies_the_article_and_indexes_it(run, settings, tmp_path):
     assert (settings.corpus / "sourdough.md").read_text() == new.read_text()
     top = json.loads(run("ask", "--json", "-k", "1", "What is a sourdough starter made of?").stdout)
     assert top["passages"][0]["title"] == "Bread"
-    assert "already exists" in run("add", str(new)).output
+    again = run("add", str(new))
+    assert again.exit_code == 1 and "Not added: sourdough.md: already in the corpus as sourdough.md." in again.stderr
+    new.write_text("---\ntitle: Rye\n---\nRye bread is dense.")
+    renamed = run("add", str(new))
+    assert renamed.exit_code == 0 and "Added sourdough-2.md (from sourdough.md): Rye" in renamed.stdout
+    new.write_text("---\ntitle: Spelt\n---\nSpelt is an old wheat.")
+    replaced = run("add", "--overwrite", str(new), str(settings.corpus / "nothere.md"))
+    assert replaced.exit_code == 1 and "Added sourdough.md (replaced the old one): Spelt" in replaced.stdout
+    assert "Not added: nothere.md: does not exist" in replaced.stderr
+    assert (settings.corpus / "sourdough.md").read_text() == new.read_text()
 
 
 def test_help_is_quick_and_imports_no_heavy_library():

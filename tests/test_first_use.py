@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -39,13 +40,14 @@ def no_model(monkeypatch):
 
 
 @pytest.fixture
-def fake_engine(fake_embedder, monkeypatch):
-    monkeypatch.setattr("rag.cli.make_engine", lambda s: Engine(s, embedder=fake_embedder))
+def fake_engine(fake_embedder):
+    """For `run(..., engine=fake_engine)`: the commands' engines, with the fake embedder."""
+    return partial(Engine, embedder=fake_embedder)
 
 
-def run(folder: Path, *args: str, input: str | None = None):
+def run(folder: Path, *args: str, input: str | None = None, engine=None):
     paths = ["--corpus", str(folder / "corpus"), "--index", str(folder / "index")]
-    return CliRunner().invoke(main, [args[0], *paths, *args[1:]], input=input)
+    return CliRunner().invoke(main, [args[0], *paths, *args[1:]], input=input, obj=engine)
 
 
 def files_under(folder: Path) -> list[str]:
@@ -72,7 +74,7 @@ def test_an_empty_corpus_says_how_to_add_articles_and_writes_nothing(tmp_path, n
 def test_a_corpus_whose_files_all_fail_to_read_is_refused_not_answered_empty(tmp_path, fake_engine):
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "blank.txt").write_text("   \n")
-    stderr = refused(run(tmp_path, "ask", "who"), "there are no articles in")
+    stderr = refused(run(tmp_path, "ask", "who", engine=fake_engine), "there are no articles in")
     assert "1 other file(s) could not be used" in stderr
 
 
@@ -125,54 +127,59 @@ def test_eval_help_says_what_a_beir_folder_is():
 
 def test_add_names_a_missing_file_as_missing(settings, tmp_path, no_model):
     result = CliRunner().invoke(main, ["add", "--corpus", str(settings.corpus), str(tmp_path / "nothere.md")])
-    refused(result, "nothere.md does not exist")
+    refused(result, "nothere.md: does not exist")
 
 
 def test_several_quoted_questions_are_answered_in_turn(settings, fake_engine):
     q1, q2 = "Who led the Rust for Linux project?", "Which AWS container OS has Rust in it?"
-    result = run(settings.corpus.parent, "ask", "--json", "-k", "1", q1, q2)
+    result = run(settings.corpus.parent, "ask", "--json", "-k", "1", q1, q2, engine=fake_engine)
     assert result.exit_code == 0, result.output
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [a["question"] for a in answers] == [q1, q2]
-    human = run(settings.corpus.parent, "ask", "-k", "1", q1, q2).stdout
+    human = run(settings.corpus.parent, "ask", "-k", "1", q1, q2, engine=fake_engine).stdout
     assert human.startswith(f"? {q1}\n") and f"\n? {q2}\n" in human
 
 
 def test_unquoted_words_are_one_question_and_a_mix_is_refused(settings, fake_engine):
-    result = run(settings.corpus.parent, "ask", "--json", "-k", "1", "Who", "led", "Rust", "for", "Linux?")
+    result = run(
+        settings.corpus.parent, "ask", "--json", "-k", "1", "Who", "led", "Rust", "for", "Linux?", engine=fake_engine
+    )
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["question"] for line in result.stdout.splitlines()] == ["Who led Rust for Linux?"]
-    refused(run(settings.corpus.parent, "ask", "Who led it?", "Rust"), "put each question in its own quotes")
+    refused(
+        run(settings.corpus.parent, "ask", "Who led it?", "Rust", engine=fake_engine),
+        "put each question in its own quotes",
+    )
     assert "each quoted question answered in turn" in CliRunner().invoke(main, ["ask", "--help"]).output
 
 
 def test_the_empty_question_example_comes_from_the_corpus(settings, fake_engine):
     (settings.corpus / ".questions").write_text("\nWhat is a sourdough starter?\nWho bakes?\n")
-    refused(run(settings.corpus.parent, "ask", "  "), 'e.g. rag ask "What is a sourdough starter?"')
+    refused(run(settings.corpus.parent, "ask", "  ", engine=fake_engine), 'e.g. rag ask "What is a sourdough starter?"')
     (settings.corpus / ".questions").unlink()
-    assert run(settings.corpus.parent, "index").exit_code == 0
-    stderr = refused(run(settings.corpus.parent, "ask", ""), "question is empty")
+    assert run(settings.corpus.parent, "index", engine=fake_engine).exit_code == 0
+    stderr = refused(run(settings.corpus.parent, "ask", "", engine=fake_engine), "question is empty")
     assert "What is “Rust in the Linux Kernel” about?" in stderr or "Linus Torvalds" in stderr
 
 
 def test_index_json_has_the_documented_keys(settings, fake_engine):
     (settings.corpus / "blank.txt").write_text(" ")
-    summary = json.loads(run(settings.corpus.parent, "index", "--json").stdout)
+    summary = json.loads(run(settings.corpus.parent, "index", "--json", engine=fake_engine).stdout)
     assert set(summary) == documented_keys("`rag index --json`")
     assert summary["sentences_embedded"] > 0
     assert set(summary["skipped"][0]) == documented_keys('each of `"skipped"`')
 
 
 def test_ask_json_has_the_documented_keys(settings, fake_engine):
-    answer = json.loads(run(settings.corpus.parent, "ask", "--json", "Who led it?").stdout)
+    answer = json.loads(run(settings.corpus.parent, "ask", "--json", "Who led it?", engine=fake_engine).stdout)
     assert set(answer) == documented_keys("`rag ask --json`, `rag chat --json`")
     assert set(answer["passages"][0]) == documented_keys('each of `"passages"`')
-    turn = json.loads(run(settings.corpus.parent, "chat", "--json", input="Who led it?\n").stdout)
+    turn = json.loads(run(settings.corpus.parent, "chat", "--json", input="Who led it?\n", engine=fake_engine).stdout)
     assert set(turn) == set(answer)
 
 
 def test_eval_json_has_the_documented_keys(settings, fake_engine):
-    result = run(settings.corpus.parent, "eval", "--json", str(ROOT / "eval" / "questions.jsonl"))
+    result = run(settings.corpus.parent, "eval", "--json", str(ROOT / "eval" / "questions.jsonl"), engine=fake_engine)
     assert set(json.loads(result.stdout)) == documented_keys("`rag eval --json`")
 
 
@@ -190,7 +197,7 @@ def test_beir_json_has_the_documented_keys(tmp_path, fake_embedder):
 
 
 def test_web_chat_on_an_empty_corpus_says_how_to_add_articles(tmp_path, fake_embedder):
-    from rag.web import WebChat
+    from rag.web.chat import WebChat
 
     (tmp_path / "corpus").mkdir()
     engine = Engine(Settings(corpus=tmp_path / "corpus", index=tmp_path / "index"), embedder=fake_embedder)
@@ -209,7 +216,7 @@ def test_web_chat_on_an_empty_corpus_says_how_to_add_articles(tmp_path, fake_emb
 def test_web_empty_question_example_comes_from_the_corpus(engine):
     import gradio as gr
 
-    from rag.web import WebChat
+    from rag.web.chat import WebChat
 
     engine.update()
     web = WebChat(engine)

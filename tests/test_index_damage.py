@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -214,10 +215,11 @@ def test_write_failure_leaves_the_previous_index_and_says_so(built, settings, en
 
 def test_ask_on_a_damaged_index_through_the_command_line(built, settings, fake_embedder, monkeypatch, caplog):
     gen, _ = built
-    monkeypatch.setattr("rag.cli.make_engine", lambda s: Engine(s, embedder=fake_embedder))
     damage(gen, "truncate", "texts.bin")
     paths = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
-    result = CliRunner().invoke(main, ["ask", *paths, "--json", QUESTION])
+    result = CliRunner().invoke(
+        main, obj=partial(Engine, embedder=fake_embedder), args=["ask", *paths, "--json", QUESTION]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["passages"]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]  # stderr, outside pytest

@@ -118,7 +118,8 @@ def test_answers_never_fail_during_updates_and_come_from_the_new_index(tmp_path,
     env = {"RAG_CORPUS": str(tmp_path / "corpus"), "RAG_INDEX": str(tmp_path / "index"), "RAG_AUTH": ""}
     index_env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **env}  # for `rag index`
     port = free_port()
-    proc = start([sys.executable, "app.py", "--port", str(port)], env, port, tmp_path / "app.log")
+    # Not following the folder: here another process indexes the new article, then an upload does.
+    proc = start([sys.executable, "app.py", "--port", str(port), "--no-watch"], env, port, tmp_path / "app.log")
     url = f"http://127.0.0.1:{port}/"
     asking = Asking(url)
     threads = [threading.Thread(target=asking.run, args=(n,), daemon=True) for n in range(2)]

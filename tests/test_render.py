@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from rag.answer import Answer, Citation, Result
-from rag.render import CorpusStatus, context_span, esc, render_answer, render_note, render_status
+from rag.web.render import CorpusStatus, context_span, esc, render_answer, render_note, render_status
 
 ARTICLE = (
     "Title line\n\nFirst paragraph talks about kernels.\n\n"

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from rag.cli import main
 from rag.config import Settings
 from rag.errors import ConfigError
-from rag.server import check_exposure, check_port
+from rag.web.server import check_exposure, check_port
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1"])

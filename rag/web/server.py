@@ -14,9 +14,9 @@ import logging
 import socket
 from collections.abc import Callable
 
-from .config import Settings
-from .errors import ConfigError
-from .messages import no_articles, update_summary
+from ..config import Settings
+from ..errors import ConfigError
+from ..messages import no_articles, update_summary
 
 __all__ = ["serve", "check_exposure", "check_port", "launch_options"]
 
@@ -47,9 +47,9 @@ def serve(settings: Settings, open_: bool = False, notify: Callable[[str], None]
     credentials = settings.credentials
     check_exposure(settings.host, credentials, open_)
     check_port(settings.host, settings.port)
-    from .engine import Engine
-    from .watch import CorpusWatcher
-    from .web import build_app
+    from ..engine import Engine
+    from ..watch import CorpusWatcher
+    from .chat import build_app
 
     engine = Engine(settings)
     report = engine.ensure_current(notify)
@@ -92,7 +92,7 @@ def check_port(host: str, port: int) -> None:
 
 def launch_options(settings: Settings) -> dict:
     """Keyword arguments for gr.Blocks.launch: address, password, upload limit, the page's look."""
-    from .web import page_options
+    from .chat import page_options
 
     return {
         "server_name": settings.host,

@@ -19,9 +19,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402 - after the line above, which gradio reads on import
 
-from .documents import ARTICLE_TYPES, ArticleFile, read_document
-from .engine import EXAMPLES_FILE
-from .errors import CorpusError, EmptyQuestionError, RagError
+from ..documents import ARTICLE_TYPES, ArticleFile, read_document
+from ..engine import EXAMPLES_FILE
+from ..errors import CorpusError, EmptyQuestionError, RagError
 from .render import CorpusStatus, render_answer, render_error, render_note, render_question, render_status
 
 __all__ = ["WebChat", "build_app", "page_options", "EXAMPLES_FILE"]
@@ -123,14 +123,12 @@ class WebChat:
         return render_status(CorpusStatus(articles, m.passages, m.created, m.model))
 
     def upload(self, files: list[str] | None, progress) -> tuple:
-        from .uploads import add_uploads
-
         if not files:
             return None, "", self.status()
         progress(0, desc="Reading and indexing the files")
         limit = self.engine.settings.max_upload_mb * 1_000_000
         try:
-            report = add_uploads(self.engine, [Path(f) for f in files], limit, _progress(progress))
+            report = self.engine.add([Path(f) for f in files], max_bytes=limit, progress=_progress(progress))
         except RagError as exc:
             return None, render_note([f"Nothing was added: {exc}"], "error"), self.status()
         lines = [

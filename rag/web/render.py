@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .answer import Answer, Result
+from ..answer import Answer, Result
 
 __all__ = [
     "CorpusStatus",

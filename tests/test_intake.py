@@ -1,4 +1,4 @@
-"""Adding uploaded files: safe names, checked before copying, nothing changed when something fails."""
+"""Adding articles (`rag add`, the API, uploads): safe names, read before saving, nothing changed on failure."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rag.errors import IndexBusyError
+from rag.intake import safe_name
 from rag.store import live_generation
-from rag.uploads import add_uploads, safe_name
 
 from .pdfs import make_pdf
 
@@ -51,7 +51,7 @@ def test_good_files_are_added_and_indexed(engine, tmp_path):
     engine.update()
     md = upload(tmp_path, "Bread notes.md", "---\ntitle: Bread\n---\nSourdough needs a starter.\n")
     pdf = upload(tmp_path, "paper.pdf", make_pdf(["Quokkas live on Rottnest Island."]))
-    report = add_uploads(engine, [md, pdf], 5 * MB)
+    report = engine.add([md, pdf], max_bytes=5 * MB)
     assert [(a.source, a.title, a.renamed) for a in report.added] == [
         ("Bread-notes.md", "Bread", True),
         ("paper.pdf", "paper", False),
@@ -72,7 +72,7 @@ def test_bad_files_are_rejected_with_a_reason_and_change_nothing(engine, tmp_pat
         upload(tmp_path, "latin1.txt", "caf\xe9".encode("latin-1")),
         upload(tmp_path, "big.txt", "word " * 300_000),
     ]
-    report = add_uploads(engine, files, 1 * MB)
+    report = engine.add(files, max_bytes=1 * MB)
     assert report.added == [] and report.index is None
     reasons = {r.name: r.reason for r in report.rejected}
     assert "only .txt" in reasons["photo.jpg"]
@@ -88,7 +88,7 @@ def test_a_name_already_taken_is_never_overwritten(engine, tmp_path):
     engine.update()
     original = (engine.settings.corpus / "torvalds-on-rust-in-linux.txt").read_bytes()
     same_name = upload(tmp_path, "torvalds-on-rust-in-linux.txt", "A different article about bread.\n")
-    report = add_uploads(engine, [same_name], MB)
+    report = engine.add([same_name], max_bytes=MB)
     assert report.added[0].source == "torvalds-on-rust-in-linux-2.txt" and report.added[0].renamed
     assert (engine.settings.corpus / "torvalds-on-rust-in-linux.txt").read_bytes() == original
 
@@ -96,7 +96,7 @@ def test_a_name_already_taken_is_never_overwritten(engine, tmp_path):
 def test_the_same_article_twice_is_refused(engine, tmp_path):
     engine.update()
     copy = upload(tmp_path, "copy.txt", (engine.settings.corpus / "torvalds-on-rust-in-linux.txt").read_bytes())
-    report = add_uploads(engine, [copy], MB)
+    report = engine.add([copy], max_bytes=MB)
     assert report.added == [] and "already in the corpus as torvalds-on-rust-in-linux.txt" in report.rejected[0].reason
 
 
@@ -109,5 +109,5 @@ def test_when_indexing_fails_the_copies_are_taken_back(engine, tmp_path, monkeyp
 
     monkeypatch.setattr(engine, "update", busy)
     with pytest.raises(IndexBusyError):
-        add_uploads(engine, [upload(tmp_path, "new.md", "# New\n\nSomething new.\n")], MB)
+        engine.add([upload(tmp_path, "new.md", "# New\n\nSomething new.\n")], max_bytes=MB)
     assert snapshot(engine) == before
