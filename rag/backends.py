@@ -22,7 +22,7 @@ from pathlib import Path
 from . import faiss_write
 from .config import Settings
 from .integrity import verify
-from .protocols import Backend
+from .protocols import Backend, IndexChange
 from .store import Manifest, Store, live_generation, read_manifest, read_skipped, remove_stale, write_skipped
 
 __all__ = ["Backend", "FaissBackend", "open_backend", "separate_index"]
@@ -47,8 +47,8 @@ class FaissBackend:
     def verify(self, store: Store) -> None:
         verify(store.path, store.manifest.files, full=True)
 
-    def write(self, settings, model, dim, old, kept, fresh, new) -> Manifest:
-        return faiss_write.write_generation(settings, model, dim, old, kept, fresh, new)
+    def write(self, settings: Settings, old: Store | None, change: IndexChange) -> Manifest:
+        return faiss_write.write_generation(settings, old, change)
 
     def tidy(self) -> None:
         remove_stale(self.index_dir)

@@ -1,6 +1,6 @@
 """The FAISS backend's writer: kept and fresh articles assembled, in source order, into a new generation.
 
-    write_generation(settings, model, dim, old, kept, fresh, new)   # -> the new generation's Manifest
+    write_generation(settings, old, change)   # -> the new generation's Manifest
 
 `kept` are unchanged articles whose rows are copied from `old` (the live
 generation); `fresh` are read and split articles whose vectors the indexer
@@ -14,7 +14,9 @@ import time
 import numpy as np
 
 from .citation import structure
-from .store import PASSAGE_DTYPE, Manifest, write_store
+from .config import Settings
+from .protocols import IndexChange
+from .store import PASSAGE_DTYPE, Manifest, Store, write_store
 
 __all__ = ["write_generation", "row_offsets"]
 
@@ -26,12 +28,13 @@ def row_offsets(counts: np.ndarray) -> np.ndarray:
     return out
 
 
-def write_generation(settings, model, dim, old, kept, fresh, new) -> Manifest:
+def write_generation(settings: Settings, old: Store | None, change: IndexChange) -> Manifest:
     """Assemble kept and fresh articles, in source order, into a new generation.
 
     Articles that follow each other in the old generation, or among the fresh ones, are copied as
     one run of rows, so an update of a large corpus copies a few runs, not one article at a time.
     """
+    model, dim, kept, fresh, new = change.model, change.dim, change.kept, change.fresh, change.vectors
     entries = []
     for f, meta, _ in kept:
         info = {k: meta.get(k) for k in ("hash", "title", "author", "date", "url", "origin", "structure")}
@@ -52,7 +55,12 @@ def write_generation(settings, model, dim, old, kept, fresh, new) -> Manifest:
         else:
             runs.append([kind, first, count])
 
-    new_vectors, new_sentences, new_offsets, new_spans = new
+    new_vectors, new_sentences, new_offsets, new_spans = (
+        new.passages,
+        new.sentences,
+        new.first_sentence,
+        new.sentence_spans,
+    )
     fresh_texts = [doc.text[s:e] for _, doc, spans in fresh for s, e in spans]
     fresh_bounds = np.array([span for _, _, spans in fresh for span in spans], dtype=np.int64).reshape(-1, 2)
     texts, vectors, reuse, bounds, sentence_vectors, sentence_counts, spans_rows = [], [], [], [], [], [], []

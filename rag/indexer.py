@@ -26,6 +26,7 @@ from .documents import READER_VERSION, ArticleFile, Document, Skipped, file_hash
 from .embedding import Embedder
 from .errors import CorpusError, IndexBusyError, IndexStateError
 from .faiss_write import row_offsets
+from .protocols import IndexChange, NewVectors
 from .store import Manifest, Store
 from .vector_cache import VectorCache, cache_file, embed_cached
 
@@ -232,16 +233,16 @@ def _update(settings, backend: Backend, files, embedder, full, progress, reuse: 
             emb = embedder() if not isinstance(embedder, Embedder) else embedder
             # the cache lives in the index folder; an index kept in Milvus writes nothing beside the corpus
             cache = _open_cache(settings.index, emb.fingerprint, emb.dim) if settings.store is None else None
-            *new, counts = embed_passages(emb, new_texts, progress, cache, reuse)
+            *arrays, counts = embed_passages(emb, new_texts, progress, cache, reuse)
+            new = NewVectors(*arrays)
             report.count(counts)
             dim = emb.dim
             if cache is not None:  # before the write: what the new generation will use is known to the cache
                 cache.record_documents(_document_keys(fresh, counts.keys))
         else:
             dim = old.manifest.dim if old else _dim_of(embedder)
-            empty = np.zeros((0, dim), dtype=np.float32)
-            new = [empty, empty, np.zeros(1, dtype=np.int64), np.zeros((0, 2), dtype=np.int32)]
-        manifest = backend.write(settings, model, dim, old, kept, fresh, new)
+            new = NewVectors.empty(dim)
+        manifest = backend.write(settings, old, IndexChange(model, dim, kept, fresh, new))
         if cache is None and settings.store is None and cache_file(settings.index).is_file():
             cache = _open_cache(settings.index, "", dim)  # only to drop what the deleted articles used
         if cache is not None:

@@ -12,7 +12,7 @@ backends answer alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -20,12 +20,38 @@ import numpy as np
 
 from .config import Settings
 from .documents import ArticleFile, Document
-from .store import Manifest
+from .store import DocumentEntry, Manifest
 
-__all__ = ["ReadableStore", "PassageRows", "Backend", "Kept", "Fresh"]
+__all__ = ["ReadableStore", "PassageRows", "Backend", "Kept", "Fresh", "NewVectors", "IndexChange"]
 
-Kept = tuple[ArticleFile, dict, int]  # an unchanged article: its file, its document entry, its document number
+Kept = tuple[ArticleFile, DocumentEntry, int]  # an unchanged article: its file, its document entry, its document number
 Fresh = tuple[ArticleFile, Document, list[tuple[int, int]]]  # a new or changed article, read, and its passage spans
+
+
+@dataclass(frozen=True)
+class NewVectors:
+    """What was embedded for the fresh passages, in their order."""
+
+    passages: np.ndarray  # (N, dim) float32, one unit vector per passage
+    sentences: np.ndarray  # (S, dim) float32, the passages' sentences one passage after another
+    first_sentence: np.ndarray  # (N + 1,) int64: passage i's sentences are rows first_sentence[i]:first_sentence[i+1]
+    sentence_spans: np.ndarray  # (S, 2) int32: each sentence's start and end in its passage
+
+    @classmethod
+    def empty(cls, dim: int) -> NewVectors:
+        none = np.zeros((0, dim), dtype=np.float32)
+        return cls(none, none, np.zeros(1, dtype=np.int64), np.zeros((0, 2), dtype=np.int32))
+
+
+@dataclass(frozen=True)
+class IndexChange:
+    """An update the indexer worked out, for a backend to write on top of the live generation."""
+
+    model: str
+    dim: int
+    kept: list[Kept]  # unchanged articles: their rows are reused
+    fresh: list[Fresh]  # new and changed articles, with their passage spans
+    vectors: NewVectors  # the fresh passages' vectors
 
 
 class PassageRows(Protocol):
@@ -112,21 +138,8 @@ class Backend(Protocol[S]):
         """Check all of a generation this backend loaded before an update builds on it."""
         ...
 
-    def write(
-        self,
-        settings: Settings,
-        model: str,
-        dim: int,
-        old: S | None,
-        kept: list[Kept],
-        fresh: list[Fresh],
-        new: Sequence[np.ndarray],
-    ) -> Manifest:
-        """Apply an update on top of `old` (a store this backend loaded, or None for a rebuild); the new manifest.
-
-        `new` holds the fresh passages' vectors, their sentence vectors, each passage's first sentence row
-        (N + 1) and the sentences' spans.
-        """
+    def write(self, settings: Settings, old: S | None, change: IndexChange) -> Manifest:
+        """Apply `change` on top of `old` (a store this backend loaded, or None for a rebuild); the new manifest."""
         ...
 
     def tidy(self) -> None:

@@ -36,6 +36,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -48,6 +49,7 @@ from .retry import attempts
 
 __all__ = [
     "FORMAT_VERSION",
+    "DocumentEntry",
     "Manifest",
     "Store",
     "write_store",
@@ -64,12 +66,30 @@ FORMAT_VERSION = 3  # 2: file checksums in the manifest; 3: sentence vectors
 PASSAGE_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i8"), ("end", "<i8")])
 
 
+class DocumentEntry(TypedDict):
+    """One indexed article in the manifest (as JSON): its file, what the reader found, and its passages."""
+
+    source: str  # path relative to the corpus, with /
+    hash: str  # SHA-256 of the file's bytes
+    size: int
+    mtime_ns: int
+    title: str
+    author: NotRequired[str | None]
+    date: NotRequired[str | None]
+    url: NotRequired[str | None]
+    origin: NotRequired[str | None]
+    structure: NotRequired[dict]  # headings, pages and lines of its passages (citation.py)
+    count: int  # passages
+    first: NotRequired[int]  # FAISS: its passages are rows first .. first + count - 1
+    id: NotRequired[int]  # Milvus: the document's id, the high bits of its passages' ids
+
+
 @dataclass
 class Manifest:
     model: str
     dim: int
     chunking: dict[str, int]
-    documents: list[dict]  # source, hash, size, mtime_ns, title, author, date, url, first, count, structure
+    documents: list[DocumentEntry]
     passages: int
     created: float
     version: int = FORMAT_VERSION

@@ -7,8 +7,9 @@ import json
 import tempfile
 from pathlib import Path
 
-from ..config import MilvusLocation
+from ..config import MilvusLocation, Settings
 from ..errors import IndexStateError
+from ..protocols import IndexChange
 from ..store import Manifest
 from .client import loaded, milvus_errors
 from .meta import Meta
@@ -65,10 +66,10 @@ class MilvusBackend:
 
     # -- write ---------------------------------------------------------------
 
-    def write(self, settings, model, dim, old, kept, fresh, new) -> Manifest:
+    def write(self, settings: Settings, old: MilvusStore | None, change: IndexChange) -> Manifest:
         """Apply an update: insert fresh articles, commit a new header, delete what they replace."""
         with milvus_errors(self.location):
-            return apply_update(self.meta, settings, model, dim, old, kept, fresh, new)
+            return apply_update(self.meta, settings, old, change)
 
     def tidy(self) -> None:
         """Finish or undo what an interrupted update left behind."""

@@ -23,23 +23,23 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from ..citation import fit, structure
+from ..config import Settings
 from ..errors import ConfigError, IndexBusyError
+from ..protocols import IndexChange, NewVectors
 from ..store import Manifest
 from .meta import Meta
 from .pack import bm25_terms, pack_sentences, pack_spans
 from .schema import BATCH, DOC_SHIFT, HEADER, MAX_TERM, MAX_VARCHAR, WINDOW, create_passages, create_terms, ensure_meta
+from .store import MilvusStore
 
 __all__ = ["apply_update", "clean_up", "write_row"]
 
 log = logging.getLogger(__name__)
 
 
-def apply_update(meta: Meta, settings, model, dim, old, kept, fresh, new) -> Manifest:
-    """Write the change the indexer worked out (see indexer._update) and return the new manifest.
-
-    `new` holds the fresh passages' vectors, their sentence vectors, each passage's first sentence
-    row (N + 1) and the sentences' spans, as indexer._update makes them.
-    """
+def apply_update(meta: Meta, settings: Settings, old: MilvusStore | None, change: IndexChange) -> Manifest:
+    """Write the change the indexer worked out (see indexer._update) and return the new manifest."""
+    model, dim, kept, fresh, new = change.model, change.dim, change.kept, change.fresh, change.vectors
     client = meta.client
     ensure_meta(client, meta.name)
     header = meta.header()
@@ -148,9 +148,9 @@ def _live_documents(meta: Meta, header: dict | None) -> list[dict]:
     return [json.loads(r["value"]) for r in rows]
 
 
-def _passage_rows(placed, new, chunk_size: int, counts: Counter) -> Iterator[dict]:
+def _passage_rows(placed, new: NewVectors, chunk_size: int, counts: Counter) -> Iterator[dict]:
     """Rows of the fresh passages; adds one to `counts` for each term of each passage."""
-    vectors, sentences, offsets, spans = new
+    vectors, sentences, offsets, spans = new.passages, new.sentences, new.first_sentence, new.sentence_spans
     at = 0
     for doc_id, document, passage_spans in placed:
         for n, (start, end) in enumerate(passage_spans):
