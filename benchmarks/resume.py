@@ -126,10 +126,12 @@ def watch_table(saves: int, work: Path) -> None:
 
     corpus, index = work / "watch-corpus", work / "watch-index"
     shutil.copytree(ROOT / "corpus", corpus)
-    share_export(work / "warm", index)
+    if (work / "warm").is_dir():
+        share_export(work / "warm", index)
     proc = rag("index", "--watch", "--corpus", str(corpus), "--index", str(index))
-    while "Watching" not in proc.stderr.readline():
-        pass
+    while "Watching" not in (line := proc.stderr.readline()):
+        if not line and proc.poll() is not None:
+            raise SystemExit(f"`rag index --watch` stopped: {proc.stderr.read()}")
     time.sleep(1.5)  # the watch itself starts a moment after the line
     delays = []
     for i in range(saves):
@@ -163,7 +165,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
-        resume_table(args.docs, args.kill_at, Path(tmp))
+        if args.docs:
+            resume_table(args.docs, args.kill_at, Path(tmp))
         if args.saves:
             watch_table(args.saves, Path(tmp))
     print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
