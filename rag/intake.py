@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .documents import ARTICLE_TYPES, ArticleFile, file_hash, read_document
+from .documents import ARTICLE_TYPES, ArticleFile, read_document
 from .errors import CorpusError
 from .indexer import IndexReport
 
@@ -64,6 +64,7 @@ class _Checked:
     original: str
     name: str  # the safe name to save it under
     data: bytes
+    hash: str
     title: str
 
 
@@ -106,12 +107,12 @@ def add_files(
     known = dict(indexed()) if any(isinstance(r, _Checked) for r in read) else {}
     checked: list[_Checked] = []
     for result in read:
-        if isinstance(result, _Checked) and file_hash(result.data) in known:
-            result = Rejected(result.original, f"already in the corpus as {known[file_hash(result.data)]}.")
+        if isinstance(result, _Checked) and result.hash in known:
+            result = Rejected(result.original, f"already in the corpus as {known[result.hash]}.")
         if isinstance(result, Rejected):
             report.rejected.append(result)
             continue
-        known[file_hash(result.data)] = f"{result.original} (given just before)"
+        known[result.hash] = f"{result.original} (given just before)"
         checked.append(result)
     if not checked:
         return report
@@ -153,7 +154,7 @@ def _check(f: Path, max_bytes: int) -> _Checked | Rejected:
         doc = read_document(ArticleFile(Path(name), name, size, 0), data)
     except CorpusError as exc:
         return Rejected(f.name, exc.reason)
-    return _Checked(f.name, name, data, doc.title)
+    return _Checked(f.name, name, data, doc.hash, doc.title)
 
 
 def _save(corpus: Path, name: str, data: bytes, overwrite: bool) -> tuple[Path, bytes | None]:
