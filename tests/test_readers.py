@@ -55,6 +55,25 @@ def test_html_inline_links_and_emphasis_stay_inside_their_sentence():
     assert "They came from Denmark, Iceland and Norway." in sentences(r.text)
 
 
+MANUAL_PAGE = b"""<html><head><title>What is rustdoc? - The rustdoc book</title></head><body><main>
+<h1>What is rustdoc?</h1>
+<p>The standard Rust distribution ships with a tool called <code>rustdoc</code>. Its job is to generate
+documentation for Rust projects.</p>
+<p>Run <kbd>rustdoc src/lib.rs</kbd> and open <q>index.html</q>; the book was updated on <time>12 May 2021</time>.</p>
+<pre><code>$ cargo new docs --lib
+$ cd docs</code></pre>
+<p>Rustdoc takes as an argument either a crate root or a Markdown file, and produces HTML, CSS and JavaScript.</p>
+</main></body></html>"""
+
+
+def test_html_inline_code_quotes_and_times_stay_inside_their_sentence():
+    r = read(".html", MANUAL_PAGE, "rustdoc.html")
+    said = sentences(r.text)
+    assert "The standard Rust distribution ships with a tool called rustdoc." in said
+    assert "Run rustdoc src/lib.rs and open index.html; the book was updated on 12 May 2021." in said
+    assert "$ cargo new docs --lib\n$ cd docs" in r.text  # a code block stays a block, its lines kept
+
+
 def test_html_drops_navigation_edit_links_reference_markers_and_lists():
     r = read(".html", WIKI_PAGE, "Normans.html")
     for furniture in ("Jump to content", "Main page", "cookies", "[12]", "[edit]", "edit", "Notes on Normans"):

@@ -36,7 +36,8 @@ __all__ = [
     "read_epub",
 ]
 
-READER_VERSION = 2  # 1: text as extracted by BeautifulSoup and pypdf; 2: rendered blocks with structure
+READER_VERSION = 3  # 1: text as extracted by BeautifulSoup and pypdf; 2: rendered blocks with structure;
+# 3: phrase elements of web pages (inline code, quotes, times) kept inside their sentence
 
 READERS: dict[str, Callable[[bytes, str], Reading]] = {
     ".txt": read_text,

@@ -169,10 +169,22 @@ def _drop(el) -> None:
     parent.remove(el)
 
 
+# Phrase elements, shown inside their sentence.
+_INLINE = (
+    "a abbr b bdi bdo cite code data del dfn em font i ins kbd mark q s samp small span strong sub sup time tt u var"
+).split()
+
+
 def _trafilatura(tree):
     import lxml.html
     import trafilatura
 
+    # trafilatura makes some phrase elements blocks (inline <code> a <pre>, <q> a paragraph), which splits
+    # the sentence around them ("a tool called", "rustdoc", ". Its job is..."), and drops others (<time>):
+    # they are handed over as the words they hold. Code blocks keep theirs.
+    for el in list(tree.iter(*_INLINE)):
+        if el.getparent() is not None and not any(a.tag == "pre" for a in el.iterancestors()):
+            el.drop_tag()
     html = trafilatura.extract(
         lxml.html.tostring(tree, encoding="unicode"),
         output_format="html",
