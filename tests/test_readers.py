@@ -71,7 +71,7 @@ def test_html_inline_code_quotes_and_times_stay_inside_their_sentence():
     said = sentences(r.text)
     assert "The standard Rust distribution ships with a tool called rustdoc." in said
     assert "Run rustdoc src/lib.rs and open index.html; the book was updated on 12 May 2021." in said
-    assert "$ cargo new docs --lib\n$ cd docs" in r.text  # a code block stays a block, its lines kept
+    assert "\n\n$ cargo new docs --lib\n$ cd docs\n\n" in r.text  # a code block stays a block, its lines kept
 
 
 def test_html_drops_navigation_edit_links_reference_markers_and_lists():

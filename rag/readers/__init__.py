@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 READER_VERSION = 3  # 1: text as extracted by BeautifulSoup and pypdf; 2: rendered blocks with structure;
-# 3: phrase elements of web pages (inline code, quotes, times) kept inside their sentence
+# 3: phrase elements of web pages (inline code, quotes, times) kept inside their sentence; code blocks unindented
 
 READERS: dict[str, Callable[[bytes, str], Reading]] = {
     ".txt": read_text,

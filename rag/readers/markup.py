@@ -57,7 +57,7 @@ def _visit(el, b: Builder, buf: list[str], tight: bool) -> None:
             b.heading(child.text_content(), HEADING_LEVELS[tag])
         elif tag == "pre":
             _flush(b, buf, tight)
-            b.add(child.text_content().rstrip())
+            b.add(_code_block(child))
         elif tag == "table":
             _flush(b, buf, tight)
             _table(child, b)
@@ -70,6 +70,14 @@ def _visit(el, b: Builder, buf: list[str], tight: bool) -> None:
             _visit(child, b, buf, tight)
         if child.tail:
             buf.append(child.tail)
+
+
+def _code_block(pre) -> str:
+    """A <pre> block's lines as written, less the layout whitespace before its inner element (`<pre> <code>`)."""
+    text = pre.text_content()
+    if len(pre) and pre.text and not pre.text.strip():
+        text = text[len(pre.text) :]
+    return text.rstrip()
 
 
 def _table(table, b: Builder) -> None:
