@@ -169,10 +169,9 @@ def _drop(el) -> None:
     parent.remove(el)
 
 
-# Phrase elements, shown inside their sentence.
-_INLINE = (
-    "a abbr b bdi bdo cite code data del dfn em font i ins kbd mark q s samp small span strong sub sup time tt u var"
-).split()
+# Phrase elements that trafilatura would break out of their sentence or drop (links and emphasis it keeps inline,
+# and their links are a sign of navigation it reads).
+_INLINE = ("code", "kbd", "samp", "tt", "var", "q", "time", "data")
 
 
 def _trafilatura(tree):
