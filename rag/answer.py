@@ -17,7 +17,7 @@ from .search import Hit, is_answered, sentence_similarities
 from .signals import PASSAGE_SIGNALS, PassageView, sentence_signals
 from .store import Store
 
-__all__ = ["Citation", "Result", "Answer", "best_sentence", "answer_from"]
+__all__ = ["Citation", "Result", "Phrase", "Answer", "best_sentence", "answer_from"]
 
 
 @dataclass(frozen=True)
@@ -70,15 +70,41 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """The answer itself: the words of one passage that answer the question, as the reader found them."""
+
+    text: str
+    rank: int  # the Result it was read from
+    start: int  # offsets within that Result's text
+    end: int
+    source: str  # the article, and the offsets of the phrase in its text
+    article_start: int
+    article_end: int
+    score: float  # the reader's confidence, 0 to 1
+
+    def to_json(self) -> dict:
+        return {
+            "text": self.text,
+            "source": self.source,
+            "start": self.article_start,
+            "end": self.article_end,
+            "score": round(self.score, 6),
+            "rank": self.rank,
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     answered: bool
     results: list[Result]
+    phrase: Phrase | None = None
 
     def to_json(self, explain: bool = False) -> dict:
         return {
             "question": self.question,
             "answered": self.answered,
+            "answer": self.phrase.to_json() if self.phrase else None,
             "passages": [r.to_json(explain) for r in self.results],
         }
 

@@ -279,11 +279,8 @@ def train_reader(args) -> None:
         spent += time.perf_counter() - began
         recent.append(out.loss.item())
         if step % 20 == 0 or step == len(plan):
-            rate = spent / step
-            say(
-                log,
-                f"step {step}/{len(plan)} loss {np.mean(recent):.3f} {rate:.2f} s/step, {rate * (len(plan) - step) / 60:.0f} min left",
-            )
+            rate, left = spent / step, spent / step * (len(plan) - step) / 60
+            say(log, f"step {step}/{len(plan)} loss {np.mean(recent):.3f} {rate:.2f} s/step, {left:.0f} min left")
             recent.clear()
         if step % args.save_every == 0:
             save()
@@ -345,7 +342,6 @@ def export_reader(args) -> None:
     import shutil
     import warnings
 
-    import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
