@@ -6,6 +6,8 @@ form of an answer is defined here and nowhere else.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass, field
 
 import numpy as np
@@ -13,7 +15,8 @@ import numpy as np
 from .citation import Location, locate
 from .question import Query
 from .ranker import Ranker, load_ranker
-from .search import Hit, is_answered, sentence_similarities
+from .reading import Reading
+from .search import Hit, sentence_similarities
 from .signals import PASSAGE_SIGNALS, PassageView, sentence_signals
 from .store import Store
 
@@ -127,15 +130,36 @@ def best_sentence(query: Query, view: PassageView, ranker: Ranker | None = None)
     return int(spans[best][0]), int(spans[best][1])
 
 
+def reading_sentence(spans: np.ndarray, reading: Reading) -> tuple[int, int]:
+    """The sentence holding the reader's span (both sentences, and those between, when it crosses one).
+
+    spans [[0, 20], [21, 50]], a reading at 25-30 -> (21, 50); at 15-25 -> (0, 50)
+    """
+    spans = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    holding = [i for i, (s, e) in enumerate(spans.tolist()) if s < reading.end and reading.start < e]
+    if not holding:
+        return reading.start, reading.end
+    return int(spans[holding[0]][0]), int(spans[holding[-1]][1])
+
+
 def answer_from(
-    store: Store, question: str, query: Query, hits: list[Hit], sentence_vector: np.ndarray, on_topic: bool = False
+    store: Store,
+    question: str,
+    query: Query,
+    hits: list[Hit],
+    sentence_vector: np.ndarray,
+    on_topic: bool = False,
+    readings: Sequence[Reading | None] = (),
 ) -> Answer:
     """The Answer shown for `hits`: each passage with its citation and highlighted sentence.
 
+    `readings` (aligned with `hits`, None where a passage was not read): the reader's best span in each
+    passage; where there is one, its sentence is the highlight, and the first passage's span is the phrase.
     `on_topic`: the question follows one the articles answered, so it counts as answered when any passage came.
     """
+    readings = list(readings) + [None] * (len(hits) - len(readings))
     results = []
-    for rank, hit in enumerate(hits, 1):
+    for rank, (hit, reading) in enumerate(zip(hits, readings, strict=True), 1):
         text = store.text(hit.passage)
         doc = store.document(hit.passage)
         row = store.passages[hit.passage]
@@ -150,16 +174,32 @@ def answer_from(
             hit.dense_rank,
             hit.keyword_rank,
         )
-        hs, he = best_sentence(query, view)
+        hs, he = reading_sentence(spans, reading) if _usable(reading) else best_sentence(query, view)
         start, end = int(row["start"]), int(row["end"])
         citation = Citation(
             doc["title"], doc["source"], doc.get("url"), start, end, *astuple(locate(doc.get("structure"), start, end))
         )
-        results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit)))
-    return Answer(question, bool(hits) and (on_topic or is_answered(hits)), results)
+        results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit, reading)))
+    answered = bool(hits) and (on_topic or load_ranker().answered(hits, [r for r in readings if r is not None]))
+    return Answer(question, answered, results, _phrase(results[0], readings[0]) if answered else None)
 
 
-def _explain(hit: Hit) -> dict:
+def _usable(reading: Reading | None) -> bool:
+    return reading is not None and reading.end > reading.start
+
+
+def _phrase(result: Result, reading: Reading | None) -> Phrase | None:
+    """The first passage's span as the answer phrase, with its offsets in the article."""
+    if not _usable(reading):
+        return None
+    text = result.text[reading.start : reading.end]
+    start = result.citation.start + reading.start
+    score = 1.0 / (1.0 + math.exp(-max(min(reading.score, 30.0), -30.0)))
+    source = result.citation.source
+    return Phrase(text, result.rank, reading.start, reading.end, source, start, start + len(text), score)
+
+
+def _explain(hit: Hit, reading: Reading | None = None) -> dict:
     out = {
         "dense_rank": hit.dense_rank,
         "keyword_rank": hit.keyword_rank,
@@ -169,6 +209,8 @@ def _explain(hit: Hit) -> dict:
         "keyword_coverage": round(hit.coverage, 6),
         "fused_score": round(hit.score, 6),
     }
+    if reading is not None:
+        out["reading_score"] = round(reading.score, 6)
     if hit.signals:
         out["signals"] = {name: round(v, 6) for name, v in zip(PASSAGE_SIGNALS, hit.signals, strict=True)}
     return out

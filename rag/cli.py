@@ -405,7 +405,14 @@ def _prompted():
 @click.option("-k", type=click.IntRange(1, 100), help="Passages per answer [default: 5].")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
 @click.option("--details", is_flag=True, help="Also list every question that missed.")
-def eval_cmd(settings, file, beir_dir, split, work, chunk_size, chunk_overlap, k, as_json, details) -> None:
+@click.option(
+    "--reader-only",
+    is_flag=True,
+    help="Score the answer-phrase reader alone, given each question's gold paragraph (needs source and spans).",
+)
+def eval_cmd(
+    settings, file, beir_dir, split, work, chunk_size, chunk_overlap, k, as_json, details, reader_only
+) -> None:
     """Measure answer quality on the corpus, or retrieval quality on a public benchmark.
 
     \b
@@ -441,6 +448,15 @@ def eval_cmd(settings, file, beir_dir, split, work, chunk_size, chunk_overlap, k
     if looks_like_beir(file):
         raise InputError(f"{file} is a BEIR data set folder: score it with rag eval --beir {file}")
     conversations = load_questions(file)
+    if reader_only:
+        from .evaluate import reader_eval
+        from .reading import load_reader
+
+        scores = reader_eval(load_reader(), conversations, settings.corpus)
+        n, em, f1 = scores["questions"], scores["em"], scores["f1"]
+        line = f"reader alone, {n} questions given their paragraph: EM {em:.3f}   F1 {f1:.3f}"
+        click.echo(json.dumps(scores) if as_json else line)
+        return
     engine = make_engine(settings)
     _ready(engine)
     report = run_eval(engine, conversations, k=k or 5)

@@ -28,7 +28,9 @@ from .intake import AddReport, add_files
 from .keyword import tokenize
 from .messages import no_articles
 from .question import Query
-from .search import search, search_any
+from .ranker import load_ranker
+from .reading import Reader, Reading, load_reader
+from .search import Hit, search, search_any
 from .store import Store
 
 __all__ = ["Engine", "EXAMPLES_FILE", "check_folders", "clean_question", "follow_up_context"]
@@ -39,6 +41,7 @@ MAX_QUESTION_CHARS = 2000
 FOLLOW_UP_DEPTH = 2  # earlier questions used to answer the previous one again for a follow-up
 QUESTION_VECTORS = 1024  # recent questions' vectors kept (1.5 KB each): a follow-up asks the previous one again
 EXAMPLES_FILE = ".questions"  # in the corpus folder: example questions, one per line
+READ_DEPTH = 5  # leading passages the reader reads for the answer phrase and re-orders
 
 
 class Engine:
@@ -48,9 +51,12 @@ class Engine:
     model is loaded the first time it is needed.
     """
 
-    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, embedder: Embedder | None = None, reader: Reader | None | bool = True
+    ) -> None:
         self.settings = settings or Settings.load()
         self._embedder = embedder
+        self._reader = reader  # True: the shipped reader, loaded when first needed; None or False: no reading
         self._given = embedder  # indexes too when given; otherwise updates load the int8 model, queries float32
         self._store: Store | None = None
         # Two locks, so that a question never waits for an update (an upload may take minutes to index):
@@ -83,6 +89,13 @@ class Engine:
             vector = self.embedder.embed_query(text)
         vector.flags.writeable = False
         return vector
+
+    @property
+    def reader(self) -> Reader | None:
+        with self._lock:
+            if self._reader is True:
+                self._reader = load_reader()
+            return self._reader or None
 
     @property
     def model_name(self) -> str:
@@ -212,14 +225,26 @@ class Engine:
         previous = self._previous_answer(history) if context else ""
         if context:
             context = follow_up_context(question, history, previous)
+        depth = max(k, READ_DEPTH)
         if context:
             # The passage should be about what the conversation is about; its best sentence should answer the question.
             reading = replace(Query.read(context, self.question_vector(context), store.idf), wanted=query.wanted)
-            hits = search_any(store, [(reading, query.vector), (query, None)], k)
+            hits = search_any(store, [(reading, query.vector), (query, None)], depth)
         else:
-            hits = search(store, query, k)
+            hits = search(store, query, depth)
+        hits, readings = self._read(question, store, hits)
         # A follow-up to a question the articles answered stays on their subject, though its own words are few.
-        return answer_from(store, question, query, hits, query.vector, on_topic=bool(previous))
+        return answer_from(store, question, query, hits[:k], query.vector, bool(previous), readings[:k])
+
+    def _read(self, question: str, store: Store, hits: list[Hit]) -> tuple[list[Hit], list[Reading | None]]:
+        """The leading hits read for the answer span, and re-ordered by the reading model; the rest unread."""
+        read = hits[:READ_DEPTH]
+        if self.reader is None or not read:
+            return hits, [None] * len(hits)
+        found = self.reader.read(question, [store.text(h.passage) for h in read])
+        order = load_ranker().reading_order([r.score for r in found])
+        rest = hits[len(read) :]
+        return [read[i] for i in order] + rest, [found[i] for i in order] + [None] * len(rest)
 
     def _previous_answer(self, history: Sequence[str]) -> str:
         """The sentence shown first for the previous question, if it was answered: what "he" or "it" refers to.

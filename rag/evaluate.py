@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .errors import InputError
+from .phrase_metrics import exact_match, f1_score
 
 __all__ = [
     "Turn",
@@ -36,6 +37,9 @@ __all__ = [
     "judge",
     "summarise",
     "run_eval",
+    "phrase_scores",
+    "paragraph_at",
+    "reader_eval",
     "missing_answers",
     "format_report",
 ]
@@ -73,6 +77,8 @@ class TurnResult:
     features: dict = field(default_factory=dict)
     kind: str = ""
     top: str = ""  # what was shown first: "source: highlight"
+    phrase_em: float = 0.0  # the answer phrase against the answer strings (SQuAD's normalisation), 0 when none
+    phrase_f1: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,8 @@ class EvalReport:
     abstention_precision: float
     abstention_recall: float
     false_refusals: int  # answerable questions marked unanswered
+    phrase_em: float = 0.0  # answer phrase exact match over answerable questions (none given counts 0)
+    phrase_f1: float = 0.0
     flagged: dict[str, float] = field(default_factory=dict)  # kind of unanswerable question -> share not answered
     follow_ups: dict[str, float] = field(default_factory=dict)  # later turns of conversations: count, hit@1, hit@3
     results: list[TurnResult] = field(default_factory=list)
@@ -202,9 +210,28 @@ def judge(turn: Turn, answer) -> TurnResult:
     first = answer.results[0] if answer.results else None
     features = dict(first.explain) if first else {}
     top = f"{first.citation.source}: {first.highlight}" if first else ""
+    phrase = getattr(answer, "phrase", None)
+    em, f1 = phrase_scores(phrase.text, turn.answers) if phrase is not None else (0.0, 0.0)
     return TurnResult(
-        turn.question, turn.answerable, rank, highlight_hit, answer.answered, turn.history, features, turn.category, top
+        turn.question,
+        turn.answerable,
+        rank,
+        highlight_hit,
+        answer.answered,
+        turn.history,
+        features,
+        turn.category,
+        top,
+        em,
+        f1,
     )
+
+
+def phrase_scores(phrase: str, answers: Sequence[str]) -> tuple[float, float]:
+    """Best exact match and F1 of `phrase` against any answer string (0, 0 when there are none)."""
+    if not answers:
+        return 0.0, 0.0
+    return max(exact_match(phrase, a) for a in answers), max(f1_score(phrase, a) for a in answers)
 
 
 def summarise(results: Sequence[TurnResult]) -> EvalReport:
@@ -233,6 +260,8 @@ def summarise(results: Sequence[TurnResult]) -> EvalReport:
         abstention_precision=correct_abstentions / len(abstained) if abstained else 1.0,
         abstention_recall=correct_abstentions / len(neg) if neg else 1.0,
         false_refusals=sum(1 for r in pos if not r.answered),
+        phrase_em=sum(r.phrase_em for r in pos) / len(pos) if pos else 0.0,
+        phrase_f1=sum(r.phrase_f1 for r in pos) / len(pos) if pos else 0.0,
         flagged={k: _share([r for r in neg if _kind(r) == k], lambda r: not r.answered) for k in kinds},
         follow_ups={
             "turns": len(later),
@@ -278,6 +307,7 @@ def format_report(report: EvalReport, details: bool = False) -> str:
         f"{r.questions} questions: {r.answerable} answerable, {r.unanswerable} unanswerable",
         f"hit@1 {r.hit_at_1:.3f}   hit@3 {r.hit_at_3:.3f}   hit@5 {r.hit_at_5:.3f}   MRR {r.mrr:.3f}",
         f"highlight@1 {r.highlight_at_1:.3f}   highlight accuracy {r.highlight_accuracy:.3f}",
+        f"answer phrase EM {r.phrase_em:.3f}   F1 {r.phrase_f1:.3f}",
         f"abstention precision {r.abstention_precision:.3f}   recall {r.abstention_recall:.3f}   "
         f"({r.false_refusals} of {r.answerable} answerable questions refused)",
     ]
@@ -307,3 +337,33 @@ def _misses(results: Sequence[TurnResult]) -> list[str]:
         if t.top:
             lines.append(f"      shown first: {t.top[:200]}")
     return lines
+
+
+def paragraph_at(text: str, offset: int) -> str:
+    """The blank-line-separated paragraph of `text` holding `offset`."""
+    start = text.rfind("\n\n", 0, offset)
+    end = text.find("\n\n", offset)
+    return text[start + 2 if start >= 0 else 0 : end if end >= 0 else len(text)]
+
+
+def reader_eval(reader, conversations: Sequence[Sequence[Turn]], corpus: Path) -> dict:
+    """The reader alone: each answerable question with gold spans, given the paragraph holding its first span.
+
+    Returns {"questions", "em", "f1"} in SQuAD's way (best over the answer strings, averaged).
+    """
+    turns = [t for conv in conversations for t in conv if t.answerable and t.source and t.spans]
+    if not turns:
+        raise InputError("no answerable questions with a source and spans to read: --reader-only needs them.")
+    em = f1 = 0.0
+    for turn in turns:
+        try:
+            text = (corpus / turn.source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise InputError(
+                f"cannot read {corpus / turn.source}: --reader-only reads the plain-text articles."
+            ) from None
+        paragraph = paragraph_at(text, turn.spans[0][0])
+        [reading] = reader.read(turn.question, [paragraph])
+        e, f = phrase_scores(paragraph[reading.start : reading.end], turn.answers)
+        em, f1 = em + e, f1 + f
+    return {"questions": len(turns), "em": em / len(turns), "f1": f1 / len(turns)}

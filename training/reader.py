@@ -382,11 +382,14 @@ def export_reader(args) -> None:
         per_channel=True,
         op_types_to_quantize=["MatMul", "Gather"],
     )
-    shutil.copyfile(bundled_path() / "tokenizer.json", args.to / "tokenizer.json")
+    shutil.copyfile(bundled_path() / "tokenizer.json", args.to / "reader-tokenizer.json")
     run = json.loads((args.run / "settings.json").read_text())
     done = args.run / "done.json"
     card = {
-        "model": "extractive reader fine-tuned from all-MiniLM-L6-v2",
+        "model": "extractive reader fine-tuned from all-MiniLM-L6-v2 (training/reader.py)",
+        "model_file": target.name,
+        "tokenizer_file": "reader-tokenizer.json",
+        "sha256": {p.name: sha256(p) for p in (target, args.to / "reader-tokenizer.json")},
         "base_sha256": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
         "data": "SQuAD v1.1 train (squad-train/train-v1.1.json)",
         "data_sha256": run["data_sha256"],
@@ -395,9 +398,8 @@ def export_reader(args) -> None:
         "steps_planned": state["steps"],
         "training_seconds": round(state["seconds"]),
         "machine": json.loads(done.read_text())["machine"] if done.exists() else machine(),
-        "files": {p.name: sha256(p) for p in (target, args.to / "tokenizer.json")},
     }
-    (args.to / "card.json").write_text(json.dumps(card, indent=1) + "\n")
+    (args.to / "reader.json").write_text(json.dumps(card, indent=1) + "\n")
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) and its card")
 
 
@@ -410,7 +412,7 @@ def score_reader(args) -> None:
     from transformers import AutoTokenizer
 
     sys.path.insert(0, str(HERE.parent))
-    from rag.phrase_metrics import exact_match, f1_score  # noqa: E402
+    from rag.evaluate import paragraph_at, phrase_scores  # noqa: E402
 
     model, _ = load_trained(args.run)
     tokenizer = AutoTokenizer.from_pretrained(str(bundled_path()))
@@ -432,15 +434,9 @@ def score_reader(args) -> None:
         s, e = best_span(out.start_logits[0].numpy(), out.end_logits[0].numpy(), enc.sequence_ids(0))
         offsets = enc["offset_mapping"]
         guess = para[offsets[s][0] : offsets[e][1]]
-        em += max(exact_match(guess, a) for a in row["answers"])
-        f1 += max(f1_score(guess, a) for a in row["answers"])
+        e, f = phrase_scores(guess, row["answers"])
+        em, f1 = em + e, f1 + f
     print(f"{len(rows)} questions: EM {100 * em / len(rows):.1f}  F1 {100 * f1 / len(rows):.1f}")
-
-
-def paragraph_at(text: str, offset: int) -> str:
-    start = text.rfind("\n\n", 0, offset)
-    end = text.find("\n\n", offset)
-    return text[start + 2 if start >= 0 else 0 : end if end >= 0 else len(text)]
 
 
 def best_span(start: np.ndarray, end: np.ndarray, types: list, longest: int = 30) -> tuple[int, int]:

@@ -1,0 +1,102 @@
+"""The answer-phrase reader: its file checked on load, its span exact in the article, its recipe runnable."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.answer import reading_sentence
+from rag.errors import ConfigError
+from rag.ranker import RANKER_FILE, load_ranker, reading_signals
+from rag.reading import READER_DIR, Reader, Reading
+from rag.show import indexed_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_reader_file_whose_checksum_differs_is_refused(tmp_path):
+    folder = tmp_path / "models"
+    shutil.copytree(READER_DIR, folder)
+    model = folder / json.loads((folder / "reader.json").read_text())["model_file"]
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    with pytest.raises(ConfigError, match="SHA-256 differs"):
+        Reader(folder)
+
+
+def test_a_missing_reader_says_to_reinstall(tmp_path):
+    with pytest.raises(ConfigError, match="reinstall"):
+        Reader(tmp_path)
+
+
+def test_the_highlight_is_the_sentence_holding_the_span_or_both_when_it_crosses():
+    spans = np.array([[0, 20], [21, 50], [51, 80]])
+    assert reading_sentence(spans, Reading(25, 30, 1.0)) == (21, 50)
+    assert reading_sentence(spans, Reading(15, 25, 1.0)) == (0, 50)
+
+
+def test_reading_signals_put_each_passage_against_the_best_one():
+    assert reading_signals([3.0, 5.0]).tolist() == [[1.0, 3.0, -2.0], [0.5, 5.0, 0.0]]
+
+
+def test_a_ranker_fitted_on_other_signals_is_refused(tmp_path):
+    data = json.loads(RANKER_FILE.read_text())
+    data["passages"]["names"].append("a_new_signal")
+    path = tmp_path / "ranker.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match="refit"):
+        load_ranker(path)
+
+
+@pytest.mark.slow
+def test_the_answer_phrase_names_the_person_and_its_span_is_exact(real_engine):
+    answer = real_engine.ask("Who led the Rust for Linux project?")
+    assert answer.answered and answer.phrase is not None
+    assert answer.phrase.text == "Miguel Ojeda"
+    first = answer.results[answer.phrase.rank - 1]
+    assert first.text[answer.phrase.start : answer.phrase.end] == "Miguel Ojeda"
+    article, _ = indexed_text(real_engine.settings, first.citation.source)  # what `rag show` prints
+    assert article[answer.phrase.article_start : answer.phrase.article_end] == "Miguel Ojeda"
+    assert "Miguel Ojeda" in first.highlight
+    as_json = answer.to_json()["answer"]
+    assert as_json["text"] == "Miguel Ojeda" and as_json["source"] == first.citation.source
+
+
+@pytest.mark.slow
+def test_the_training_recipe_runs_end_to_end_on_a_few_examples(tmp_path):
+    paragraph = (
+        "The Normans were a people who in the 10th and 11th centuries gave their name to Normandy, a region in France."
+    )
+    qas = [
+        {"question": q, "id": str(i), "answers": [{"text": a, "answer_start": paragraph.index(a)}]}
+        for i, (q, a) in enumerate(
+            [("In what country is Normandy?", "France"), ("When did the Normans live?", "10th and 11th centuries")] * 12
+        )
+    ]
+    other = "Rollo was a Viking leader who made a treaty with the king of West Francia in the year 911."
+    data = {
+        "data": [
+            {"title": "Normans", "paragraphs": [{"context": paragraph, "qas": qas}, {"context": other, "qas": []}]}
+        ]
+    }
+    (tmp_path / "train.json").write_text(json.dumps(data))
+    run, out = tmp_path / "run", tmp_path / "out"
+    recipe = [sys.executable, str(ROOT / "training" / "reader.py")]
+    common = ["--run", str(run)]
+    train = [*recipe, "train", *common, "--data", str(tmp_path / "train.json"), "--questions", "24", "--batch", "8"]
+    subprocess.run([*train, "--save-every", "1", "--threads", "1"], check=True, capture_output=True, timeout=600)
+    assert (run / "done.json").exists() and "finished at step 3 of 3" in (run / "train.log").read_text()
+    again = subprocess.run(train, check=True, capture_output=True, text=True, timeout=600)
+    assert "resumed at step 3 of 3" in again.stdout
+    subprocess.run([*recipe, "export", *common, "--to", str(out)], check=True, capture_output=True, timeout=600)
+    card = json.loads((out / "reader.json").read_text())
+    assert card["steps"] == 3 and card["data_sha256"]
+    [reading] = Reader(out).read("In what country is Normandy?", [paragraph])
+    assert 0 <= reading.start <= reading.end <= len(paragraph)
