@@ -165,12 +165,19 @@ def fit_all(records: list[dict]) -> tuple[Linear, Linear, float]:
     judged = [r for r in records if r["kind"] in ("answerable", "off_corpus") and r["signals"] and r["signals"][0]]
     x = np.concatenate([answer_row(r, order_of(r, reading)) for r in judged])
     y = np.array([r["kind"] == "answerable" for r in judged])
+    if y.all() or not y.any():
+        sys.exit("the answered model needs answerable and off-corpus questions in every fold: collect more")
     answered = fit_linear(x, y, ANSWERED_BY)
     threshold = float(np.quantile(answered(x[y]), REFUSE))
     return reading, answered, threshold
 
 
 def score(records: list[dict], reading: Linear | None, answered: Linear | None, threshold: float) -> dict:
+    """Each measure's mean over the records it applies to."""
+    return {k: float(np.mean(v)) for k, v in sorted(outcomes(records, reading, answered, threshold).items())}
+
+
+def outcomes(records: list[dict], reading: Linear | None, answered: Linear | None, threshold: float) -> dict:
     out: dict[str, list[float]] = {}
     for r in records:
         if not len(r["scores"]):
@@ -192,7 +199,7 @@ def score(records: list[dict], reading: Linear | None, answered: Linear | None, 
             ("phrase F1", r["f1"][top] if said else 0.0),
         ):
             out.setdefault(key, []).append(float(value))
-    return {k: float(np.mean(v)) for k, v in sorted(out.items())}
+    return out
 
 
 def fit_command(args) -> None:
@@ -200,18 +207,16 @@ def fit_command(args) -> None:
 
     records = [r for path in args.data for r in pickle.loads(path.read_bytes())]
     groups = np.array([r["group"] for r in records])
-    outcomes: dict[str, list[float]] = {}
+    held: dict[str, list[float]] = {}
     before = score(records, None, None, 0.0)
     for train, test in GroupKFold(FOLDS).split(np.arange(len(records)), groups=groups):
         reading, answered, threshold = fit_all([records[i] for i in train])
-        part = [records[i] for i in test]
-        for key, value in score(part, reading, answered, threshold).items():
-            outcomes.setdefault(key, []).append((value, len(part)))
+        for key, values in outcomes([records[i] for i in test], reading, answered, threshold).items():
+            held.setdefault(key, []).extend(values)
     print(f"{len(records)} questions, {FOLDS} folds by article")
     print(f"{'measure':<34} {'ranker order':>12} {'read, held out':>15}")
-    for key in sorted(set(before) | set(outcomes)):
-        held = outcomes.get(key)
-        value = sum(v * n for v, n in held) / sum(n for _, n in held) if held else float("nan")
+    for key in sorted(set(before) | set(held)):
+        value = float(np.mean(held[key])) if key in held else float("nan")
         print(f"{key:<34} {before.get(key, float('nan')):>12.3f} {value:>15.3f}")
     fitted = fit_all(records)
     for path in args.check:
