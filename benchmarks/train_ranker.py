@@ -172,9 +172,10 @@ def main() -> None:
             "answered": ranker.answered_model.to_json(),
             "threshold": round(ranker.threshold, 6),
             "first_weight": ranker.first_weight,
+            "reading": json.loads(RANKER_FILE.read_text(encoding="utf-8")).get("reading"),
         }
         RANKER_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {RANKER_FILE}")
+        print(f"wrote {RANKER_FILE}; refit the reading and answered models next: training/fit_reading.py")
 
 
 if __name__ == "__main__":
