@@ -232,17 +232,20 @@ class Engine:
             hits = search_any(store, [(reading, query.vector), (query, None)], depth)
         else:
             hits = search(store, query, depth)
-        hits, readings = self._read(question, store, hits)
+        # A follow-up's own words are few ("when did he start?"): read it, but keep the conversation's order.
+        hits, readings = self._read(question, store, hits, reorder=not context)
         # A follow-up to a question the articles answered stays on their subject, though its own words are few.
         return answer_from(store, question, query, hits[:k], query.vector, bool(previous), readings[:k])
 
-    def _read(self, question: str, store: Store, hits: list[Hit]) -> tuple[list[Hit], list[Reading | None]]:
+    def _read(
+        self, question: str, store: Store, hits: list[Hit], reorder: bool = True
+    ) -> tuple[list[Hit], list[Reading | None]]:
         """The leading hits read for the answer span, and re-ordered by the reading model; the rest unread."""
         read = hits[:READ_DEPTH]
         if self.reader is None or not read:
             return hits, [None] * len(hits)
         found = self.reader.read(question, [store.text(h.passage) for h in read])
-        order = load_ranker().reading_order([r.score for r in found])
+        order = load_ranker().reading_order([r.score for r in found]) if reorder else list(range(len(read)))
         rest = hits[len(read) :]
         return [read[i] for i in order] + rest, [found[i] for i in order] + [None] * len(rest)
 
