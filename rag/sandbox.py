@@ -47,6 +47,8 @@ __all__ = ["Limits", "ReaderPool", "read_documents", "read_isolated", "failure_r
 log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("<Q")
+_READY = b"ready\n"
+STARTUP_SECONDS = 120.0  # for a worker to import the readers, on a machine that may be very busy
 _KIND = {
     ".pdf": "PDF",
     ".docx": "Word file",
@@ -174,7 +176,7 @@ class ReaderPool:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self._workers = [_Worker(limits) for _ in range(limits.workers)]
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()  # the last used first: one caller, one warm worker
         for w in self._workers:
             self._idle.put(w)
 
@@ -206,12 +208,12 @@ class _Worker:
     def read(self, article: ArticleFile, data: bytes) -> Document | CorpusError:
         request = pickle.dumps((str(article.path), article.source, article.size, article.mtime_ns, data), protocol=5)
         for attempt in (1, 2):
-            self._ensure_started()
             try:
+                self._ensure_started()
                 _write_frame(self.proc.stdin, request)
                 break
-            except (BrokenPipeError, OSError):  # it died between two files: start another, once
-                self._reap()
+            except OSError:  # it died between two files, or did not start: start another, once
+                self._kill()
                 if attempt == 2:
                     return CorpusError("could not start a process to read it; try again.", article.source)
         return self._answer(article)
@@ -251,6 +253,11 @@ class _Worker:
             env=env,
             close_fds=True,
         )
+        try:  # its imports are not the first file's time: wait for it to say it is ready
+            _read_exactly(self.proc.stdout.fileno(), len(_READY), time.monotonic() + STARTUP_SECONDS)
+        except (TimeoutError, EOFError, OSError):
+            self._kill()
+            raise OSError("the reading process did not start") from None
 
     def _crash_reason(self) -> str:
         """Why the worker died mid-file, in words; waits for it, and notes its peak memory."""
@@ -269,9 +276,6 @@ class _Worker:
             proc.kill()
             proc.wait()
             _close(proc)
-
-    def _reap(self) -> None:
-        self._kill()
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -348,6 +352,7 @@ def _worker() -> None:
     limit = int(os.environ.get("RAG_READ_MEMORY_BYTES", "0"))
     if limit:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a parser that aborts writes no core file of its memory
     requests, answers = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
@@ -355,6 +360,9 @@ def _worker() -> None:
     seconds = float(os.environ.get("RAG_READ_SECONDS", "60"))
     limits = Limits(memory_mb=max(limit // (1024 * 1024), 1), seconds=seconds)
     out = os.fdopen(answers, "wb")
+    _preload()
+    out.write(_READY)
+    out.flush()
     while True:
         try:
             size = _HEADER.unpack(_read_exactly(requests, _HEADER.size, None))[0]
@@ -370,6 +378,17 @@ def _worker() -> None:
         except MemoryError:
             payload = pickle.dumps(("fail", limits.too_big()), protocol=5)
         _write_frame(out, payload)
+
+
+def _preload() -> None:
+    """Import the parsers now, so that a file's time limit is spent reading it, not importing them."""
+    import importlib
+
+    for name in ("pypdfium2", "lxml.html", "docx", "ebooklib.epub", "trafilatura", "frontmatter", "markdown_it"):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a parser that cannot load fails on its first file, with the reason
+            log.debug("cannot preload %s", name, exc_info=True)
 
 
 def _cpu_limit(seconds: float) -> None:

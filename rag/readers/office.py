@@ -40,6 +40,10 @@ def _open_zip(data: bytes, source: str, what: str) -> None:
         raise CorpusError(f"damaged {what} file ({_why(exc)}); save it again as {what}.", source) from None
     if len(members) > MAX_MEMBERS:
         raise CorpusError(f"{what} file of {len(members)} parts, over the {MAX_MEMBERS} a document may have.", source)
+    if any(m.compress_size > m.file_size + m.file_size // 64 + 1024 for m in members):
+        # more packed bytes than even incompressible data needs: the declared size is a lie, and reading the
+        # member would inflate all of it only to find so
+        raise CorpusError(f"damaged {what} file (a part's declared size is wrong); save it again as {what}.", source)
     inflated = sum(m.file_size for m in members)
     if inflated > MAX_INFLATED:
         raise CorpusError(
