@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .documents import ARTICLE_TYPES, ArticleFile, Document
+from .documents import ARTICLE_TYPES, ArticleFile, Document, read_bytes
 from .errors import CorpusError
 from .indexer import IndexReport
 from .sandbox import read_here
@@ -151,9 +151,11 @@ def _check(f: Path, max_bytes: int, read) -> _Checked | Rejected:
         size = f.stat().st_size
         if size > max_bytes:
             return Rejected(f.name, f"{size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
-        data = f.read_bytes()
+        data = read_bytes(f, f.name, max_bytes)  # a pipe or device given by mistake is refused, not read forever
     except OSError as exc:
         return Rejected(f.name, f"could not be read ({exc.strerror}).")
+    except CorpusError as exc:
+        return Rejected(f.name, exc.reason)
     doc = read(ArticleFile(Path(name), name, size, 0), data)
     if isinstance(doc, CorpusError):
         return Rejected(f.name, doc.reason)

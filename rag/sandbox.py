@@ -353,6 +353,7 @@ def _worker() -> None:
     if limit:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a parser that aborts writes no core file of its memory
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the tool, which then closes this worker's input
     requests, answers = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
