@@ -382,14 +382,23 @@ def _worker() -> None:
 
 
 def _preload() -> None:
-    """Import the parsers now, so that a file's time limit is spent reading it, not importing them."""
+    """Import the parsers and read a small page and note now, so that a file's time limit is spent reading
+    it, not loading what its reader loads on first use (trafilatura takes seconds on a busy machine)."""
     import importlib
 
-    for name in ("pypdfium2", "lxml.html", "docx", "ebooklib.epub", "trafilatura", "frontmatter", "markdown_it"):
+    from .readers import read
+
+    for name in ("pypdfium2", "docx", "ebooklib.epub", "frontmatter"):
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a parser that cannot load fails on its first file, with the reason
             log.debug("cannot preload %s", name, exc_info=True)
+    page = b"<html><head><title>Warm</title></head><body><article><p>A first page, read to warm up.</p></article>"
+    for suffix, data in ((".html", page), (".md", b"---\ntitle: Warm\n---\n# Warm\n\nA *first* note.\n")):
+        try:
+            read(suffix, data, "warm-up" + suffix)
+        except Exception:  # noqa: BLE001
+            log.debug("cannot warm up %s", suffix, exc_info=True)
 
 
 def _cpu_limit(seconds: float) -> None:
