@@ -9,7 +9,7 @@ file is read by a worker process (`python -m rag.sandbox`) whose address
 space is capped (RLIMIT_AS, `Settings.read_memory_mb`) and which gets
 `Settings.read_seconds` per file. A file that makes its reader abort, run out
 of memory or overrun is that file's skip, with one line ("took more than
-60 s to read"); the worker is replaced and every other file is read. The
+60 s to read": of processor time, or twice that on the clock); the worker is replaced and every other file is read. The
 workers live as long as the process that started them (a pool per limits,
 reused by every update), and read `Settings.read_workers` files at a time.
 `read_workers=0` reads in this process instead, without the limits.
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 _HEADER = struct.Struct("<Q")
 _READY = b"ready\n"
 STARTUP_SECONDS = 120.0  # for a worker to import the readers, on a machine that may be very busy
+WALL_FACTOR = 2  # a file gets `seconds` of processor time, and twice that on the clock
 _KIND = {
     ".pdf": "PDF",
     ".docx": "Word file",
@@ -219,7 +220,9 @@ class _Worker:
         return self._answer(article)
 
     def _answer(self, article: ArticleFile) -> Document | CorpusError:
-        deadline = time.monotonic() + self.limits.seconds
+        # the worker stops itself after `seconds` of processor time (RLIMIT_CPU); this wall-clock limit is for a
+        # reader that waits instead, and leaves room for a machine so busy that a second of work takes two
+        deadline = time.monotonic() + WALL_FACTOR * self.limits.seconds
         fd = self.proc.stdout.fileno()
         try:
             size = _HEADER.unpack(_read_exactly(fd, _HEADER.size, deadline))[0]
@@ -265,6 +268,8 @@ class _Worker:
         peak = _reap(proc)
         code = proc.returncode
         log.info("a reader's worker stopped (exit %s, peak %.0f MB)", code, peak / 1e6)
+        if code == -signal.SIGXCPU:
+            return self.limits.too_slow()
         if peak >= self.limits.memory_mb * 1024 * 1024 // 2:
             return self.limits.too_big()  # an allocation failed inside a parser, which then aborted
         what = signal.Signals(-code).name if code is not None and code < 0 and -code in signal.valid_signals() else code
@@ -402,11 +407,11 @@ def _preload() -> None:
 
 
 def _cpu_limit(seconds: float) -> None:
-    """Let this file use at most twice its time in CPU: a worker left behind by a killed tool stops by itself."""
+    """Let the next file take `seconds` of processor time at most: past it, the kernel stops this worker."""
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    soft = int(usage.ru_utime + usage.ru_stime + 2 * seconds) + 1
+    soft = int(usage.ru_utime + usage.ru_stime + seconds) + 1
     hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
     resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
 
