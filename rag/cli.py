@@ -9,10 +9,8 @@ need them, so `rag --help` is quick.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import sys
-import unicodedata
 from pathlib import Path
 
 import click
@@ -20,6 +18,7 @@ import click
 from .config import Settings
 from .errors import CorpusError, EmptyQuestionError, InputError, RagError
 from .messages import no_articles
+from .terminal import json_line, one_line, printable
 
 __all__ = ["main"]
 
@@ -35,16 +34,24 @@ def common(f):
         help="Keep the index in Milvus instead: milvus:///path/to/file.db (Milvus Lite) or milvus://host:19530.",
     )
     @click.option("--model", help="sentence-transformers model name or path [default: bundled all-MiniLM-L6-v2].")
+    @click.option(
+        "--follow-links",
+        is_flag=True,
+        default=None,
+        help="Also read files and folders that links in the corpus lead to outside it [env RAG_FOLLOW_LINKS=1].",
+    )
     @functools.wraps(f)
-    def wrapper(corpus, index_dir, store, model, **kwargs):
+    def wrapper(corpus, index_dir, store, model, follow_links, **kwargs):
         try:
-            settings = Settings.load(corpus=corpus, index=index_dir, store=store, model=model, k=kwargs.get("k"))
+            settings = Settings.load(
+                corpus=corpus, index=index_dir, store=store, model=model, k=kwargs.get("k"), follow_links=follow_links
+            )
             return f(settings, **kwargs)
         except RagError as exc:
-            raise click.ClickException(printable(str(exc))) from None
+            raise click.ClickException(one_line(str(exc))) from None
         except OSError as exc:  # the file system said no: a full disk, a folder we may not write...
             where = f" ({exc.filename})" if exc.filename else ""
-            raise click.ClickException(printable(f"{exc.strerror or exc}{where}.")) from None
+            raise click.ClickException(one_line(f"{exc.strerror or exc}{where}.")) from None
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             raise click.exceptions.Exit(130) from None
@@ -78,18 +85,6 @@ def main(verbose: bool) -> None:
     logging.getLogger("trafilatura").setLevel(logging.ERROR)  # its notes on each page it reads
 
 
-def printable(text: str) -> str:
-    """`text` safe for a terminal: control characters (escapes too) shown as U+FFFD, line breaks kept.
-
-    >>> printable("evil\x1b[2J.txt\r")
-    'evil\ufffd[2J.txt '
-    """
-    return "".join(_CONTROL.get(ch, "\ufffd") if unicodedata.category(ch) == "Cc" else ch for ch in text)
-
-
-_CONTROL = {"\n": "\n", "\t": "\t", "\r": " ", "\x0b": " ", "\x0c": " "}
-
-
 @main.command("index")
 @common
 @click.option("--full", is_flag=True, help="Rebuild everything, not only what changed.")
@@ -110,13 +105,13 @@ def _watch(engine, as_json: bool) -> None:
 
     def show(status) -> None:
         if status.indexing:
-            click.echo(printable(status.line()), err=True)
+            click.echo(one_line(status.line()), err=True)
         elif status.report is not None and status.error is None:
             _echo_report(status.report, as_json)
         else:
-            click.echo(printable(status.line()), err=True)
+            click.echo(one_line(status.line()), err=True)
 
-    click.echo(printable(f"Watching {engine.settings.corpus} for changes; press Ctrl+C to stop."), err=True)
+    click.echo(one_line(f"Watching {engine.settings.corpus} for changes; press Ctrl+C to stop."), err=True)
     try:
         CorpusWatcher(engine, on_update=show).run()
     except KeyboardInterrupt:
@@ -125,10 +120,10 @@ def _watch(engine, as_json: bool) -> None:
 
 def _echo_report(report, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(report.to_json()))
+        click.echo(json_line(report.to_json()))
         return
     if report.rebuilt:
-        click.echo(printable(f"Rebuilt the index: {report.rebuilt}."), err=True)
+        click.echo(one_line(f"Rebuilt the index: {report.rebuilt}."), err=True)
     click.echo(
         f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
         f"{report.passages_embedded} passages embedded{_cached(report)}, {report.passages_total} in the index "
@@ -148,7 +143,7 @@ def _rate(report) -> str:
 
 def _echo_skipped(report) -> None:
     for s in report.skipped:
-        click.echo(printable(f"skipped {s.source}: {s.reason}"), err=True)
+        click.echo(one_line(f"skipped {s.source}: {s.reason}"), err=True)
 
 
 def _update(engine, full: bool = False):
@@ -216,14 +211,14 @@ def ask(settings: Settings, question: tuple[str, ...], k: int | None, as_json: b
                 raise problem
             failed += 1
             where = f"line {number}" if number is not None else f"question {position}"
-            click.echo(printable(f"{where}: {problem}"), err=True)
+            click.echo(one_line(f"{where}: {problem}"), err=True)
             if as_json:
-                click.echo(json.dumps({"question": text, "error": str(problem)}, ensure_ascii=False))
+                click.echo(json_line({"question": text, "error": str(problem)}))
         elif as_json:
-            click.echo(json.dumps(answer.to_json(explain), ensure_ascii=False))
+            click.echo(json_line(answer.to_json(explain)))
         else:
             if not single:
-                click.echo(printable(f"? {answer.question}\n"))
+                click.echo(one_line(f"? {answer.question}") + "\n")
             click.echo(format_answer(answer, explain))
     if failed:
         raise InputError(f"{failed} of {len(checked)} questions could not be answered (see above).")
@@ -232,7 +227,7 @@ def ask(settings: Settings, question: tuple[str, ...], k: int | None, as_json: b
 def _ready(engine) -> None:
     """Check the corpus has articles, bring the index up to date, and refuse an index with nothing in it."""
     engine.require_articles()  # before the model is loaded or anything is written
-    report = engine.ensure_current(notify=lambda msg: click.echo(printable(msg), err=True))
+    report = engine.ensure_current(notify=lambda msg: click.echo(one_line(msg), err=True))
     skipped = len(report.skipped) if report else 0
     if not engine.store().manifest.documents:
         raise CorpusError(no_articles(engine.settings.corpus, skipped))
@@ -330,13 +325,13 @@ def format_answer(answer, explain: bool = False) -> str:
         c = r.citation
         where = f"{c.where}, " if c.where else ""
         head = f"[{r.rank}] {c.title} — {c.source}, {where}characters {c.start}-{c.end}  (score {r.score:.3f})"
-        lines.append(printable(head))
+        lines.append(one_line(head))  # a newline in a file name or title must not start a line of its own
         parts = (r.text[: r.highlight_start], r.highlight, r.text[r.highlight_end :])
         before, hl, after = (printable(t) for t in parts)
         marked = f"\033[1m{hl}\033[0m" if bold else f"»{hl}«"
         lines.append("    " + " ".join(f"{before}{marked}{after}".split()))
         if explain:
-            lines.append("    " + ", ".join(f"{k}={v}" for k, v in r.explain.items()))
+            lines.append("    " + one_line(", ".join(f"{k}={v}" for k, v in r.explain.items())))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n" if lines else "No passages in the index.\n"
 
@@ -362,14 +357,14 @@ def chat(settings: Settings, k: int | None, as_json: bool, explain: bool) -> Non
         except InputError as exc:
             if not interactive:
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(one_line(f"Error: {exc}"), err=True)
             continue
         history.append(answer.question)
         if as_json:
-            click.echo(json.dumps(answer.to_json(explain), ensure_ascii=False))
+            click.echo(json_line(answer.to_json(explain)))
             continue
         if not interactive:
-            click.echo(f"? {answer.question}\n")
+            click.echo(one_line(f"? {answer.question}") + "\n")
         click.echo(format_answer(answer, explain))
 
 
@@ -455,15 +450,15 @@ def eval_cmd(
         scores = reader_eval(load_reader(), conversations, settings.corpus)
         n, em, f1 = scores["questions"], scores["em"], scores["f1"]
         line = f"reader alone, {n} questions given their paragraph: EM {em:.3f}   F1 {f1:.3f}"
-        click.echo(json.dumps(scores) if as_json else line)
+        click.echo(json_line(scores) if as_json else line)
         return
     engine = make_engine(settings)
     _ready(engine)
     report = run_eval(engine, conversations, k=k or 5)
     if as_json:
-        click.echo(json.dumps(report.to_json(details)))
+        click.echo(json_line(report.to_json(details)))
         return
-    click.echo(format_report(report, details))
+    click.echo(printable(format_report(report, details)))
 
 
 def _eval_beir(settings: Settings, folder: Path, split: str, work: Path | None, as_json: bool) -> None:
@@ -471,16 +466,18 @@ def _eval_beir(settings: Settings, folder: Path, split: str, work: Path | None, 
 
     check_beir(folder, split)  # before anything is written
     work = work or work_folder(folder, settings)
-    report = run_beir(folder, work, settings, split=split, notify=lambda msg: click.echo(msg, err=True))
+    report = run_beir(folder, work, settings, split=split, notify=lambda msg: click.echo(one_line(msg), err=True))
     if as_json:
-        click.echo(json.dumps(report.to_json()))
+        click.echo(json_line(report.to_json()))
         return
     click.echo(
-        f"{report.name} ({report.split}): {report.queries} queries over {report.documents} documents "
-        f"({report.passages} passages)\n"
-        f"nDCG@10 {report.ndcg_at_10:.4f}   recall@100 {report.recall_at_100:.4f}\n"
-        f"indexing {report.index_seconds:.1f} s{' (reused)' if report.reused else ''}, "
-        f"queries {report.query_seconds:.1f} s ({1000 * report.query_seconds / max(report.queries, 1):.1f} ms each)"
+        printable(
+            f"{report.name} ({report.split}): {report.queries} queries over {report.documents} documents "
+            f"({report.passages} passages)\n"
+            f"nDCG@10 {report.ndcg_at_10:.4f}   recall@100 {report.recall_at_100:.4f}\n"
+            f"indexing {report.index_seconds:.1f} s{' (reused)' if report.reused else ''}, "
+            f"queries {report.query_seconds:.1f} s ({1000 * report.query_seconds / max(report.queries, 1):.1f} ms each)"
+        )
     )
 
 
@@ -497,9 +494,9 @@ def add(settings: Settings, files: tuple[Path, ...], overwrite: bool) -> None:
     report = make_engine(settings).add(files, overwrite=overwrite)
     for a in report.added:
         how = " (replaced the old one)" if a.replaced else f" (from {a.original})" if a.renamed else ""
-        click.echo(printable(f"Added {a.source}{how}: {a.title}"))
+        click.echo(one_line(f"Added {a.source}{how}: {a.title}"))
     for r in report.rejected:
-        click.echo(printable(f"Not added: {r.name}: {r.reason}"), err=True)
+        click.echo(one_line(f"Not added: {r.name}: {r.reason}"), err=True)
     if report.index:
         click.echo(f"{report.index.passages_total} passages in the index.")
         _echo_skipped(report.index)
@@ -521,12 +518,12 @@ def show(settings: Settings, article: str, start: int | None, end: int | None) -
 
     text, note = indexed_text(settings, article)
     if note:
-        click.echo(printable(note), err=True)
+        click.echo(one_line(note), err=True)
     start = start or 0
     end = len(text) if end is None else end
     if start > len(text) or end < start:
         raise click.ClickException(f"the span {start}-{end} is outside the article's {len(text)} characters.")
-    click.echo(text[start:end])
+    click.echo(printable(text[start:end]))  # the article's own escapes, shown and never run
 
 
 @main.command()
@@ -544,7 +541,8 @@ def serve(settings: Settings, host: str | None, port: int | None, open_: bool, w
     from .web.server import serve as serve_web
 
     changes = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
-    serve_web(settings.with_(**changes), open_=open_, notify=lambda msg: click.echo(msg, err=True), watch=watch)
+    notify = lambda msg: click.echo(one_line(msg), err=True)  # noqa: E731
+    serve_web(settings.with_(**changes), open_=open_, notify=notify, watch=watch)
 
 
 if __name__ == "__main__":  # pragma: no cover

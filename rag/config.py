@@ -27,9 +27,14 @@ _ENV = {
     "RAG_AUTH": ("auth", str),
     "RAG_MAX_UPLOAD_MB": ("max_upload_mb", int),
     "RAG_MAX_FILE_MB": ("max_file_mb", float),
+    "RAG_FOLLOW_LINKS": ("follow_links", "flag"),
+    "RAG_READ_MEMORY_MB": ("read_memory_mb", int),
+    "RAG_READ_SECONDS": ("read_seconds", float),
+    "RAG_READ_WORKERS": ("read_workers", int),
 }
 
-_KIND = {int: "a whole number", float: "a number", str: "text", Path: "a path"}
+_KIND = {int: "a whole number", float: "a number", str: "text", Path: "a path", "flag": "1 or 0 (yes or no)"}
+_FLAG = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 _SECRET = {"RAG_AUTH", "RAG_STORE"}  # named in messages, never shown (a store URL may hold a password)
 
 
@@ -53,6 +58,10 @@ class Settings:
     auth: str | None = field(default=None, repr=False)  # "user:password" for the web chat
     max_upload_mb: int = 20  # largest article the web chat accepts
     max_file_mb: float = 20.0  # larger articles are skipped, not read (a 50 MB text is ~100k passages)
+    follow_links: bool = False  # read files that links in the corpus lead to outside it
+    read_memory_mb: int = 1024  # memory one article may take to read (its worker's address space)
+    read_seconds: float = 60.0  # time one article may take to read
+    read_workers: int = 2  # articles read at once, each in a worker process; 0: in this process, without limits
 
     def __post_init__(self) -> None:
         if self.store:
@@ -77,6 +86,16 @@ class Settings:
             raise ConfigError(
                 f"the article size limit must be a positive number of MB, not {self.max_file_mb}.", "max_file_mb"
             )
+        if self.read_memory_mb < 256:
+            raise ConfigError(
+                f"the reading memory limit must be at least 256 MB, not {self.read_memory_mb}.", "read_memory_mb"
+            )
+        if not 0 < self.read_seconds < float("inf"):
+            raise ConfigError(
+                f"the reading time limit must be a positive number of seconds, not {self.read_seconds}.", "read_seconds"
+            )
+        if not 0 <= self.read_workers <= 64:
+            raise ConfigError(f"read workers must be between 0 and 64, not {self.read_workers}.", "read_workers")
         if not self.model.strip():
             raise ConfigError("the model name is empty: leave it out to use the bundled model.", "model")
 
@@ -92,7 +111,7 @@ class Settings:
                 continue
             raw = raw if var in _SECRET else raw.strip()
             try:
-                values[name] = kind(raw)
+                values[name] = _flag(raw) if kind == "flag" else kind(raw)
             except ValueError:
                 raise ConfigError(f"{_shown(var, raw)} is not {_KIND[kind]}: fix it or unset it.", name) from None
             from_env[name] = var
@@ -189,6 +208,13 @@ def parse_store_url(url: str) -> MilvusLocation:
 def _shown(var: str, value: str) -> str:
     """How a variable is named in a message: with its value, unless the value is a secret."""
     return var if var in _SECRET else f"{var}={value!r}"
+
+
+def _flag(raw: str) -> bool:
+    try:
+        return _FLAG[raw.strip().lower()]
+    except KeyError:
+        raise ValueError(raw) from None
 
 
 def _valid_auth(auth: str) -> bool:

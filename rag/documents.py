@@ -74,13 +74,17 @@ class Document:
         return {"title": self.title, "author": self.author, "date": self.date, "url": self.url, "origin": self.origin}
 
 
-def scan(corpus: Path, max_bytes: int | None = None) -> tuple[list[ArticleFile], list[Skipped]]:
+def scan(
+    corpus: Path, max_bytes: int | None = None, follow_links: bool = False
+) -> tuple[list[ArticleFile], list[Skipped]]:
     """List the articles under `corpus` (sub-folders too), sorted by source.
 
     Hidden files and folders are passed over with a log line. Other file
-    types, broken links, link loops, links to folders, pipes and devices,
-    folders that cannot be listed and files over `max_bytes` are skipped and
-    reported, without being read.
+    types, broken links, link loops, links to folders, links to files outside
+    the corpus, pipes and devices, folders that cannot be listed and files
+    over `max_bytes` are skipped and reported, without being read. With
+    `follow_links`, links to files and folders outside the corpus are
+    followed, but never into /proc, /sys or /dev.
     """
     if not corpus.exists():
         raise CorpusError(f"corpus folder {str(corpus)!r} does not exist: create it or pass --corpus DIR.")
@@ -89,6 +93,8 @@ def scan(corpus: Path, max_bytes: int | None = None) -> tuple[list[ArticleFile],
     found: list[ArticleFile] = []
     skipped: list[Skipped] = []
     top = os.fspath(corpus)
+    real_top = os.path.realpath(top)
+    walked: set[tuple[int, int]] = set()  # folders seen, when links are followed: a link loop is walked once
 
     def relative(path: str) -> str:  # strings, not Path objects: a corpus of thousands is scanned before every question
         return os.path.relpath(path, top).replace(os.sep, "/")
@@ -96,14 +102,20 @@ def scan(corpus: Path, max_bytes: int | None = None) -> tuple[list[ArticleFile],
     def unlistable(exc: OSError) -> None:
         skipped.append(Skipped(relative(exc.filename), f"folder cannot be listed ({exc.strerror})"))
 
-    for root, dirs, files in os.walk(top, onerror=unlistable, followlinks=False):
+    for root, dirs, files in os.walk(top, onerror=unlistable, followlinks=follow_links):
         folder = "" if root == top else relative(root) + "/"
+        if follow_links and not _first_visit(root, walked):
+            skipped.append(Skipped(folder.rstrip("/"), "link loop (a folder already read); not followed again."))
+            dirs[:] = []
+            continue
         for hidden in sorted(d for d in dirs if d.startswith(".")):
             log.info("skipping hidden folder %s", folder + hidden)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for linked in [d for d in dirs if os.path.islink(os.path.join(root, d))]:
-            skipped.append(Skipped(folder + linked, "link to a folder; such links are not followed."))
-            dirs.remove(linked)
+            reason = _link_reason(os.path.join(root, linked), real_top, follow_links)
+            if reason:
+                skipped.append(Skipped(folder + linked, reason))
+                dirs.remove(linked)
         for name in sorted(files):
             path, source = os.path.join(root, name), folder + name
             if name.startswith("."):
@@ -115,6 +127,8 @@ def scan(corpus: Path, max_bytes: int | None = None) -> tuple[list[ArticleFile],
                 continue
             try:
                 st = os.stat(path)
+                if follow_links or os.path.islink(path):
+                    _check_inside(os.path.realpath(path), real_top, follow_links)
                 _check_file(st, max_bytes)
             except OSError as exc:
                 skipped.append(Skipped(source, _os_reason(exc, Path(path))))
@@ -124,6 +138,44 @@ def scan(corpus: Path, max_bytes: int | None = None) -> tuple[list[ArticleFile],
                 continue
             found.append(ArticleFile(Path(path), source, st.st_size, st.st_mtime_ns))
     return sorted(found, key=lambda f: f.source), sorted(skipped, key=lambda s: s.source)
+
+
+_SPECIAL = ("/proc/", "/sys/", "/dev/")
+_OUTSIDE = (
+    "link to a file outside the corpus folder; such links are not followed "
+    "(rag index --follow-links, or RAG_FOLLOW_LINKS=1, reads them)."
+)
+
+
+def _first_visit(folder: str, walked: set[tuple[int, int]]) -> bool:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return True
+    key = (st.st_dev, st.st_ino)
+    if key in walked:
+        return False
+    walked.add(key)
+    return True
+
+
+def _link_reason(path: str, real_top: str, follow_links: bool) -> str | None:
+    """Why a link to a folder is not walked, or None when it is (only with `follow_links`)."""
+    if not follow_links:
+        return "link to a folder; such links are not followed (rag index --follow-links reads them)."
+    try:
+        _check_inside(os.path.realpath(path), real_top, True)
+    except CorpusError as exc:
+        return exc.reason
+    return None
+
+
+def _check_inside(real: str, real_top: str, follow_links: bool) -> None:
+    """Refuse a file whose real path is in /proc, /sys or /dev, or (unless `follow_links`) outside the corpus."""
+    if (real + "/").startswith(_SPECIAL):
+        raise CorpusError("link into /proc, /sys or /dev; such files are never read.")
+    if not follow_links and os.path.commonpath([real, real_top]) != real_top:
+        raise CorpusError(_OUTSIDE)
 
 
 def _check_file(st: os.stat_result, max_bytes: int | None) -> None:
@@ -151,12 +203,13 @@ def _os_reason(exc: OSError, path: Path) -> str:
     return f"cannot be read ({exc.strerror or exc.__class__.__name__})."
 
 
-def read_bytes(path: Path, source: str, max_bytes: int | None = None) -> bytes:
+def read_bytes(path: Path, source: str, max_bytes: int | None = None, within: Path | None = None) -> bytes:
     """The bytes of an article file, refusing what is not a regular file or is too big.
 
     The file is opened without blocking and checked on the open descriptor, so
     a pipe put in the corpus cannot hang the indexer, and a file swapped after
-    `scan` is still checked.
+    `scan` is still checked: with `within` (the corpus folder), one that is
+    then really outside it (or in /proc, /sys or /dev) is refused.
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -164,6 +217,7 @@ def read_bytes(path: Path, source: str, max_bytes: int | None = None) -> bytes:
         raise CorpusError(_os_reason(exc, path), source) from None
     with os.fdopen(fd, "rb") as f:
         try:
+            _check_inside(_real_path(fd, path), os.path.realpath(within or "/"), within is None)
             st = os.fstat(fd)
             _check_file(st, max_bytes)
             # read(n) allocates n bytes up front, so ask for the size the file has, not for the limit
@@ -177,6 +231,14 @@ def read_bytes(path: Path, source: str, max_bytes: int | None = None) -> bytes:
     if max_bytes is not None and len(data) > max_bytes:
         raise CorpusError(_too_big(len(data), max_bytes), source)
     return data
+
+
+def _real_path(fd: int, path: Path) -> str:
+    """Where the open file really is (what the descriptor points to, so a link swapped in after opening is seen)."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:  # no /proc: the path as it resolves now
+        return os.path.realpath(path)
 
 
 def file_hash(data: bytes) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 from .answer import Answer, answer_from
 from .backends import Backend, open_backend
 from .config import Settings
-from .documents import scan
+from .documents import ArticleFile, Document, scan
 from .embedding import Embedder, load_embedder
 from .errors import CorpusError, EmptyQuestionError, IndexStateError, InputError, RagError
 from .indexer import IndexReport, stale_reason, update_index
@@ -30,6 +30,7 @@ from .messages import no_articles
 from .question import Query
 from .ranker import load_ranker
 from .reading import Reader, Reading, load_reader
+from .sandbox import read_isolated
 from .search import Hit, search, search_any
 from .store import Store
 
@@ -131,7 +132,7 @@ class Engine:
     def require_articles(self) -> None:
         """Refuse to answer from a corpus folder that holds no articles, before any model is loaded."""
         check_folders(self.settings)
-        files, skipped = scan(self.settings.corpus, self.settings.max_file_bytes)
+        files, skipped = scan(self.settings.corpus, self.settings.max_file_bytes, self.settings.follow_links)
         if not files:
             raise CorpusError(no_articles(self.settings.corpus, len(skipped)))
 
@@ -197,7 +198,15 @@ class Engine:
             indexed=self._indexed_hashes,
             overwrite=overwrite,
             update=lambda: self.update(progress=progress),
+            read=self.read_article,
         )
+
+    def read_article(self, article: ArticleFile, data: bytes) -> Document | CorpusError:
+        """One article read as the indexer reads it (in a worker, within the limits); a CorpusError says why not."""
+        try:
+            return read_isolated(article, data, self.settings)
+        except CorpusError as exc:
+            return exc
 
     def _indexed_hashes(self) -> dict[str, str]:
         """Content hash -> source of every indexed article: adding a second copy of one is refused."""

@@ -22,11 +22,12 @@ import numpy as np
 from .backends import Backend, open_backend
 from .chunking import passage_spans, sentence_spans
 from .config import Settings
-from .documents import READER_VERSION, ArticleFile, Document, Skipped, file_hash, read_bytes, read_document, scan
+from .documents import READER_VERSION, ArticleFile, Document, Skipped, file_hash, read_bytes, scan
 from .embedding import Embedder
 from .errors import CorpusError, IndexBusyError, IndexStateError
 from .faiss_write import row_offsets
 from .protocols import IndexChange, NewVectors
+from .sandbox import read_documents
 from .store import Manifest, Store
 from .vector_cache import VectorCache, cache_file, embed_cached
 
@@ -113,7 +114,7 @@ def stale_reason(settings: Settings, model: str) -> str | None:
     reason = _rebuild_reason(old, settings, model, full=False)
     if reason:
         return reason
-    files, _ = scan(settings.corpus, settings.max_file_bytes)
+    files, _ = scan(settings.corpus, settings.max_file_bytes, settings.follow_links)
     known = {d["source"]: d for d in old.documents}
     unusable = {d.get("source"): d for d in backend.read_skipped()}
     current = {f.source for f in files}
@@ -160,7 +161,7 @@ def update_index(
     backend = open_backend(settings)
     try:
         with _locked(backend.lock_dir):
-            files, skipped = scan(settings.corpus, settings.max_file_bytes)
+            files, skipped = scan(settings.corpus, settings.max_file_bytes, settings.follow_links)
             report = _update(settings, backend, files, embedder, full, progress, reuse=not full)
     except OSError as exc:  # disk full, read-only or unwritable index folder...
         raise IndexStateError(
@@ -293,33 +294,43 @@ def _open_old(settings: Settings, backend: Backend, model: str, full: bool) -> t
 
 
 def _read_corpus(settings, files, known, report):
-    """Sort the corpus into kept (unchanged), fresh (read and split) and unusable (skipped, with why)."""
+    """Sort the corpus into kept (unchanged), fresh (read and split) and unusable (skipped, with why).
+
+    Files are read by the worker processes of sandbox.py, a few at a time: a
+    reader that crashes, runs out of memory or overruns skips that file only.
+    """
     kept: list[tuple[ArticleFile, dict, int]] = []  # unchanged: file, old doc meta, old doc number
     fresh: list[tuple[ArticleFile, Document, list[tuple[int, int]]]] = []
     unusable: list[dict] = []
-    for f in files:
-        prior = known.get(f.source)
-        try:
-            data = read_bytes(f.path, f.source, settings.max_file_bytes)
+    within = None if settings.follow_links else settings.corpus
+
+    def skip(f: ArticleFile, reason: str) -> None:
+        log.info("skipping %s: %s", f.source, reason)
+        report.skipped.append(Skipped(f.source, reason))
+        unusable.append({"source": f.source, "size": f.size, "mtime_ns": f.mtime_ns, "reason": reason})
+
+    def changed():
+        for f in files:
+            prior = known.get(f.source)
+            try:
+                data = read_bytes(f.path, f.source, settings.max_file_bytes, within=within)
+            except CorpusError as exc:
+                skip(f, exc.reason)
+                continue
             if prior and prior[1]["hash"] == file_hash(data):
                 kept.append((f, prior[1], prior[0]))
                 report.unchanged += 1
                 continue
-            doc = read_document(f, data)
-            spans = passage_spans(doc.text, settings.chunk_size, settings.chunk_overlap)
-        except CorpusError as exc:
-            reason = exc.reason
-        except Exception as exc:  # a reader failing on input nobody foresaw must not stop the others
-            log.debug("reading %s failed", f.source, exc_info=True)
-            reason = f"cannot be read ({exc.__class__.__name__}: {exc})"[:200]
-        else:
-            fresh.append((f, doc, spans))
-            report.updated += bool(prior)
-            report.added += not prior
+            yield f, data
+
+    for f, doc in read_documents(changed(), settings):
+        if isinstance(doc, CorpusError):
+            skip(f, doc.reason)
             continue
-        log.info("skipping %s: %s", f.source, reason)
-        report.skipped.append(Skipped(f.source, reason))
-        unusable.append({"source": f.source, "size": f.size, "mtime_ns": f.mtime_ns, "reason": reason})
+        prior = known.get(f.source)
+        fresh.append((f, doc, passage_spans(doc.text, settings.chunk_size, settings.chunk_overlap)))
+        report.updated += bool(prior)
+        report.added += not prior
     return kept, fresh, unusable
 
 

@@ -23,9 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .documents import ARTICLE_TYPES, ArticleFile, read_document
+from .documents import ARTICLE_TYPES, ArticleFile, Document, read_bytes
 from .errors import CorpusError
 from .indexer import IndexReport
+from .sandbox import read_here
 
 __all__ = ["Added", "Rejected", "AddReport", "safe_name", "add_files"]
 
@@ -95,15 +96,18 @@ def add_files(
     indexed: Callable[[], dict[str, str]],
     overwrite: bool,
     update: Callable[[], IndexReport],
+    read: Callable[[ArticleFile, bytes], Document | CorpusError] = read_here,
 ) -> AddReport:
     """Check each file, save the good ones into `corpus`, then `update()` the index.
 
     `indexed()` maps the content hashes of the articles already indexed to
     their sources, so that a second copy of an article is refused; it is
-    called only once some file has been read well.
+    called only once some file has been read well. `read` reads one file
+    (the engine's reads in a worker process, as the indexer does) and returns
+    the CorpusError saying why it cannot be used rather than raising.
     """
     report = AddReport()
-    read = [_check(f, max_bytes) for f in map(Path, files)]
+    read = [_check(f, max_bytes, read) for f in map(Path, files)]
     known = dict(indexed()) if any(isinstance(r, _Checked) for r in read) else {}
     checked: list[_Checked] = []
     for result in read:
@@ -135,7 +139,7 @@ def add_files(
     return report
 
 
-def _check(f: Path, max_bytes: int) -> _Checked | Rejected:
+def _check(f: Path, max_bytes: int, read) -> _Checked | Rejected:
     name = safe_name(f.name)
     if not f.exists():
         return Rejected(f.name, "does not exist: check the file name.")
@@ -147,13 +151,14 @@ def _check(f: Path, max_bytes: int) -> _Checked | Rejected:
         size = f.stat().st_size
         if size > max_bytes:
             return Rejected(f.name, f"{size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
-        data = f.read_bytes()
+        data = read_bytes(f, f.name, max_bytes)  # a pipe or device given by mistake is refused, not read forever
     except OSError as exc:
         return Rejected(f.name, f"could not be read ({exc.strerror}).")
-    try:
-        doc = read_document(ArticleFile(Path(name), name, size, 0), data)
     except CorpusError as exc:
         return Rejected(f.name, exc.reason)
+    doc = read(ArticleFile(Path(name), name, size, 0), data)
+    if isinstance(doc, CorpusError):
+        return Rejected(f.name, doc.reason)
     return _Checked(f.name, name, data, doc.hash, doc.title)
 
 

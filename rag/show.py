@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from .backends import open_backend
 from .config import Settings
-from .documents import ArticleFile, file_hash, read_bytes, read_document
+from .documents import ArticleFile, file_hash, read_bytes
 from .errors import IndexStateError, InputError
+from .sandbox import read_isolated
 
 __all__ = ["indexed_text"]
 
@@ -24,9 +25,10 @@ def indexed_text(settings: Settings, article: str) -> tuple[str, str | None]:
     if not path.is_file():
         raise InputError(f"no article {article!r} in {settings.corpus}: give its source as a citation names it.")
     source = path.relative_to(corpus).as_posix()
-    data = read_bytes(path, source, settings.max_file_bytes)
+    within = None if settings.follow_links else corpus
+    data = read_bytes(path, source, settings.max_file_bytes, within=within)
     st = path.stat()
-    doc = read_document(ArticleFile(path, source, st.st_size, st.st_mtime_ns), data)
+    doc = read_isolated(ArticleFile(path, source, st.st_size, st.st_mtime_ns), data, settings)
     return doc.text, _note(settings, source, file_hash(data))
 
 

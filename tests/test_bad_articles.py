@@ -192,9 +192,12 @@ def test_a_file_that_grows_past_the_limit_after_the_scan_is_still_refused(tmp_pa
         read_bytes(path, "grows.txt", max_bytes=1000)
 
 
-def test_a_reader_failing_unexpectedly_skips_only_that_article(engine, settings, monkeypatch):
+def test_a_reader_failing_unexpectedly_skips_only_that_article(settings, fake_embedder, monkeypatch):
+    """Read in this process (read_workers=0), where the reader can be swapped for one that fails."""
     import rag.readers
 
+    settings = settings.with_(read_workers=0)
+    engine = Engine(settings, embedder=fake_embedder)
     real = rag.readers.read_html
 
     def broken(data, source):
@@ -208,7 +211,7 @@ def test_a_reader_failing_unexpectedly_skips_only_that_article(engine, settings,
     report = engine.update()
     assert report.added == 3
     assert [(s.source, s.reason) for s in report.skipped] == [
-        ("odd.html", "cannot be read (RecursionError: maximum recursion depth exceeded)")
+        ("odd.html", "nested too deeply to read (RecursionError); simplify or save it again.")
     ]
 
 

@@ -25,9 +25,32 @@ log = logging.getLogger(__name__)
 _HEADING_STYLE = re.compile(r"^(?:heading|überschrift|titre)\s*(\d)$", re.I)
 
 
+MAX_INFLATED = 256_000_000  # bytes all members of a .docx or .epub may inflate to: a zip bomb is refused unread
+MAX_MEMBERS = 10_000  # files in one .docx or .epub
+
+
 def _open_zip(data: bytes, source: str, what: str) -> None:
+    """Refuse what is not a zip archive, or would inflate past MAX_INFLATED (zipfile reads no more than
+    each member's declared size, so the sum of those bounds what the readers get)."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise CorpusError(f"damaged or not a {what} file (not a zip archive); save it again as {what}.", source)
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise CorpusError(f"damaged {what} file ({_why(exc)}); save it again as {what}.", source) from None
+    if len(members) > MAX_MEMBERS:
+        raise CorpusError(f"{what} file of {len(members)} parts, over the {MAX_MEMBERS} a document may have.", source)
+    if any(m.compress_size > m.file_size + m.file_size // 64 + 1024 for m in members):
+        # more packed bytes than even incompressible data needs: the declared size is a lie, and reading the
+        # member would inflate all of it only to find so
+        raise CorpusError(f"damaged {what} file (a part's declared size is wrong); save it again as {what}.", source)
+    inflated = sum(m.file_size for m in members)
+    if inflated > MAX_INFLATED:
+        raise CorpusError(
+            f"{what} file that unpacks to {inflated / 1e6:.0f} MB, over the {MAX_INFLATED / 1e6:.0f} MB limit "
+            "(a zip bomb?); not read.",
+            source,
+        )
 
 
 def _why(exc: Exception) -> str:

@@ -48,12 +48,31 @@ def split_front_matter(text: str, source: str) -> tuple[str, dict, int]:
     if not text.startswith("---"):
         return text, {}, 1
     try:
-        post = frontmatter.loads(text)
+        post = frontmatter.loads(text, handler=_handler())
     except Exception as exc:  # yaml raises many types; the article is still text
         log.warning("%s: front matter ignored (%s)", source, exc.__class__.__name__)
         return text, {}, 1
     at = text.find(post.content) if post.content else len(text)
     return post.content, dict(post.metadata), text[: max(at, 0)].count("\n") + 1
+
+
+def _handler():
+    """YAML front matter read safely and without aliases: `*name` could repeat a value exponentially (a
+    "billion laughs" of a few hundred bytes), and article metadata never needs one."""
+    import frontmatter
+    import yaml
+
+    class NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.composer.ComposerError(None, None, "aliases are not read", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+
+    class Handler(frontmatter.YAMLHandler):
+        def load(self, fm: str, **kwargs: object):
+            return yaml.load(fm, Loader=NoAliases)  # noqa: S506 - a safe loader, less aliases
+
+    return Handler()
 
 
 def read_text(data: bytes, source: str) -> Reading:

@@ -19,15 +19,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402 - after the line above, which gradio reads on import
 
-from ..documents import ARTICLE_TYPES, ArticleFile, read_document
+from ..documents import ARTICLE_TYPES, ArticleFile, read_bytes
 from ..engine import EXAMPLES_FILE
 from ..errors import CorpusError, EmptyQuestionError, RagError
 from .render import CorpusStatus, render_answer, render_error, render_note, render_question, render_status
 
-__all__ = ["WebChat", "build_app", "page_options", "EXAMPLES_FILE"]
+__all__ = ["WebChat", "build_app", "page_options", "remove_uploads", "EXAMPLES_FILE", "UPLOAD_CACHE"]
 
 log = logging.getLogger(__name__)
 
+UPLOAD_CACHE = (600, 600)  # every 10 minutes, delete uploads older than 10 minutes that no action used
 POLL_SECONDS = 1.0  # how often the page asks the corpus watcher what it has done
 HISTORY = 5  # earlier questions of a conversation passed on to the engine
 CSS = Path(__file__).with_name("web.css")
@@ -131,6 +132,8 @@ class WebChat:
             report = self.engine.add([Path(f) for f in files], max_bytes=limit, progress=_progress(progress))
         except RagError as exc:
             return None, render_note([f"Nothing was added: {exc}"], "error"), self.status()
+        finally:
+            remove_uploads(files)  # added or refused, an upload's copy is no longer needed
         lines = [
             f"Added {a.title} ({a.source})" + (f", uploaded as {a.original}" if a.renamed else "") for a in report.added
         ]
@@ -184,15 +187,37 @@ class WebChat:
         if not path.is_relative_to(corpus) or not path.is_file():
             return None
         st = path.stat()
-        return _read_article(path, source, st.st_mtime_ns, st.st_size)
+        limit = self.engine.settings.max_file_bytes
+        return _read_article(self.engine.read_article, path, source, st.st_mtime_ns, st.st_size, limit)
 
 
 @functools.lru_cache(maxsize=64)
-def _read_article(path: Path, source: str, mtime_ns: int, size: int) -> str | None:
+def _read_article(read, path: Path, source: str, mtime_ns: int, size: int, limit: int) -> str | None:
+    """The article's text, read in a worker as the indexer reads it (a hostile file cannot stop the server)."""
     try:
-        return read_document(ArticleFile(path, source, size, mtime_ns)).text
+        doc = read(ArticleFile(path, source, size, mtime_ns), read_bytes(path, source, limit))
     except CorpusError:
         return None
+    return None if isinstance(doc, CorpusError) else doc.text
+
+
+def remove_uploads(files: list[str]) -> None:
+    """Delete Gradio's copies of uploaded files (and their folders, once empty); files elsewhere are left alone."""
+    from gradio.utils import get_upload_folder
+
+    uploads = Path(get_upload_folder()).resolve()
+    for name in files:
+        path = Path(name).resolve()
+        if not path.is_relative_to(uploads) or path == uploads:
+            continue
+        path.unlink(missing_ok=True)
+        folder = path.parent
+        while folder != uploads and folder.is_relative_to(uploads):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty, or gone
+                break
+            folder = folder.parent
 
 
 def _progress(progress) -> Callable[[int, int], None]:
@@ -214,7 +239,8 @@ def build_app(engine, watcher=None):
         return web.rescan(progress)
 
     private = {"api_visibility": "private"}
-    with gr.Blocks(title="Ask the articles", analytics_enabled=False, fill_height=True) as app:
+    blocks = {"title": "Ask the articles", "analytics_enabled": False, "fill_height": True}
+    with gr.Blocks(**blocks, delete_cache=UPLOAD_CACHE) as app:
         questions, pending = gr.State([]), gr.State(None)
         with gr.Row(elem_id="rag-layout", equal_height=False):
             with gr.Column(scale=3, min_width=340, elem_id="rag-main"):
