@@ -61,7 +61,8 @@ def decode_bytes(data: bytes, source: str, markup: bool = False) -> str:
             try:
                 return data.decode(name)
             except UnicodeDecodeError:
-                raise CorpusError(f"starts with a {name.upper()} mark but is not valid {name.upper()}.", source) from None
+                what = name.upper().replace("-SIG", "")
+                raise CorpusError(f"starts with a {what} mark but is not valid {what}.", source) from None
     if b"\x00" in data[:8192]:
         raise CorpusError("binary data, not text.", source)
     declared = declared_encoding(data) if markup else None

@@ -110,7 +110,7 @@ def _running(lines: list[str], found: list[int]) -> bool:
     if len(varying) > 1:
         return False
     pages = [int(n[varying[0]]) for n in numbers]
-    return all(b - a == 1 for a, b in zip(pages, pages[1:]))
+    return all(b - a == 1 for a, b in zip(pages, pages[1:], strict=False))
 
 
 def _blocks(numbered: list[tuple[int, str, bool]]) -> list[list[tuple[int, str]]]:
