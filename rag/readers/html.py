@@ -14,8 +14,8 @@ import logging
 import re
 
 from ..errors import CorpusError
-from .blocks import Builder, Reading, fold, is_back_matter
-from .markup import HEADING_LEVELS, add_blocks
+from .blocks import Builder, Reading, fold, is_back_matter, with_byline
+from .markup import HEADING_LEVELS, add_blocks, merge_terms
 from .text import decode
 
 __all__ = ["read_html", "clean_tree", "parse_html", "page_meta", "site_title", "EXTRACTORS"]
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 _FURNITURE = frozenset(
     "nav navbar navbox navigation menu breadcrumb breadcrumbs sidebar cookie cookies consent gdpr banner advert "
     "advertisement ads share sharing social toc catlinks editsection reflist references hatnote printfooter noprint "
-    "jump sitesub skip subscribe newsletter related".split()
+    "jump sitesub skip subscribe newsletter related navheader navfooter".split()
 )
 _FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "menu", "dialog"})
 _FURNITURE_TAGS = frozenset({"nav", "aside", "form", "button", "script", "style", "noscript", "template", "svg"})
@@ -42,18 +42,46 @@ def read_html(data: bytes, source: str, extractor: str = "trafilatura") -> Readi
     tree = parse_html(html, source)
     meta = page_meta(tree)
     clean_tree(tree)
+    byline = _byline(tree)
+    merge_terms(tree)
     reading = _blocks(EXTRACTORS[extractor](tree), meta)
-    if extractor != "page" and len(reading.text.split("\n\n")) < 2:
-        # A page too small for the extractor comes back as one run of text (or none): the cleaned page
-        # itself is then the better reading.
+    if extractor != "page":
         whole = _blocks(tree, meta)
-        reading = whole if len(whole.text) >= len(reading.text) else reading
+        if len(reading.text.split("\n\n")) < 2 or _lost_headings(reading, whole):
+            # A page too small for the extractor comes back as one run of text (or none), and some pages
+            # come back without their headings: the cleaned page itself is then the better reading.
+            reading = whole if len(whole.text) >= len(reading.text) else reading
     if not reading.text.strip():  # all of it was named like furniture: the page less its <nav>, <aside>, ...
         tree = parse_html(html, source)
         clean_tree(tree, by_name=False)
         reading = _blocks(_page(tree), meta)
     reading.meta["title"] = site_title(meta.get("title"), reading.headings)
-    return reading
+    return with_byline(reading, byline) if byline else reading
+
+
+def _byline(tree) -> str | None:
+    """The article's by-line as the page shows it ("By Ann Lee, Senior Editor"): the first short element
+    marked as one (class, id, rel or itemprop "byline" or "author") that names someone."""
+    for el in tree.iter():
+        if not isinstance(el.tag, str) or el.tag in ("meta", "link", "script", "style"):
+            continue
+        names = " ".join(el.get(k) or "" for k in ("class", "id", "rel", "itemprop")).lower()
+        if not any(part in ("byline", "author") for part in _NAME_PART.split(names)):
+            continue
+        text = fold(el.text_content())
+        if 2 <= len(text.split()) <= 30 and any(c.isupper() for c in text):
+            return text if text.lower().startswith("by ") else f"By {text}"
+    return None
+
+
+def _lost_headings(extracted: Reading, whole: Reading) -> bool:
+    """Whether the extractor kept most of the page's text but dropped most of its headings (DocBook's
+    headings, inside layout <div>s, are dropped so)."""
+    return (
+        len(whole.headings) >= 3
+        and len(extracted.headings) < len(whole.headings) / 2
+        and len(extracted.text) >= 0.7 * len(whole.text)
+    )
 
 
 def _blocks(root, meta: dict) -> Reading:
