@@ -126,9 +126,8 @@ def answer_from(
         )
         hs, he = best_sentence(query, view)
         start, end = int(row["start"]), int(row["end"])
-        citation = Citation(
-            doc["title"], doc["source"], doc.get("url"), start, end, *astuple(locate(doc.get("structure"), start, end))
-        )
+        where = locate(doc.get("structure"), start, end, at=start + hs)  # the section of the highlight
+        citation = Citation(doc["title"], doc["source"], doc.get("url"), start, end, *astuple(where))
         results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit)))
     return Answer(question, bool(hits) and (on_topic or is_answered(hits)), results)
 

@@ -48,11 +48,13 @@ def read_docx(data: bytes, source: str) -> Reading:
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise CorpusError(f"damaged Word file, or not one ({_why(exc)}); save it again as .docx.", source) from None
     b = Builder()
+    notes = _notes(document)
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             _table(block, b)
         else:
             _paragraph(block, b)
+            _boxes_and_notes(block._p, b, notes)
     props = document.core_properties
     meta = {"title": fold(props.title or ""), "author": fold(props.author or "")}
     reading = b.reading({k: v for k, v in meta.items() if v})
@@ -73,6 +75,54 @@ def _paragraph(paragraph, b: Builder) -> None:
         b.item(text)
     else:
         b.paragraph(text)
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+
+
+def _text_of(p) -> str:
+    """A <w:p>'s own text (not that of text boxes anchored in it), tabs and breaks as spaces."""
+    parts = []
+    for el in p.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}txbxContent"):
+        if el.tag == f"{_W}t" and not any(a.tag == f"{_W}txbxContent" for a in el.iterancestors()):
+            parts.append(el.text or "")
+        elif el.tag in (f"{_W}tab", f"{_W}br"):
+            parts.append(" ")
+    return "".join(parts)
+
+
+def _notes(document) -> dict[str, list[str]]:
+    """Footnotes and endnotes by id: the paragraphs of each."""
+    from lxml import etree
+
+    notes: dict[str, list[str]] = {}
+    for rel in document.part.rels.values():
+        if rel.is_external or not rel.reltype.endswith(("/footnotes", "/endnotes")):
+            continue
+        try:
+            root = etree.fromstring(rel.target_part.blob)
+        except etree.XMLSyntaxError:
+            continue
+        for note in root:
+            kind = "f" if note.tag == f"{_W}footnote" else "e"
+            if note.get(f"{_W}type") in (None, "normal"):
+                notes[kind + (note.get(f"{_W}id") or "")] = [fold(_text_of(p)) for p in note.iter(f"{_W}p")]
+    return notes
+
+
+def _boxes_and_notes(p, b: Builder, notes: dict[str, list[str]]) -> None:
+    """After a paragraph: the text of the text boxes anchored in it, then the notes it refers to, each
+    as its own paragraph, as a reader meets them on the page."""
+    for box in p.iter(f"{_W}txbxContent"):
+        if any(a.tag == _FALLBACK for a in box.iterancestors()):
+            continue  # the same box again, for older versions of Word
+        for inner in box.iter(f"{_W}p"):
+            b.paragraph(_text_of(inner))
+    for ref in p.iter(f"{_W}footnoteReference", f"{_W}endnoteReference"):
+        kind = "f" if ref.tag == f"{_W}footnoteReference" else "e"
+        for text in notes.pop(kind + (ref.get(f"{_W}id") or ""), []):
+            b.paragraph(text)
 
 
 def _table(table, b: Builder) -> None:

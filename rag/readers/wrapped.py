@@ -22,9 +22,9 @@ the layout alone:
   capitals.
 
 >>> b = Builder()
->>> unwrap("1. Intro\\n\\n   The gzip header holds the magic\\n   bytes (0x8b), to identify it.\\n", b)
+>>> unwrap("1. Intro\\n\\n   The header holds two magic bytes, 0x1f and 0x8b, which\\n   identify it as gzip.\\n", b)
 >>> b.text, b.headings
-('1. Intro\\n\\nThe gzip header holds the magic bytes (0x8b), to identify it.', [(0, 1, '1. Intro')])
+('1. Intro\\n\\nThe header holds two magic bytes, 0x1f and 0x8b, which identify it as gzip.', [(0, 1, '1. Intro')])
 """
 
 from __future__ import annotations
