@@ -84,12 +84,21 @@ _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallba
 def _text_of(p) -> str:
     """A <w:p>'s own text (not that of text boxes anchored in it), tabs and breaks as spaces."""
     parts = []
-    for el in p.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}txbxContent"):
-        if el.tag == f"{_W}t" and not any(a.tag == f"{_W}txbxContent" for a in el.iterancestors()):
-            parts.append(el.text or "")
-        elif el.tag in (f"{_W}tab", f"{_W}br"):
-            parts.append(" ")
+    for el in p.iter(f"{_W}t", f"{_W}tab", f"{_W}br"):
+        if _in_box(el, p):
+            continue
+        parts.append(el.text or "" if el.tag == f"{_W}t" else " ")
     return "".join(parts)
+
+
+def _in_box(el, p) -> bool:
+    """Whether `el` is in a text box anchored inside the paragraph `p`."""
+    for parent in el.iterancestors():
+        if parent is p:
+            return False
+        if parent.tag == f"{_W}txbxContent":
+            return True
+    return False
 
 
 def _notes(document) -> dict[str, list[str]]:

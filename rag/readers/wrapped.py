@@ -46,6 +46,7 @@ _NAMED = re.compile(r"^(?:appendix|annex|chapter|part|section|book)\s+[A-Z0-9IVX
 _BULLET = re.compile(r"^(?:[-*•+o·]|\d{1,3}[.)]|\(?[a-zA-Z0-9]{1,3}\)|\[\d+\])\s+\S")
 _LEADERS = re.compile(r"\.{4,}\s*\d+\s*$|\s{2,}\d+\s*$")
 _WORD = re.compile(r"\S+")
+_SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 _COLUMNS = re.compile(r"\S {4,}\S")  # a gap between columns, not a justified space
 
 
@@ -79,13 +80,18 @@ def _drop_furniture(lines: list[str]) -> list[tuple[int, str, bool]]:
             lines[i] = line.replace("\f", "").rstrip(" \t\v")
         pages[-1].append(i)
     drop: set[int] = set()
-    if len(pages) >= 3:
+    if len(pages) >= 3:  # heads and feet repeat on at least two pages and on half of those after the first
         edges: dict[str, list[int]] = {}
         for page in pages:
             filled = [i for i in page if lines[i].strip()]
             for i in dict.fromkeys(filled[:1] + filled[-1:]):
                 edges.setdefault(re.sub(r"\d+", "#", lines[i].strip()), []).append(i)
-        drop = {i for found in edges.values() if len(found) >= 3 and _running(lines, found) for i in found}
+        least = max(2, (len(pages) - 1) / 2)
+        drop = {i for found in edges.values() if len(found) >= least and _running(lines, found) for i in found}
+    first = next((line.strip() for line in lines if line.strip()), "")
+    man = _MAN_HEAD.match(first)
+    if man:  # a man page's head ("LESS(1)  ...  LESS(1)") and foot ("2009-07-06   LESS(1)")
+        drop |= {i for i, line in enumerate(lines) if line.strip().endswith(man.group(1)) and _COLUMNS.search(line)}
     breaks = {page[0] for page in pages[1:] if page}
     out: list[tuple[int, str, bool]] = []
     pending_break = False
@@ -180,6 +186,10 @@ def _heading(block: list[tuple[int, str]], body_indent: int) -> tuple[str, int] 
 
 
 def _add_block(block: list[tuple[int, str]], b: Builder, width: int, body_indent: int, first_line: int) -> None:
+    heading = _heading(block, body_indent)  # an underlined one first, before rules are dropped
+    if heading:
+        b.heading(heading[0], heading[1], line=first_line + block[0][0])
+        return
     block = [(i, t) for i, t in block if not _RULE.match(t)] or block
     if len(block) > 1 and body_indent >= 2 and _indent(block[0][1]) == 0 and all(_indent(t) for _, t in block[1:]):
         heading = _heading(block[:1], body_indent)  # a man page's "NAME" with its text under it
@@ -193,18 +203,15 @@ def _add_block(block: list[tuple[int, str]], b: Builder, width: int, body_indent
     pieces = _pieces(block, width)
     if all(len(p) == 1 for p in pieces) and len(pieces) > 1:  # nothing wrapped: code, a table, verse
         cut = min(_indent(t) for _, t in block)
-        rows = [(i, t[cut:]) for i, t in block]
+        rows = [(t[cut:], [(0, i)]) for i, t in block]
     else:
-        rows = [(p[0][0], _join([t for _, t in p], width)) for p in pieces]
-    text = "\n".join(t for _, t in rows)
-    at = b.add(text, line=first_line + rows[0][0])
+        rows = [_join(p, width) for p in pieces]
+    at = b.add("\n".join(t for t, _ in rows), line=first_line + rows[0][1][0][1])
     if at is None:
         return
-    offset = at
-    for n, (i, t) in enumerate(rows):
-        if n:
-            b.lines.append((offset, first_line + i))
-        offset += len(t) + 1
+    for n, (t, starts) in enumerate(rows):
+        b.lines.extend((at + offset, first_line + i) for offset, i in starts[0 if n else 1 :])
+        at += len(t) + 1
 
 
 def _pieces(block: list[tuple[int, str]], width: int) -> list[list[tuple[int, str]]]:
@@ -243,15 +250,21 @@ def _is_term(line: str, width: int) -> bool:
     return 0 < len(text) <= max(24, width // 3) and text[-1] not in ".!?" and _indent(line) < 16
 
 
-def _join(lines: list[str], width: int) -> str:
-    """Lines of one paragraph as one line; a term on the first line is followed by ": "; hyphens mended."""
-    out = lines[0].strip()
+def _join(piece: list[tuple[int, str]], width: int) -> tuple[str, list[tuple[int, int]]]:
+    """Lines of one paragraph as one line, and where each source line starts in it: (offset, line index).
+    A term on the first line is followed by ": "; words cut by a line-end hyphen are mended; the spaces
+    that justify a line are single."""
+    lines = [line for _, line in piece]
+    out = _SPACES.sub(" ", lines[0].strip())
     if len(lines) > 1 and _indent(lines[1]) > _indent(lines[0]) and _is_term(lines[0], width) and out[-1] != ":":
         out += ":"
-    for line in lines[1:]:
-        text = line.strip()
+    starts = [(0, piece[0][0])]
+    for i, line in piece[1:]:
+        text = _SPACES.sub(" ", line.strip())
         if re.search(r"[a-z]-$", out) and text[:1].islower() and not re.search(r"\s[a-z]-$", out):
-            out = out[:-1] + text
+            out = out[:-1]
         else:
-            out = f"{out} {text}"
-    return re.sub(r"(?<=\S) {2,}(?=\S)", " ", out)
+            out += " "
+        starts.append((len(out), i))
+        out += text
+    return out, starts
