@@ -176,9 +176,8 @@ def answer_from(
         )
         hs, he = reading_sentence(spans, reading) if _usable(reading) else best_sentence(query, view)
         start, end = int(row["start"]), int(row["end"])
-        citation = Citation(
-            doc["title"], doc["source"], doc.get("url"), start, end, *astuple(locate(doc.get("structure"), start, end))
-        )
+        where = locate(doc.get("structure"), start, end, at=start + hs)  # the section of the highlight
+        citation = Citation(doc["title"], doc["source"], doc.get("url"), start, end, *astuple(where))
         results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit, reading)))
     answered = bool(hits) and (on_topic or load_ranker().answered(hits, [r for r in readings if r is not None]))
     return Answer(question, answered, results, _phrase(results[0], readings[0]) if answered else None)

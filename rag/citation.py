@@ -94,11 +94,19 @@ def section_at(headings: list, offset: int) -> tuple[str, ...]:
     return tuple(text for _, text in path)
 
 
-def locate(entry: dict | None, start: int, end: int) -> Location:
-    """Location of the passage at `start`/`end` of a document's text, from the document's `structure` entry."""
+def locate(entry: dict | None, start: int, end: int, at: int | None = None) -> Location:
+    """Location of the passage at `start`/`end` of a document's text, from the document's `structure` entry.
+
+    The section is the one holding offset `at` (the highlighted sentence) when given: a passage that starts
+    at the end of one section and goes on into the next is cited under the one its highlight is in.
+
+    >>> entry = {"headings": [[0, 1, "Normans"], [40, 2, "History"]]}
+    >>> locate(entry, 30, 90).section, locate(entry, 30, 90, at=45).section
+    (('Normans',), ('Normans', 'History'))
+    """
     if not isinstance(entry, dict):
         return Location()
-    section = section_at(entry.get("headings") or [], start)
+    section = section_at(entry.get("headings") or [], start if at is None else at)
     pages: tuple[int, ...] = ()
     if entry.get("pages"):
         starts = entry["pages"]

@@ -34,7 +34,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ARTICLE_TYPES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".epub")
+ARTICLE_TYPES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf", ".docx", ".epub")
 
 
 @dataclass(frozen=True)
@@ -278,6 +278,7 @@ def read_document(article: ArticleFile, data: bytes | None = None) -> Document:
 _NO_TEXT = {
     ".html": "no text to index (only markup or scripts).",
     ".htm": "no text to index (only markup or scripts).",
+    ".xhtml": "no text to index (only markup or scripts).",
     ".md": "no text to index (only markup, links or images).",
     ".markdown": "no text to index (only markup, links or images).",
     ".docx": "Word file with no text in it.",

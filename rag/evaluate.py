@@ -189,11 +189,11 @@ def _covers(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
 def _judge_result(turn: Turn, result) -> tuple[bool, bool]:
     """Whether one result (a rag.answer.Result) holds the answer, and whether its highlight does."""
     source = result.citation.source
-    if turn.source is not None and source == turn.source:
+    if turn.source is not None and source == turn.source and turn.spans:
         start = result.citation.start
         passage = _covers(start, result.citation.end, turn.spans)
         return passage, passage and _covers(start + result.highlight_start, start + result.highlight_end, turn.spans)
-    if turn.source is not None and _stem(source) != _stem(turn.source):
+    if turn.source is not None and source != turn.source and _stem(source) != _stem(turn.source):
         return False, False
     return holds_answer(result.text, turn.answers), holds_answer(result.highlight, turn.answers)
 

@@ -36,3 +36,35 @@ def make_pdf(pages: list[str], title: str | None = None, author: str | None = No
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {len(objects)} 0 R >>\n".encode()
     out += f"startxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def make_placed_pdf(
+    pages: list[list[tuple[float, float, str]]], trim: tuple[int, int, int, int] | None = None
+) -> bytes:
+    """A PDF whose pages hold each (x, y, text) where given; `trim` is the box the printed sheet is cut to."""
+    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(len(pages)))
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    box = f"/TrimBox [{' '.join(map(str, trim))}] " if trim else ""
+    for i, placed in enumerate(pages):
+        ops = " ".join(
+            f"BT /F1 11 Tf 1 0 0 1 {x} {y} Tm ({text.replace('(', '[').replace(')', ']')}) Tj ET"
+            for x, y, text in placed
+        )
+        stream = ops.encode("latin-1")
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] {box}/Resources << /Font << /F1 3 0 R >> >> "
+            f"/Contents {5 + 2 * i} 0 R >>".encode()
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)

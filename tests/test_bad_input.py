@@ -88,13 +88,15 @@ def test_stdin_without_a_usable_question_fails_without_loading_anything(cli, set
 
 
 def test_article_text_cannot_drive_the_terminal(cli, settings):
-    (settings.corpus / "escape.txt").write_text("Zebra facts\n\nZebras \x1b[2J\x1b]0;pwned\x07 have stripes.\r\n")
+    text = "Zebra facts\n\nZebras \x1b[2J\x1b]0;pwned\x07 have stripes, \x1band \x07manes.\r\n"
+    (settings.corpus / "escape.txt").write_text(text)
     result = cli("ask", "-k", "1", "zebras stripes")
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\r" not in result.stdout
     assert "Zebras" in result.stdout and "have stripes" in result.stdout
     as_json = json.loads(cli("ask", "--json", "-k", "1", "zebras stripes").stdout)
-    assert "\x1b[2J" in as_json["passages"][0]["text"]  # JSON keeps the article's text exactly
+    # terminal codes are not the article's words (the reader drops them, as a terminal would); JSON keeps the rest
+    assert as_json["passages"][0]["text"].endswith("Zebras have stripes, \x1band \x07manes.")
 
 
 def run_rag(*args: str | bytes, input: bytes | None = None, cwd=None) -> subprocess.CompletedProcess:

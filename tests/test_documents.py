@@ -64,7 +64,6 @@ def test_pdf_without_info_is_titled_by_its_file_name(tmp_path):
     "name, data, reason",
     [
         ("binary.txt", b"\x00\x01\x02garbage", "binary"),
-        ("latin1.txt", "caf\xe9 au lait".encode("latin-1"), "UTF-8"),
         ("empty.md", b"", "no text"),
         ("scripts.html", b"<script>var a = 1;</script>", "no text"),
         ("broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog", "PDF"),

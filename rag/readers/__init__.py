@@ -36,8 +36,10 @@ __all__ = [
     "read_epub",
 ]
 
-READER_VERSION = 3  # 1: text as extracted by BeautifulSoup and pypdf; 2: rendered blocks with structure;
-# 3: phrase elements of web pages (inline code, quotes, times) kept inside their sentence; code blocks unindented
+READER_VERSION = 4  # 1: text as extracted by BeautifulSoup and pypdf; 2: rendered blocks with structure;
+# 3: phrase elements of web pages (inline code, quotes, times) kept inside their sentence; code blocks unindented;
+# 4: declared and detected encodings; plain text as paragraphs without page furniture; definition lists as
+# "term: description"; headings without permalink signs; EPUBs with missing parts
 
 READERS: dict[str, Callable[[bytes, str], Reading]] = {
     ".txt": read_text,
@@ -45,6 +47,7 @@ READERS: dict[str, Callable[[bytes, str], Reading]] = {
     ".markdown": read_markdown,
     ".html": read_html,
     ".htm": read_html,
+    ".xhtml": read_html,
     ".pdf": read_pdf,
     ".docx": read_docx,
     ".epub": read_epub,

@@ -17,9 +17,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Reading", "Builder", "fold", "is_back_matter"]
+__all__ = ["Reading", "Builder", "fold", "is_back_matter", "with_byline"]
 
 _SPACE = re.compile(r"\s+")
+# What documentation generators put after a heading to link to it: a pilcrow, a section or hash sign, a link
+# symbol or an icon font's glyph (Unicode's private use area), or the words of its tooltip.
+_PERMALINK = re.compile(r"(?:\s*(?:[¶§#\U0001f517\ue000-\uf8ff]|Permalink to this (?:headline|heading|section)))+$")
 
 
 _BACK_MATTER = frozenset(
@@ -101,7 +104,7 @@ class Builder:
         return self.add(fold(text), tight=True, line=line)
 
     def heading(self, text: str, level: int, line: int | None = None) -> int | None:
-        text = fold(text)
+        text = _PERMALINK.sub("", fold(text))
         at = self.add(text, line=line)
         if at is not None:
             self.headings.append((at, level, text))
@@ -115,3 +118,28 @@ class Builder:
         text = self.text
         pages = [min(p, len(text)) for p in self.pages]
         return Reading(text, meta or {}, self.headings, pages, self.lines)
+
+
+def with_byline(reading: Reading, byline: str) -> Reading:
+    """`reading` with its by-line ("By Ann Lee, editor") as a paragraph under its title, as a rendered page
+    shows it, unless the text holds it already.
+
+    >>> with_byline(Reading("Title\\n\\nText.", headings=[(0, 1, "Title")]), "By Ann").text
+    'Title\\n\\nBy Ann\\n\\nText.'
+    """
+    byline = fold(byline)
+    if not byline or fold(byline.removeprefix("By ")).lower() in fold(reading.text).lower():
+        return reading
+    first = reading.headings[0] if reading.headings else None
+    at = first[0] + len(first[2]) + 2 if first and first[0] == 0 and len(reading.text) > len(first[2]) else 0
+    piece = f"{byline}\n\n"
+    if at > len(reading.text):
+        at, piece = len(reading.text), f"\n\n{byline}"
+    n = len(piece)
+    return Reading(
+        reading.text[:at] + piece + reading.text[at:],
+        reading.meta,
+        [(o + n if o >= at else o, level, text) for o, level, text in reading.headings],
+        [o + n if o >= at else o for o in reading.pages],
+        [(o + n if o >= at else o, line) for o, line in reading.lines],
+    )

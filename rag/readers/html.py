@@ -14,8 +14,8 @@ import logging
 import re
 
 from ..errors import CorpusError
-from .blocks import Builder, Reading, fold, is_back_matter
-from .markup import HEADING_LEVELS, add_blocks
+from .blocks import Builder, Reading, fold, is_back_matter, with_byline
+from .markup import HEADING_LEVELS, add_blocks, merge_terms
 from .text import decode
 
 __all__ = ["read_html", "clean_tree", "parse_html", "page_meta", "site_title", "EXTRACTORS"]
@@ -26,28 +26,62 @@ log = logging.getLogger(__name__)
 _FURNITURE = frozenset(
     "nav navbar navbox navigation menu breadcrumb breadcrumbs sidebar cookie cookies consent gdpr banner advert "
     "advertisement ads share sharing social toc catlinks editsection reflist references hatnote printfooter noprint "
-    "jump sitesub skip subscribe newsletter related".split()
+    "jump sitesub skip subscribe newsletter related navheader navfooter".split()
 )
 _FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "menu", "dialog"})
 _FURNITURE_TAGS = frozenset({"nav", "aside", "form", "button", "script", "style", "noscript", "template", "svg"})
 _MARKER = re.compile(r"^\s*\[(?:\d{1,4}|[a-z]|citation needed|note \d+|edit)\]\s*$", re.I)
 _NAME_PART = re.compile(r"[\s_-]+")
 _TITLE_SEPARATORS = re.compile(r"\s+[-|–—:·•]\s+")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 def read_html(data: bytes, source: str, extractor: str = "trafilatura") -> Reading:
     """Main text of an HTML page in blocks; title, author, date and url as metadata."""
-    tree = parse_html(decode(data, source), source)
+    html = decode(data, source, markup=True)
+    tree = parse_html(html, source)
     meta = page_meta(tree)
     clean_tree(tree)
+    byline = _byline(tree)
+    merge_terms(tree)
     reading = _blocks(EXTRACTORS[extractor](tree), meta)
-    if extractor != "page" and len(reading.text.split("\n\n")) < 2:
-        # A page too small for the extractor comes back as one run of text (or none): the cleaned page
-        # itself is then the better reading.
+    if extractor != "page":
         whole = _blocks(tree, meta)
-        reading = whole if len(whole.text) >= len(reading.text) else reading
+        if len(reading.text.split("\n\n")) < 2 or _lost_headings(reading, whole):
+            # A page too small for the extractor comes back as one run of text (or none), and some pages
+            # come back without their headings: the cleaned page itself is then the better reading.
+            reading = whole if len(whole.text) >= len(reading.text) else reading
+    if not reading.text.strip():  # all of it was named like furniture: the page less its <nav>, <aside>, ...
+        tree = parse_html(html, source)
+        clean_tree(tree, by_name=False)
+        reading = _blocks(_page(tree), meta)
     reading.meta["title"] = site_title(meta.get("title"), reading.headings)
-    return reading
+    return with_byline(reading, byline) if byline else reading
+
+
+def _byline(tree) -> str | None:
+    """The article's by-line as the page shows it ("By Ann Lee, Senior Editor"): the first short element
+    marked as one (class, id, rel or itemprop "byline" or "author") that names someone."""
+    for el in tree.iter():
+        if not isinstance(el.tag, str) or el.tag in ("meta", "link", "script", "style"):
+            continue
+        names = " ".join(el.get(k) or "" for k in ("class", "id", "rel", "itemprop")).lower()
+        if not any(part in ("byline", "author") for part in _NAME_PART.split(names)):
+            continue
+        text = fold(el.text_content())
+        if 2 <= len(text.split()) <= 30 and any(c.isupper() for c in text):
+            return text if text.lower().startswith("by ") else f"By {text}"
+    return None
+
+
+def _lost_headings(extracted: Reading, whole: Reading) -> bool:
+    """Whether the extractor kept most of the page's text but dropped most of its headings (DocBook's
+    headings, inside layout <div>s, are dropped so)."""
+    return (
+        len(whole.headings) >= 3
+        and len(extracted.headings) < len(whole.headings) / 2
+        and len(extracted.text) >= 0.7 * len(whole.text)
+    )
 
 
 def _blocks(root, meta: dict) -> Reading:
@@ -61,6 +95,7 @@ def parse_html(html: str, source: str):
     import lxml.html
     from lxml.etree import ParserError
 
+    html = _XML_DECLARATION.sub("", html, count=1)  # lxml refuses a declared encoding in decoded text
     try:
         return lxml.html.document_fromstring(html)
     except (ParserError, ValueError) as exc:
@@ -113,15 +148,21 @@ def site_title(title: str | None, headings: list[tuple[int, int, str]]) -> str |
     return title
 
 
-def clean_tree(tree) -> None:
-    """Drop page furniture in place: site navigation, edit links, reference markers and lists, back matter."""
-    doomed = [el for el in tree.iter() if isinstance(el.tag, str) and _is_furniture(el)]
+def clean_tree(tree, by_name: bool = True) -> None:
+    """Drop page furniture in place: site navigation, edit links, reference markers and lists, back matter.
+
+    An element is furniture by its tag or role, or by a class or id name such as "sidebar", unless it holds
+    the article: the page's body, its <main> or <article>, its <h1>, or most of its text (a layout class
+    such as "two-col-sidebar-right" on the element around everything is not a sidebar).
+    """
+    total = len(tree.text_content()) if by_name else -1
+    doomed = [el for el in tree.iter() if isinstance(el.tag, str) and _is_furniture(el, total)]
     doomed += _back_matter(tree)
     for el in doomed:
         _drop(el)
 
 
-def _is_furniture(el) -> bool:
+def _is_furniture(el, total: int = 0) -> bool:
     tag = el.tag.lower()
     if tag in _FURNITURE_TAGS or (el.get("role") or "").lower() in _FURNITURE_ROLES:
         return True
@@ -130,7 +171,17 @@ def _is_furniture(el) -> bool:
     if tag == "sup" and _MARKER.match(el.text_content()):
         return True
     names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-    return any(part in _FURNITURE for part in _NAME_PART.split(names) if part)
+    if total < 0 or not any(part in _FURNITURE for part in _NAME_PART.split(names) if part):
+        return False
+    return not _holds_article(el, tag, total)
+
+
+def _holds_article(el, tag: str, total: int) -> bool:
+    if tag in ("html", "body", "main", "article"):
+        return True
+    if el.find(".//main") is not None or el.find(".//article") is not None or el.find(".//h1") is not None:
+        return True
+    return total > 0 and len(el.text_content()) > total / 2
 
 
 def _back_matter(tree) -> list:

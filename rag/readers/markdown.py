@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import re
 
-from .blocks import Builder, Reading, fold, is_back_matter
+from .blocks import Builder, Reading, fold, is_back_matter, with_byline
 from .text import decode, split_front_matter
 
 __all__ = ["read_markdown"]
 
 _LABEL = re.compile(r"^\(\s*[\w.:-]+\s*\)=$")  # a MyST target such as (install)=
 _SKIP_INLINE = frozenset({"image", "html_inline", "footnote_ref"})
+# A line that is only a book generator's directive (mdBook's {{#include file.rs:2:10}}, {{#playground x.rs}}):
+# it is replaced by another file's text when the book is built, so the reader never sees it.
+_DIRECTIVE = re.compile(r"(?m)^[ \t]*\{\{#[a-z_]+\b[^}\n]*\}\}[ \t]*$")
 
 
 def read_markdown(data: bytes, source: str) -> Reading:
@@ -28,13 +31,15 @@ def read_markdown(data: bytes, source: str) -> Reading:
     >>> r.text, r.lines
     ('Hi\\n\\nSee the docs for more.', [(0, 1), (4, 3), (17, 4)])
     """
-    text = decode(data, source)
+    text = _DIRECTIVE.sub("", decode(data, source))
     _, meta, _ = split_front_matter(text, source)
     b = Builder()
     _render(_parser().parse(text), b)
     reading = b.reading(dict(meta))
     if not reading.meta.get("title") and reading.headings:
         reading.meta["title"] = reading.headings[0][2]
+    if isinstance(meta.get("author"), str):  # a rendered post shows its author under its title
+        reading = with_byline(reading, f"By {meta['author']}")
     return reading
 
 

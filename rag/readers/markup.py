@@ -10,7 +10,7 @@ import re
 
 from .blocks import Builder, fold
 
-__all__ = ["add_blocks", "BLOCK_TAGS", "HEADING_LEVELS"]
+__all__ = ["add_blocks", "merge_terms", "BLOCK_TAGS", "HEADING_LEVELS"]
 
 HEADING_LEVELS = {f"h{n}": n for n in range(1, 7)}
 BLOCK_TAGS = frozenset(
@@ -26,9 +26,29 @@ _CELL = re.compile(r"^t[dh]$")
 
 def add_blocks(root, b: Builder) -> None:
     """Add the blocks under the lxml element `root` to `b`, in document order."""
+    merge_terms(root)
     buf: list[str] = []
     _visit(root, b, buf, tight=False)
     _flush(b, buf, tight=False)
+
+
+def merge_terms(root) -> None:
+    """Put each term of a definition list at the start of its description, in place, so that the two are
+    read as one: <dt>TMOUT</dt><dd>If set...</dd> -> <dd>TMOUT: If set...</dd>. Terms in a row share one
+    description ("-v, --verbose: ...")."""
+    terms: list[str] = []
+    for el in list(root.iter("dt", "dd")):
+        if el.tag == "dt":
+            if fold(el.text_content()):
+                terms.append(fold(el.text_content()))
+            el.drop_tree() if el.getnext() is not None and el.getnext().tag in ("dt", "dd") else el.drop_tag()
+        elif terms:
+            lead = f"{', '.join(terms)}: "
+            terms = []
+            first = el
+            while not (first.text or "").strip() and len(first) and _tag(first[0]) in BLOCK_TAGS:
+                first = first[0]
+            first.text = lead + (first.text or "").lstrip()
 
 
 def _tag(el) -> str:
@@ -54,7 +74,7 @@ def _visit(el, b: Builder, buf: list[str], tight: bool) -> None:
             tight = True  # lines broken with <br> stay together, like a poem or an address
         elif tag in HEADING_LEVELS:
             _flush(b, buf, tight)
-            b.heading(child.text_content(), HEADING_LEVELS[tag])
+            b.heading(_heading_text(child), HEADING_LEVELS[tag])
         elif tag == "pre":
             _flush(b, buf, tight)
             b.add(_code_block(child))
@@ -70,6 +90,22 @@ def _visit(el, b: Builder, buf: list[str], tight: bool) -> None:
             _visit(child, b, buf, tight)
         if child.tail:
             buf.append(child.tail)
+
+
+def _heading_text(el) -> str:
+    """A heading's words, without the links to itself documentation generators add ("Usage¶", "Usage#")."""
+    parts = [el.text or ""]
+    for child in el:
+        if not (_tag(child) == "a" and _is_permalink(child)):
+            parts.append(child.text_content())
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _is_permalink(a) -> bool:
+    text = fold(a.text_content())
+    names = f"{a.get('class') or ''} {a.get('title') or ''}".lower()
+    return (a.get("href") or "").startswith("#") and (len(text) <= 2 or "permalink" in names or "anchor" in names)
 
 
 def _code_block(pre) -> str:

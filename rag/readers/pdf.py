@@ -83,6 +83,7 @@ def _lines(page, number: int) -> list[Line]:
 
     tp = page.get_textpage()
     try:
+        trim = _trim_box(page)
         text = tp.get_text_range()
         exact = len(text) == tp.count_chars()  # one character index per character: boxes can be looked up
         out, at = [], 0
@@ -99,11 +100,43 @@ def _lines(page, number: int) -> list[Line]:
                 size = raw.FPDFText_GetFontSize(tp.raw, first)
             else:
                 left, top, right, size = 0.0, -len(out) * 12.0, 0.0, 10.0
+            if exact and trim and _outside(trim, left, top, right):
+                continue  # a printer's mark or slug ("book.indd 12 3/4/15 10:12 AM"), cut off with the margin
             out.append(Line(stripped, number, top, left, right, size))
-        return out
+        return _without_line_numbers(out)
     finally:
         tp.close()
         page.close()
+
+
+def _trim_box(page) -> tuple[float, float, float, float] | None:
+    """The page as it is cut after printing (left, bottom, right, top), when it is smaller than the sheet."""
+    try:
+        trim, media = page.get_trimbox(), page.get_mediabox()
+    except Exception:  # a page without usable boxes is read whole
+        return None
+    return tuple(trim) if tuple(trim) != tuple(media) and trim[2] > trim[0] and trim[3] > trim[1] else None
+
+
+def _outside(trim: tuple[float, ...], left: float, top: float, right: float) -> bool:
+    x0, y0, x1, y1 = trim
+    return right < x0 or left > x1 or top < y0 or top > y1 + 2
+
+
+def _without_line_numbers(lines: list[Line]) -> list[Line]:
+    """The page's lines less a margin of line numbers (1, 2, 3, ... down the side of a transcript or a
+    draft): five or more numbers in a row, counting up by one, aligned on their right edge."""
+    numbers = [i for i, line in enumerate(lines) if line.text.isdigit() and len(line.text) <= 4]
+    margin: set[int] = set()
+    run: list[int] = []
+    for i in numbers:
+        if run and int(lines[i].text) == int(lines[run[-1]].text) + 1 and abs(lines[i].right - lines[run[0]].right) < 3:
+            run.append(i)
+            continue
+        margin.update(run if len(run) >= 5 else [])
+        run = [i]
+    margin.update(run if len(run) >= 5 else [])
+    return [line for i, line in enumerate(lines) if i not in margin]
 
 
 def _key(text: str) -> str:

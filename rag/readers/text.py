@@ -1,40 +1,30 @@
-"""Plain text: bytes -> str, and .txt articles as they are.
+"""Plain text: bytes -> str, and .txt articles as a person reads them.
 
-A text article is indexed exactly as the file holds it (after any YAML front
-matter), so offsets into it are offsets into the file's text.
+A text article is read as paragraphs and headings (wrapped.py): hard-wrapped
+lines joined, page furniture and terminal codes dropped. Each paragraph and
+each joined line records the line of the file it comes from, for citations.
 """
 
 from __future__ import annotations
 
 import logging
 
-from ..errors import CorpusError
-from .blocks import Reading
+from .blocks import Builder, Reading
+from .encoding import decode_bytes
+from .wrapped import unwrap
 
 __all__ = ["decode", "read_text", "split_front_matter"]
 
 log = logging.getLogger(__name__)
 
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
-
-def decode(data: bytes, source: str) -> str:
-    """UTF-8 text (a byte-order mark is dropped), or UTF-16 with a byte-order mark; binary data is refused.
+def decode(data: bytes, source: str, markup: bool = False) -> str:
+    """The text of a file: by its byte-order mark, its declared encoding (`markup`), UTF-8, or detection.
 
     >>> decode("é".encode("utf-16"), "a.txt")
     'é'
     """
-    if data.startswith(_UTF16_BOMS):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise CorpusError("starts like UTF-16 but is not valid UTF-16; save it as UTF-8.", source) from None
-    if b"\x00" in data[:8192]:
-        raise CorpusError("binary data, not text.", source)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"not valid UTF-8 (byte {exc.start}); save it as UTF-8.", source) from None
+    return decode_bytes(data, source, markup)
 
 
 def split_front_matter(text: str, source: str) -> tuple[str, dict, int]:
@@ -76,11 +66,14 @@ def _handler():
 
 
 def read_text(data: bytes, source: str) -> Reading:
-    """Plain text with optional YAML front matter; line numbers count from the top of the file.
+    """Plain text with optional YAML front matter, read as paragraphs (wrapped.py); line numbers count from
+    the top of the file.
 
     >>> r = read_text(b"---\\ntitle: Hi\\n---\\nBody.\\n", "a.txt")
     >>> r.text, r.meta, r.lines
     ('Body.', {'title': 'Hi'}, [(0, 4)])
     """
     body, meta, line = split_front_matter(decode(data, source), source)
-    return Reading(body, meta, lines=[(0, line)])
+    b = Builder()
+    unwrap(body, b, first_line=line)
+    return b.reading(meta)
