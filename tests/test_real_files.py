@@ -371,3 +371,9 @@ def test_the_citation_names_the_section_of_the_highlighted_sentence():
     entry = {"headings": [[0, 1, "Guide"], [100, 2, "Install"], [400, 2, "Configure"]]}
     assert locate(entry, 300, 700).section == ("Guide", "Install")  # where the passage starts
     assert locate(entry, 300, 700, at=450).section == ("Guide", "Configure")  # where its highlight is
+
+
+def test_text_written_a_paragraph_a_line_keeps_every_character_where_the_file_has_it():
+    # Offsets into such a file (a citation's, or a question set's gold spans) must stay the file's own.
+    text = "A Title\n\n First paragraph starts with a space. \n\nSecond  one has  doubled spaces.\tAnd a tab.\n"
+    assert read(".txt", text.encode(), "a.txt").text == text.rstrip("\n")

@@ -62,13 +62,14 @@ def strip_terminal_codes(text: str) -> str:
 def unwrap(text: str, b: Builder, first_line: int = 1) -> None:
     """Add `text` (plain, hard-wrapped or not) to `b` as paragraphs and headings; `first_line` is its first
     line in the file, for the line anchors of citations."""
-    lines = [line.replace("\r", "").expandtabs(8).rstrip(" \t\v") for line in strip_terminal_codes(text).split("\n")]
+    raw = [line.replace("\r", "") for line in strip_terminal_codes(text).split("\n")]
+    lines = [line.expandtabs(8).rstrip(" \t\v") for line in raw]
     numbered = _drop_furniture(lines)  # (line number, text or "" for a blank, page break before it)
     blocks = _blocks(numbered)
     width = _wrap_width([t for _, t, _ in numbered if t])
     indent = _body_indent(blocks)
     for block in blocks:
-        _add_block(block, b, width, indent, first_line)
+        _add_block(block, b, width, indent, first_line, raw)
 
 
 def _drop_furniture(lines: list[str]) -> list[tuple[int, str, bool]]:
@@ -185,7 +186,9 @@ def _heading(block: list[tuple[int, str]], body_indent: int) -> tuple[str, int] 
     return None
 
 
-def _add_block(block: list[tuple[int, str]], b: Builder, width: int, body_indent: int, first_line: int) -> None:
+def _add_block(
+    block: list[tuple[int, str]], b: Builder, width: int, body_indent: int, first_line: int, raw: list[str]
+) -> None:
     heading = _heading(block, body_indent)  # an underlined one first, before rules are dropped
     if heading:
         b.heading(heading[0], heading[1], line=first_line + block[0][0])
@@ -205,7 +208,7 @@ def _add_block(block: list[tuple[int, str]], b: Builder, width: int, body_indent
         cut = min(_indent(t) for _, t in block)
         rows = [(t[cut:], [(0, i)]) for i, t in block]
     else:
-        rows = [_join(p, width) for p in pieces]
+        rows = [_join(p, width, raw) for p in pieces]
     at = b.add("\n".join(t for t, _ in rows), line=first_line + rows[0][1][0][1])
     if at is None:
         return
@@ -250,11 +253,15 @@ def _is_term(line: str, width: int) -> bool:
     return 0 < len(text) <= max(24, width // 3) and text[-1] not in ".!?" and _indent(line) < 16
 
 
-def _join(piece: list[tuple[int, str]], width: int) -> tuple[str, list[tuple[int, int]]]:
+def _join(piece: list[tuple[int, str]], width: int, raw: list[str]) -> tuple[str, list[tuple[int, int]]]:
     """Lines of one paragraph as one line, and where each source line starts in it: (offset, line index).
     A term on the first line is followed by ": "; words cut by a line-end hyphen are mended; the spaces
-    that justify a line are single."""
+    that justify a line are single. A line joined to none is kept as written, so offsets into an unwrapped
+    file (a paragraph a line) are the file's own."""
     lines = [line for _, line in piece]
+    if len(lines) == 1:
+        i = piece[0][0]
+        return raw[i] if "\f" not in raw[i] else lines[0], [(0, i)]
     out = _SPACES.sub(" ", lines[0].strip())
     if len(lines) > 1 and _indent(lines[1]) > _indent(lines[0]) and _is_term(lines[0], width) and out[-1] != ":":
         out += ":"
