@@ -22,10 +22,12 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check rag tests benchmarks app.py
 	$(BIN)/ruff format --check rag tests benchmarks app.py
 
+# pip shows what it fetches and installs: the first time, a few minutes (torch is the largest part).
 $(VENV)/.installed: pyproject.toml constraints.txt
+	@echo "Installing into $(VENV) (the first time takes a few minutes)..."
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -c constraints.txt -e '.[test]'
 	touch $@
 
 # Debian's headless Chromium drives the browser tests (a browser cannot be downloaded here).

@@ -104,11 +104,12 @@ def _watch(engine, as_json: bool) -> None:
     from .watch import CorpusWatcher
 
     def show(status) -> None:
-        if status.indexing:
+        report = status.report
+        if status.indexing or status.error is not None or report is None:
             click.echo(one_line(status.line()), err=True)
-        elif status.report is not None and status.error is None:
-            _echo_report(status.report, as_json)
-        else:
+        elif as_json or report.changed or report.skipped:
+            _echo_report(report, as_json)
+        else:  # the web chat, or another `rag index`, had indexed the changes: say so rather than "0 added"
             click.echo(one_line(status.line()), err=True)
 
     click.echo(one_line(f"Watching {engine.settings.corpus} for changes; press Ctrl+C to stop."), err=True)
@@ -116,6 +117,7 @@ def _watch(engine, as_json: bool) -> None:
         CorpusWatcher(engine, on_update=show).run()
     except KeyboardInterrupt:
         click.echo("Stopped watching.", err=True)
+        raise click.exceptions.Exit(130) from None
 
 
 def _echo_report(report, as_json: bool) -> None:

@@ -54,9 +54,11 @@ class IndexReport:
     embed_seconds: float = 0.0  # of `seconds`, spent embedding
     rebuilt: str | None = None  # why everything was rebuilt, if it was
     skipped: list[Skipped] = field(default_factory=list)
+    waited: bool = False  # another process was updating the index first (not in the JSON summary)
 
     def to_json(self) -> dict:
         out = asdict(self)
+        del out["waited"]
         out["seconds"] = round(self.seconds, 3)
         out["embed_seconds"] = round(self.embed_seconds, 3)
         out["texts_per_second"] = round(self.texts_per_second, 1)
@@ -160,9 +162,10 @@ def update_index(
         raise IndexStateError(f"{settings.index} is a file, not an index folder", "pass a folder with --index DIR.")
     backend = open_backend(settings)
     try:
-        with _locked(backend.lock_dir):
+        with _locked(backend.lock_dir) as lock:
             files, skipped = scan(settings.corpus, settings.max_file_bytes, settings.follow_links)
             report = _update(settings, backend, files, embedder, full, progress, reuse=not full)
+            report.waited = lock.waited
     except OSError as exc:  # disk full, read-only or unwritable index folder...
         raise IndexStateError(
             f"cannot write the index in {settings.index} ({exc.strerror or exc})",
@@ -178,6 +181,7 @@ class _locked:
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
         self.lock = index_lock(index_dir)
+        self.waited = False
 
     def __enter__(self):
         from filelock import Timeout
@@ -185,6 +189,7 @@ class _locked:
         try:
             self.lock.acquire(timeout=0)
         except Timeout:
+            self.waited = True
             log.warning("another process is updating the index in %r; waiting for it to finish", str(self.index_dir))
             try:
                 self.lock.acquire(timeout=LOCK_TIMEOUT)

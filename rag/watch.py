@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 SETTLE_MS = 400  # quiet time that ends a burst
 BURST_MS = 30_000  # a burst longer than this is indexed in parts
 RETRY_SECONDS = 2.0  # after the watch itself failed (the folder was removed, say)
+# An update with nothing to do: the web chat or another `rag index` had indexed the changes, or the files
+# were saved again unchanged.
+NOTHING_AFTER_WAITING = "Nothing left to index: another process indexed these changes while this one waited."
+NOTHING_CHANGED = "Nothing to index: the index already holds the corpus folder as it is."
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class WatchStatus:
         if self.report is None:
             return "Watching the corpus folder for changes."
         r = self.report
+        if not r.changed and not r.skipped:
+            return NOTHING_AFTER_WAITING if r.waited else NOTHING_CHANGED
         done = f"{r.added} added, {r.updated} updated, {r.removed} removed"
         skipped = f"; {len(r.skipped)} skipped" if r.skipped else ""
         return f"{done}{skipped}; {r.passages_total} passages in the index."

@@ -1,8 +1,11 @@
 """The command line as a user meets it: real model, real index on disk."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -146,3 +149,23 @@ def test_fresh_process_answers_the_aws_question_from_both_articles(tmp_path):
     sources = {p["source"] for p in answer["passages"]}
     assert sources == {"rust-in-the-linux-kernel.txt", "torvalds-on-rust-in-linux.txt"}
     assert any("Bottlerocket" in p["text"] for p in answer["passages"])
+
+
+def test_ctrl_c_stops_index_watch_with_exit_code_130(settings, onnx_index):
+    share_export(onnx_index, settings.index)
+    paths = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag", "index", "--watch", *paths],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for line in proc.stderr:
+            if line.startswith("Watching "):
+                break
+        time.sleep(1)  # into the watch, most likely; a Ctrl-C a moment sooner must end the same way
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 130
+    finally:
+        proc.kill()
+    assert proc.stderr.read() == "Stopped watching.\n"
+    assert "2 added" in proc.stdout.read()

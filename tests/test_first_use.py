@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from functools import partial
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,8 @@ def test_web_empty_question_example_comes_from_the_corpus(engine):
     with pytest.raises(gr.Error, match=re.escape(f"the question is empty: type a question, e.g. “{first}”")):
         web.ask("   ")
     assert web.has_articles() and web.first_screen()["examples"][0]["text"] == first
+
+
+def test_version_is_the_installed_package_version():
+    result = CliRunner().invoke(main, ["--version"], prog_name="rag")
+    assert result.exit_code == 0 and result.stdout == f"rag, version {version('rag')}\n"

@@ -1,5 +1,6 @@
 """The corpus watcher: a real watch on a real folder, the fake embedder for speed."""
 
+import threading
 import time
 
 import pytest
@@ -108,3 +109,63 @@ def test_files_that_are_not_articles_are_ignored(watched):
     (corpus / "picture.png").write_bytes(b"\x89PNG")
     time.sleep(1.5)
     assert updates.statuses == []
+
+
+def test_changes_another_process_indexed_meanwhile_leave_nothing_to_do(engine, tmp_path, caplog):
+    """The web chat and `rag index --watch` both follow the folder: the one that waited says there is nothing left."""
+    from filelock import Timeout
+
+    from rag.indexer import index_lock
+
+    from .test_crash import expect, spawn
+
+    settings = engine.settings
+    engine.update()
+    (settings.corpus / "bells.txt").write_text("The Zorbulax bell was cast in copper in 1742.")
+    release = tmp_path / "release"
+    other = spawn("update", settings.corpus, settings.index, "--go", "--hold-until", release)
+    try:
+        expect(other, "ready")
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        lock = index_lock(settings.index)
+        while True:  # until the other process holds the index lock while it embeds the new article
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                break
+            lock.release()
+            time.sleep(0.02)
+        watcher = CorpusWatcher(engine)
+        waiting = threading.Thread(target=watcher.update, args=(1,))
+        waiting.start()
+        while "waiting for it to finish" not in caplog.text:
+            time.sleep(0.02)
+        release.touch()
+        waiting.join(30)
+        assert '"added": 1' in expect(other, "updated 0")
+    finally:
+        other.kill()
+        other.wait()
+    status = watcher.status()
+    assert status.report.added == 0 and status.report.waited
+    assert status.line() == "Nothing left to index: another process indexed these changes while this one waited."
+
+
+def test_the_page_shows_no_line_for_the_watchers_update_after_an_upload(engine, tmp_path):
+    from rag.web.chat import WebChat
+
+    engine.update()
+    watcher = CorpusWatcher(engine)
+    web = WebChat(engine, watcher)
+    upload = tmp_path / "okapi.txt"
+    upload.write_text("Okapis are shy forest giraffes of the Congo.")
+    _, note, _ = web.upload([str(upload)], progress=lambda *args, **kwargs: None)
+    assert "Added" in note and "okapi.txt" in note
+    status = watcher.update(1)  # what the watcher does once the uploaded file lands in the corpus folder
+    assert status.line() == "Nothing to index: the index already holds the corpus folder as it is."
+    version, line, panel = web.poll(0)
+    assert (version, line) == (status.version, "") and "okapi.txt" in panel
+    (engine.settings.corpus / "tapir.txt").write_text("Tapirs use their snouts to grab leaves.")
+    version, line, _ = web.poll(watcher.update(1).version - 1)
+    assert "1 added, 0 updated, 0 removed" in line

@@ -167,7 +167,7 @@ class WebChat:
         if status.version == seen:
             return seen, gr.skip(), gr.skip()
         kind = "error" if status.error else "warn" if status.report and status.report.skipped else "ok"
-        line = render_note([status.line()], kind)
+        line = render_note([status.line()], kind) if _worth_showing(status) else ""
         return status.version, line, gr.skip() if status.indexing else self.status()
 
     def examples(self) -> list[str]:
@@ -189,6 +189,13 @@ class WebChat:
         st = path.stat()
         limit = self.engine.settings.max_file_bytes
         return _read_article(self.engine.read_article, path, source, st.st_mtime_ns, st.st_size, limit)
+
+
+def _worth_showing(status) -> bool:
+    """Whether the watcher's status is news: not an update that found nothing to do, as the watcher's own update
+    after an upload from the page does (the upload indexed the files already)."""
+    report = status.report
+    return bool(status.indexing or status.error or report is None or report.changed or report.skipped)
 
 
 @functools.lru_cache(maxsize=64)
