@@ -6,18 +6,44 @@ form of an answer is defined here and nowhere else.
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, field
+import math
+import re
+from dataclasses import astuple, dataclass, field, replace
 
 import numpy as np
 
 from .citation import Location, locate
 from .question import Query
-from .ranker import Ranker, load_ranker
+from .ranker import ANSWER_SIGNALS, Ranker, answer_signals, load_ranker
 from .search import Hit, is_answered, sentence_similarities
 from .signals import PASSAGE_SIGNALS, PassageView, sentence_signals
 from .store import Store
 
-__all__ = ["Citation", "Result", "Phrase", "Answer", "best_sentence", "answer_from"]
+__all__ = [
+    "Citation",
+    "Result",
+    "Phrase",
+    "Answer",
+    "best_sentence",
+    "answer_from",
+    "answer_margins",
+    "confidence_words",
+    "fold_repeats",
+    "FOUND",
+    "LIKELY",
+    "NOT_FOUND",
+    "SURE_MARGIN",
+]
+
+FOUND, LIKELY, NOT_FOUND = "Answer found", "Likely", "Not in these articles"
+# How far above the abstention line the answered model's logit must be for "Answer found" rather than "Likely".
+# The model is a logistic regression, so a logit difference is a log odds ratio: ln 4 (1.39) means the odds
+# that the passage answers are four times those at the line. The line itself (ranker.json, about -0.67) sits
+# at odds of about 1 to 2, set low to answer rather than refuse; four times that is 2 to 1 in favour (p ~ 0.67),
+# the point where being right is more likely than not by a clear margin. On the bundled question set
+# (benchmarks/confidence.py): past ln 4, 57 of 60 questions are answerable and 51 have the answer in the first
+# passage; between the line and ln 4, 1 of 3.
+SURE_MARGIN = math.log(4)
 
 
 @dataclass(frozen=True)
@@ -47,6 +73,8 @@ class Result:
     score: float
     citation: Citation
     explain: dict = field(default_factory=dict)
+    answers: bool = False  # the passage itself is above the abstention line: its sentence is marked as an answer
+    also_in: tuple[Citation, ...] = ()  # other articles whose passages repeat this one's words, not shown again
 
     def to_json(self, explain: bool = False) -> dict:
         out = {
@@ -63,6 +91,8 @@ class Result:
             "pages": list(self.citation.pages),
             "lines": list(self.citation.lines) if self.citation.lines else None,
             "where": self.citation.where,
+            "answers": self.answers,
+            "also_in": [{"title": c.title, "source": c.source, "where": c.where} for c in self.also_in],
         }
         if explain:
             out["explain"] = self.explain
@@ -99,17 +129,66 @@ class Answer:
     answered: bool
     results: list[Result]
     phrase: Phrase | None = None
+    margin: float | None = None  # the answered model's logit minus its threshold (None: nothing to judge)
+
+    @property
+    def confidence(self) -> str:
+        """How sure the answer is, in words: "Answer found", "Likely" or "Not in these articles"."""
+        return confidence_words(self.answered, self.margin)
+
+    @property
+    def lead(self) -> Result | None:
+        """The passage the answer is read from: the phrase's, else the first (None when not answered)."""
+        if not self.answered or not self.results:
+            return None
+        if self.phrase is not None:
+            return next((r for r in self.results if r.rank == self.phrase.rank), self.results[0])
+        return self.results[0]
 
     def to_json(self, explain: bool = False) -> dict:
         return {
             "question": self.question,
             "answered": self.answered,
+            "confidence": self.confidence,
+            "margin": None if self.margin is None else round(self.margin, 6),
             "answer": self.phrase.to_json() if self.phrase else None,
             "passages": [r.to_json(explain) for r in self.results],
         }
 
     def __iter__(self):
         return iter(self.results)
+
+
+def confidence_words(answered: bool, margin: float | None) -> str:
+    """`answered` and the margin above the abstention line in words.
+
+    >>> confidence_words(True, 2.0), confidence_words(True, 0.3), confidence_words(False, -1.0)
+    ('Answer found', 'Likely', 'Not in these articles')
+
+    A follow-up kept on the subject of an answered question counts as answered below the line: "Likely".
+    """
+    if not answered:
+        return NOT_FOUND
+    return FOUND if margin is not None and margin >= SURE_MARGIN else LIKELY
+
+
+def answer_margins(hits: list[Hit], ranker: Ranker | None = None) -> list[float | None]:
+    """For each hit, the answered model's logit minus its threshold, reading that hit as if it came first.
+
+    The first is the margin behind `is_answered` (>= 0 exactly when answered); each later hit is set
+    against the first, so a passage counts as an answer only on its own strength. None: not re-ranked.
+    """
+    ranker = ranker or load_ranker()
+    columns = [ANSWER_SIGNALS.index(name) for name in ranker.answered_model.names]
+    out: list[float | None] = []
+    for i, hit in enumerate(hits):
+        if not hit.signals:
+            out.append(None)
+            continue
+        pair = hits[:2] if i == 0 else [hit, hits[0]]
+        logit = ranker.answered_model(answer_signals(pair)[:, columns])[0]
+        out.append(float(logit - ranker.threshold))
+    return out
 
 
 def best_sentence(query: Query, view: PassageView, ranker: Ranker | None = None) -> tuple[int, int]:
@@ -128,12 +207,23 @@ def best_sentence(query: Query, view: PassageView, ranker: Ranker | None = None)
 
 
 def answer_from(
-    store: Store, question: str, query: Query, hits: list[Hit], sentence_vector: np.ndarray, on_topic: bool = False
+    store: Store,
+    question: str,
+    query: Query,
+    hits: list[Hit],
+    sentence_vector: np.ndarray,
+    on_topic: bool = False,
+    k: int | None = None,
 ) -> Answer:
     """The Answer shown for `hits`: each passage with its citation and highlighted sentence.
 
     `on_topic`: the question follows one the articles answered, so it counts as answered when any passage came.
+    `k`: passages to show; `hits` may hold a few more, to take the place of passages that repeat an earlier one's
+    words (they are folded into it, "also in"). Whether the question is answered is judged on the first `k`.
     """
+    k = len(hits) if k is None else k
+    margins = answer_margins(hits[:k]) if hits else []
+    answered = bool(hits) and (on_topic or is_answered(hits[:k]))
     results = []
     for rank, hit in enumerate(hits, 1):
         text = store.text(hit.passage)
@@ -155,8 +245,53 @@ def answer_from(
         citation = Citation(
             doc["title"], doc["source"], doc.get("url"), start, end, *astuple(locate(doc.get("structure"), start, end))
         )
-        results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit)))
-    return Answer(question, bool(hits) and (on_topic or is_answered(hits)), results)
+        margin = margins[rank - 1] if rank <= len(margins) else None
+        # Only an answered question marks answers: its first passage, and any other above the line on its own.
+        marks = answered and (rank == 1 or (margin is not None and margin >= 0))
+        results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit), marks))
+    shown = fold_repeats(results)[:k]
+    return Answer(question, answered, shown, margin=margins[0] if margins else None)
+
+
+_WORD = re.compile(r"\w+")
+SHINGLE = 4  # words per shingle when comparing texts
+REPEAT_SHARE = 0.6  # share of a sentence's shingles found in an earlier passage for it to count as repeated
+REPEAT_MIN_WORDS = 8  # shorter sentences ("He said no.") are not called repeats
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    """Runs of SHINGLE words, case, accents of quotes and punctuation aside: the same quote in two articles
+    (“That’s going...” and "That's going...") gives the same shingles."""
+    words = _WORD.findall(text.casefold().replace("’", "").replace("'", ""))
+    return {tuple(words[i : i + SHINGLE]) for i in range(max(len(words) - SHINGLE + 1, 0))}
+
+
+def fold_repeats(results: list[Result]) -> list[Result]:
+    """Results with each passage that repeats an earlier one's words folded into it ("also in"), renumbered.
+
+    A passage repeats an earlier one when most of its best sentence, or most of the passage, is in it:
+    the same quote in two articles is shown once.
+    """
+    kept: list[Result] = []
+    seen: list[set[tuple[str, ...]]] = []
+    for r in results:
+        sentence, passage = _shingles(r.highlight), _shingles(r.text)
+        target = None
+        for i, earlier in enumerate(seen):
+            long_enough = len(sentence) >= REPEAT_MIN_WORDS - SHINGLE + 1
+            if long_enough and len(sentence & earlier) >= REPEAT_SHARE * len(sentence):
+                target = i
+            elif passage and len(passage & earlier) >= REPEAT_SHARE * min(len(passage), len(earlier)):
+                target = i
+            if target is not None:
+                break
+        if target is None:
+            kept.append(replace(r, rank=len(kept) + 1))
+            seen.append(passage)
+        else:
+            first = kept[target]
+            kept[target] = replace(first, also_in=(*first.also_in, r.citation))
+    return kept
 
 
 def _explain(hit: Hit) -> dict:
