@@ -23,7 +23,9 @@ __all__ = [
     "Citation",
     "Result",
     "Phrase",
+    "Lead",
     "Answer",
+    "sentence_around",
     "best_sentence",
     "answer_from",
     "answer_margins",
@@ -33,6 +35,7 @@ __all__ = [
     "LIKELY",
     "NOT_FOUND",
     "SURE_MARGIN",
+    "CLOSE_TO_FIRST",
 ]
 
 FOUND, LIKELY, NOT_FOUND = "Answer found", "Likely", "Not in these articles"
@@ -44,6 +47,13 @@ FOUND, LIKELY, NOT_FOUND = "Answer found", "Likely", "Not in these articles"
 # (benchmarks/confidence.py): past ln 4, 57 of 60 questions are answerable and 51 have the answer in the first
 # passage; between the line and ln 4, 1 of 3.
 SURE_MARGIN = math.log(4)
+# A passage after the first is marked as an answer too when it is above the abstention line on its own and its
+# score is within ln 8 of the first's. The passage score is the passage model's logit (plus a small prior), so
+# this reads "its odds of holding the answer are at least an eighth of the first's": on the bundled questions
+# that marks both articles' Bottlerocket sentences for the AWS question (2.0 apart) but not the pull request
+# date under "Who led the Rust for Linux project?" (11 apart), which the answered model alone would mark, since
+# it judges whether a passage is on the question's subject more than whether it answers it.
+CLOSE_TO_FIRST = math.log(8)
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,35 @@ class Phrase:
 
 
 @dataclass(frozen=True)
+class Lead:
+    """The top of an answer: the phrase (None without one), the sentence holding it, the phrase's place in
+    that sentence, and the passage it is from (its citation)."""
+
+    phrase: str | None
+    sentence: str
+    mark: tuple[int, int] | None
+    result: Result
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"”’)\]]*\s+")
+
+
+def sentence_around(result: Result, start: int, end: int) -> tuple[int, int]:
+    """The span (within `result.text`) of the sentence holding [start, end): the highlighted one when it does.
+
+    >>> r = Result(1, "He left. Ojeda led it. Then", "He left.", 0, 8, 0.0, Citation("t", "s", None, 0, 27))
+    >>> sentence_around(r, 9, 14)
+    (9, 22)
+    """
+    if result.highlight_start <= start and end <= result.highlight_end:
+        return result.highlight_start, result.highlight_end
+    text = result.text
+    before = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+    after = _SENTENCE_END.search(text, end)
+    return (before[-1] if before else 0), (len(text[: after.end()].rstrip()) if after else len(text))
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     answered: bool
@@ -137,13 +176,18 @@ class Answer:
         return confidence_words(self.answered, self.margin)
 
     @property
-    def lead(self) -> Result | None:
-        """The passage the answer is read from: the phrase's, else the first (None when not answered)."""
+    def lead(self) -> Lead | None:
+        """What the answer leads with: the phrase and the sentence holding it, or the best sentence of the
+        first passage when there is no phrase (None when not answered)."""
         if not self.answered or not self.results:
             return None
-        if self.phrase is not None:
-            return next((r for r in self.results if r.rank == self.phrase.rank), self.results[0])
-        return self.results[0]
+        phrase = self.phrase
+        result = next((r for r in self.results if phrase and r.rank == phrase.rank), None)
+        if phrase is None or result is None:
+            return Lead(None, self.results[0].highlight, None, self.results[0])
+        sentence_start, sentence_end = sentence_around(result, phrase.start, phrase.end)
+        mark = (phrase.start - sentence_start, phrase.end - sentence_start)
+        return Lead(phrase.text, result.text[sentence_start:sentence_end], mark, result)
 
     def to_json(self, explain: bool = False) -> dict:
         return {
@@ -246,8 +290,9 @@ def answer_from(
             doc["title"], doc["source"], doc.get("url"), start, end, *astuple(locate(doc.get("structure"), start, end))
         )
         margin = margins[rank - 1] if rank <= len(margins) else None
-        # Only an answered question marks answers: its first passage, and any other above the line on its own.
-        marks = answered and (rank == 1 or (margin is not None and margin >= 0))
+        # Only an answered question marks answers: its first passage, and others that look like answers too.
+        close = hit.signals and hits[0].signals and hit.score >= hits[0].score - CLOSE_TO_FIRST
+        marks = answered and (rank == 1 or bool(close and margin is not None and margin >= 0))
         results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit), marks))
     shown = fold_repeats(results)[:k]
     return Answer(question, answered, shown, margin=margins[0] if margins else None)
@@ -281,7 +326,7 @@ def fold_repeats(results: list[Result]) -> list[Result]:
             long_enough = len(sentence) >= REPEAT_MIN_WORDS - SHINGLE + 1
             if long_enough and len(sentence & earlier) >= REPEAT_SHARE * len(sentence):
                 target = i
-            elif passage and len(passage & earlier) >= REPEAT_SHARE * min(len(passage), len(earlier)):
+            elif passage and earlier and len(passage & earlier) >= REPEAT_SHARE * min(len(passage), len(earlier)):
                 target = i
             if target is not None:
                 break

@@ -224,11 +224,19 @@ class Engine:
         if context:
             # The passage should be about what the conversation is about; its best sentence should answer the question.
             reading = replace(Query.read(context, self.question_vector(context), store.idf), wanted=query.wanted)
-            hits = search_any(store, [(reading, query.vector), (query, None)], k + SPARE, candidates_per_retriever=depth)
+            readings = [(reading, query.vector), (query, None)]
+            hits = search_any(store, readings, k + SPARE, candidates_per_retriever=depth)
         else:
             hits = search(store, query, k + SPARE, candidates_per_retriever=depth)
         # A follow-up to a question the articles answered stays on their subject, though its own words are few.
         return answer_from(store, question, query, hits, query.vector, on_topic=bool(previous), k=k)
+
+    def chosen(self, within: Sequence[str]) -> list[str]:
+        """The articles (sources) that `within` names, all when it is empty; a selection naming none is refused."""
+        store = self.store()
+        if not within:
+            return [str(d["source"]) for d in store.manifest.documents]
+        return scoped(store, within).sources
 
     def _previous_answer(self, history: Sequence[str], within: Sequence[str] = ()) -> str:
         """The sentence shown first for the previous question, if it was answered: what "he" or "it" refers to.

@@ -76,8 +76,8 @@ class MilvusStore:
         """Ids and BM25 scores of the `n` best passages for `query`, best first (none when no term matches);
         only of documents `docs` if given."""
         terms = bm25_terms(query)
-        search = self._search
-        ids, scores, found = search([terms], "sparse", n, {"metric_type": "BM25"}, where=_of(docs)) if terms else ([], [], 0)
+        params = {"metric_type": "BM25"}
+        ids, scores, found = self._search([terms], "sparse", n, params, where=_of(docs)) if terms else ([], [], 0)
         # Milvus Lite reports BM25 as a negative distance, a server as a positive score.
         scores = [abs(s) / (K1 + 1) for s in scores]
         kept = [(i, s) for i, s in zip(ids, scores, strict=True) if s > 0]
