@@ -239,3 +239,4 @@ def test_a_pdf_passage_shows_its_page_beside_the_text():
     context = html[html.index('class="rag-context') :]
     assert 'class="rag-context rag-with-page"' in html and 'class="rag-ctx-text"' in context
     assert '<img src="/p/2.png" alt="Page 2 of A, the passage marked" loading="lazy">' in context
+    assert '<a href="/p/2.png" target="_blank"' in context  # the page at full size

@@ -163,8 +163,9 @@ def _pages(c: Citation, pages: Sequence[tuple[int, str]]) -> str:
     if not pages:
         return ""
     figures = "".join(
-        f'<figure class="rag-page"><img src="{esc(url)}" alt="Page {n} of {_flat(c.title)}, the passage marked" '
-        f'loading="lazy"><figcaption>Page {n}</figcaption></figure>'
+        f'<figure class="rag-page"><a href="{esc(url)}" target="_blank" rel="noopener noreferrer">'
+        f'<img src="{esc(url)}" alt="Page {n} of {_flat(c.title)}, the passage marked" loading="lazy"></a>'
+        f"<figcaption>Page {n}</figcaption></figure>"
         for n, url in pages
     )
     return f'<div class="rag-pages">{figures}</div>'
