@@ -47,7 +47,7 @@ def test_a_quote_repeated_in_another_article_is_shown_once_with_also_in():
     results = [
         make(1, f"Kroah-Hartman said: {curly} Then more text follows.", curly, "one.txt", "One"),
         make(2, "Something else entirely, about bread and ovens at dawn.", "Something else entirely"),
-        make(3, f"From where he sits, \"{quote}\" And another remark.", f'"{quote}"', "two.txt", "Two"),
+        make(3, f'From where he sits, "{quote}" And another remark.', f'"{quote}"', "two.txt", "Two"),
         make(4, "He said no. Then the meeting ended early that day.", "He said no."),
         make(5, "Later he said no. The weather turned cold and rain fell on the town square.", "Later he said no."),
     ]
@@ -84,7 +84,8 @@ def test_the_cli_leads_with_the_phrase_its_sentence_and_citation_then_passages_t
 
 def test_the_cli_leads_with_the_best_sentence_without_a_phrase_and_says_when_not_answered():
     answer = replace(answered_with_phrase(), phrase=None, margin=0.4)
-    assert format_answer(answer).splitlines()[:2] == ["Likely: Rust came to Linux in 2022.", "    [1] A — a.txt, line 1"]
+    lines = format_answer(answer).splitlines()
+    assert lines[:2] == ["Likely: Rust came to Linux in 2022.", "    [1] A — a.txt, line 1"]
     results = [replace(r, answers=False) for r in answer.results]
     text = format_answer(replace(answer, answered=False, results=results, margin=-3.0))
     assert text.startswith("Not in these articles: the articles do not seem to answer this.") and "»" not in text
