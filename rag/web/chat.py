@@ -317,6 +317,7 @@ def build_app(engine, watcher=None):
                     value=[],
                     multiselect=True,
                     allow_custom_value=True,
+                    label="Ask within",
                     show_label=False,
                     info="All articles, or only these: pick articles or folders, or type a pattern such as reports/*",
                     elem_id="rag-within",
