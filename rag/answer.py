@@ -7,20 +7,55 @@ form of an answer is defined here and nowhere else.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 
 import numpy as np
 
 from .citation import Location, locate
 from .question import Query
-from .ranker import Ranker, load_ranker
+from .ranker import ANSWER_SIGNALS, Ranker, answer_signals, load_ranker
 from .reading import Reading
 from .search import Hit, sentence_similarities
 from .signals import PASSAGE_SIGNALS, PassageView, sentence_signals
 from .store import Store
 
-__all__ = ["Citation", "Result", "Phrase", "Answer", "best_sentence", "answer_from"]
+__all__ = [
+    "Citation",
+    "Result",
+    "Phrase",
+    "Lead",
+    "Answer",
+    "sentence_around",
+    "best_sentence",
+    "answer_from",
+    "answer_margins",
+    "confidence_words",
+    "fold_repeats",
+    "FOUND",
+    "LIKELY",
+    "NOT_FOUND",
+    "SURE_MARGIN",
+    "CLOSE_TO_FIRST",
+]
+
+FOUND, LIKELY, NOT_FOUND = "Answer found", "Likely", "Not in these articles"
+# How far above the abstention line the answered model's logit must be for "Answer found" rather than "Likely".
+# The model is a logistic regression, so a logit difference is a log odds ratio: ln 4 (1.39) means the odds
+# that the passage answers are four times those at the line. The line itself (ranker.json, about -0.67) sits
+# at odds of about 1 to 2, set low to answer rather than refuse; four times that is 2 to 1 in favour (p ~ 0.67),
+# the point where being right is more likely than not by a clear margin. On the bundled question set
+# (benchmarks/confidence.py): past ln 4, 57 of 60 questions are answerable and 51 have the answer in the first
+# passage; between the line and ln 4, 1 of 3.
+SURE_MARGIN = math.log(4)
+# A passage after the first is marked as an answer too when it is above the abstention line on its own and its
+# score is within ln 8 of the first's. The passage score is the passage model's logit (plus a small prior), so
+# this reads "its odds of holding the answer are at least an eighth of the first's": on the bundled questions
+# that marks both articles' Bottlerocket sentences for the AWS question (2.0 apart) but not the pull request
+# date under "Who led the Rust for Linux project?" (11 apart), which the answered model alone would mark, since
+# it judges whether a passage is on the question's subject more than whether it answers it.
+CLOSE_TO_FIRST = math.log(8)
 
 
 @dataclass(frozen=True)
@@ -50,6 +85,8 @@ class Result:
     score: float
     citation: Citation
     explain: dict = field(default_factory=dict)
+    answers: bool = False  # the passage itself is above the abstention line: its sentence is marked as an answer
+    also_in: tuple[Citation, ...] = ()  # other articles whose passages repeat this one's words, not shown again
 
     def to_json(self, explain: bool = False) -> dict:
         out = {
@@ -66,6 +103,8 @@ class Result:
             "pages": list(self.citation.pages),
             "lines": list(self.citation.lines) if self.citation.lines else None,
             "where": self.citation.where,
+            "answers": self.answers,
+            "also_in": [{"title": c.title, "source": c.source, "where": c.where} for c in self.also_in],
         }
         if explain:
             out["explain"] = self.explain
@@ -97,22 +136,110 @@ class Phrase:
 
 
 @dataclass(frozen=True)
+class Lead:
+    """The top of an answer: the phrase (None without one), the sentence holding it, the phrase's place in
+    that sentence, and the passage it is from (its citation)."""
+
+    phrase: str | None
+    sentence: str
+    mark: tuple[int, int] | None
+    result: Result
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"”’)\]]*\s+")
+
+
+def sentence_around(result: Result, start: int, end: int) -> tuple[int, int]:
+    """The span (within `result.text`) of the sentence holding [start, end): the highlighted one when it does.
+
+    >>> r = Result(1, "He left. Ojeda led it. Then", "He left.", 0, 8, 0.0, Citation("t", "s", None, 0, 27))
+    >>> sentence_around(r, 9, 14)
+    (9, 22)
+    """
+    if result.highlight_start <= start and end <= result.highlight_end:
+        return result.highlight_start, result.highlight_end
+    text = result.text
+    before = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+    after = _SENTENCE_END.search(text, end)
+    return (before[-1] if before else 0), (len(text[: after.end()].rstrip()) if after else len(text))
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     answered: bool
     results: list[Result]
     phrase: Phrase | None = None
+    margin: float | None = None  # the answered model's logit minus its threshold (None: nothing to judge)
+
+    @property
+    def confidence(self) -> str:
+        """How sure the answer is, in words: "Answer found", "Likely" or "Not in these articles"."""
+        return confidence_words(self.answered, self.margin)
+
+    @property
+    def lead(self) -> Lead | None:
+        """What the answer leads with: the phrase and the sentence holding it, or the best sentence of the
+        first passage when there is no phrase (None when not answered)."""
+        if not self.answered or not self.results:
+            return None
+        phrase = self.phrase
+        result = next((r for r in self.results if phrase and r.rank == phrase.rank), None)
+        if phrase is None or result is None:
+            return Lead(None, self.results[0].highlight, None, self.results[0])
+        sentence_start, sentence_end = sentence_around(result, phrase.start, phrase.end)
+        mark = (phrase.start - sentence_start, phrase.end - sentence_start)
+        return Lead(phrase.text, result.text[sentence_start:sentence_end], mark, result)
 
     def to_json(self, explain: bool = False) -> dict:
         return {
             "question": self.question,
             "answered": self.answered,
+            "confidence": self.confidence,
+            "margin": None if self.margin is None else round(self.margin, 6),
             "answer": self.phrase.to_json() if self.phrase else None,
             "passages": [r.to_json(explain) for r in self.results],
         }
 
     def __iter__(self):
         return iter(self.results)
+
+
+def confidence_words(answered: bool, margin: float | None) -> str:
+    """`answered` and the margin above the abstention line in words.
+
+    >>> confidence_words(True, 2.0), confidence_words(True, 0.3), confidence_words(False, -1.0)
+    ('Answer found', 'Likely', 'Not in these articles')
+
+    A follow-up kept on the subject of an answered question counts as answered below the line: "Likely".
+    """
+    if not answered:
+        return NOT_FOUND
+    return FOUND if margin is not None and margin >= SURE_MARGIN else LIKELY
+
+
+def answer_margins(
+    hits: list[Hit], readings: Sequence[Reading | None] = (), ranker: Ranker | None = None
+) -> list[float | None]:
+    """For each hit, the answered model's logit minus its threshold, reading that hit as if it came first.
+
+    The first is the margin behind the answered decision (>= 0 exactly when answered), with the best
+    reader score of all passages read; each later hit is set against the first, with its own reader
+    score, so a passage counts as an answer only on its own strength. None: not re-ranked.
+    """
+    read = [r for r in readings if r is not None]
+    ranker = ranker or load_ranker()
+    columns = [ANSWER_SIGNALS.index(name) for name in ranker.answered_model.names]
+    out: list[float | None] = []
+    for i, hit in enumerate(hits):
+        if not hit.signals:
+            out.append(None)
+            continue
+        pair = hits[:2] if i == 0 else [hit, hits[0]]
+        own = read if i == 0 else [r for r in readings[i : i + 1] if r is not None]
+        logit = ranker.answered_model(answer_signals(pair, own)[:, columns])[0]
+        out.append(float(logit - ranker.threshold))
+    return out
 
 
 def best_sentence(query: Query, view: PassageView, ranker: Ranker | None = None) -> tuple[int, int]:
@@ -150,14 +277,20 @@ def answer_from(
     sentence_vector: np.ndarray,
     on_topic: bool = False,
     readings: Sequence[Reading | None] = (),
+    k: int | None = None,
 ) -> Answer:
     """The Answer shown for `hits`: each passage with its citation and highlighted sentence.
 
     `readings` (aligned with `hits`, None where a passage was not read): the reader's best span in each
     passage; where there is one, its sentence is the highlight, and the first passage's span is the phrase.
     `on_topic`: the question follows one the articles answered, so it counts as answered when any passage came.
+    `k`: passages to show; `hits` may hold a few more, to take the place of passages that repeat an earlier one's
+    words (they are folded into it, "also in"). Whether the question is answered is judged on the first `k`.
     """
-    readings = list(readings) + [None] * (len(hits) - len(readings))
+    readings = list(readings)[: len(hits)] + [None] * max(len(hits) - len(readings), 0)
+    k = len(hits) if k is None else k
+    margins = answer_margins(hits[:k], readings[:k]) if hits else []
+    answered = bool(hits) and (on_topic or (margins[0] is not None and margins[0] >= 0))
     results = []
     for rank, (hit, reading) in enumerate(zip(hits, readings, strict=True), 1):
         text = store.text(hit.passage)
@@ -178,9 +311,55 @@ def answer_from(
         start, end = int(row["start"]), int(row["end"])
         where = locate(doc.get("structure"), start, end, at=start + hs)  # the section of the highlight
         citation = Citation(doc["title"], doc["source"], doc.get("url"), start, end, *astuple(where))
-        results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit, reading)))
-    answered = bool(hits) and (on_topic or load_ranker().answered(hits, [r for r in readings if r is not None]))
-    return Answer(question, answered, results, _phrase(results[0], readings[0]) if answered else None)
+        margin = margins[rank - 1] if rank <= len(margins) else None
+        # Only an answered question marks answers: its first passage, and others that look like answers too.
+        close = hit.signals and hits[0].signals and hit.score >= hits[0].score - CLOSE_TO_FIRST
+        marks = answered and (rank == 1 or bool(close and margin is not None and margin >= 0))
+        results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit, reading), marks))
+    shown = fold_repeats(results)[:k]
+    phrase = _phrase(shown[0], readings[0]) if answered else None
+    return Answer(question, answered, shown, phrase, margin=margins[0] if margins else None)
+
+
+_WORD = re.compile(r"\w+")
+SHINGLE = 4  # words per shingle when comparing texts
+REPEAT_SHARE = 0.6  # share of a sentence's shingles found in an earlier passage for it to count as repeated
+REPEAT_MIN_WORDS = 8  # shorter sentences ("He said no.") are not called repeats
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    """Runs of SHINGLE words, case, accents of quotes and punctuation aside: the same quote in two articles
+    (“That’s going...” and "That's going...") gives the same shingles."""
+    words = _WORD.findall(text.casefold().replace("’", "").replace("'", ""))
+    return {tuple(words[i : i + SHINGLE]) for i in range(max(len(words) - SHINGLE + 1, 0))}
+
+
+def fold_repeats(results: list[Result]) -> list[Result]:
+    """Results with each passage that repeats an earlier one's words folded into it ("also in"), renumbered.
+
+    A passage repeats an earlier one when most of its best sentence, or most of the passage, is in it:
+    the same quote in two articles is shown once.
+    """
+    kept: list[Result] = []
+    seen: list[set[tuple[str, ...]]] = []
+    for r in results:
+        sentence, passage = _shingles(r.highlight), _shingles(r.text)
+        target = None
+        for i, earlier in enumerate(seen):
+            long_enough = len(sentence) >= REPEAT_MIN_WORDS - SHINGLE + 1
+            if long_enough and len(sentence & earlier) >= REPEAT_SHARE * len(sentence):
+                target = i
+            elif passage and earlier and len(passage & earlier) >= REPEAT_SHARE * min(len(passage), len(earlier)):
+                target = i
+            if target is not None:
+                break
+        if target is None:
+            kept.append(replace(r, rank=len(kept) + 1))
+            seen.append(passage)
+        else:
+            first = kept[target]
+            kept[target] = replace(first, also_in=(*first.also_in, r.citation))
+    return kept
 
 
 def _usable(reading: Reading | None) -> bool:

@@ -175,8 +175,17 @@ def _update(engine, full: bool = False):
 @click.argument("question", nargs=-1, required=True)
 @click.option("-k", type=int, help="How many passages to show, 1-100 [default: 5].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question, one per line.")
-@click.option("--explain", is_flag=True, help="Show how each retriever ranked each passage.")
-def ask(settings: Settings, question: tuple[str, ...], k: int | None, as_json: bool, explain: bool) -> None:
+@click.option("--explain", is_flag=True, help="Show how each retriever ranked each passage, with the scores.")
+@click.option(
+    "--in",
+    "within",
+    multiple=True,
+    metavar="GLOB",
+    help="Answer only from these articles: a path in the corpus, a glob or a sub-folder (repeatable).",
+)
+def ask(
+    settings: Settings, question: tuple[str, ...], k: int | None, as_json: bool, explain: bool, within: tuple[str, ...]
+) -> None:
     """Answer QUESTION from the articles.
 
     \b
@@ -184,6 +193,7 @@ def ask(settings: Settings, question: tuple[str, ...], k: int | None, as_json: b
       rag ask Who led the project                  unquoted words: one question
       rag ask "Who led it?" "When did it start?"   each quoted question answered in turn
       rag ask - < questions.txt                    one question per line from stdin
+      rag ask --in 'reports/*' --in manual.pdf Q   only from these articles
 
     Several arguments with spaces in them are several questions; several
     single words are the words of one question; a mix of the two is refused.
@@ -201,11 +211,12 @@ def ask(settings: Settings, question: tuple[str, ...], k: int | None, as_json: b
     if any(problem is None for *_, problem in checked):
         engine = make_engine(settings)
         _ready(engine)
+        engine.chosen(within)  # a selection naming no article is refused once, in one line
     failed = 0
     for position, (number, text, problem) in enumerate(checked, 1):
         if problem is None:
             try:
-                answer = engine.ask(text, k)
+                answer = engine.ask(text, k, within=within)
             except InputError as exc:
                 problem = exc
         if problem is not None:
@@ -316,34 +327,93 @@ def _stdin_lines():
         yield text
 
 
-_LOW_CONFIDENCE = "The articles do not seem to answer this. Closest passages (low confidence):"
+_LOW_CONFIDENCE = "the articles do not seem to answer this. The closest passages (low confidence):"
 
 
 def format_answer(answer, explain: bool = False) -> str:
-    """Human-readable answer: numbered passages, citation, highlighted sentence, score."""
+    """Human-readable answer, the answer first: the confidence in words and the phrase (or the best
+    sentence), the sentence with the phrase marked and its citation; then the passages, then the sources.
+
+    Only passages that answer have their sentence marked; scores appear with `explain` alone.
+    """
+    if not answer.results:
+        return "No passages in the index.\n"
     bold = sys.stdout.isatty()
-    lines = [] if answer.answered else [_LOW_CONFIDENCE, ""]
+
+    def mark(text: str) -> str:
+        return f"\033[1m{text}\033[0m" if bold else f"»{text}«"
+
+    lines = _lead_lines(answer, mark) if answer.answered else [f"{answer.confidence}: {_LOW_CONFIDENCE}"]
+    lines += ["", "Passages:" if answer.answered else ""]
     for r in answer.results:
         c = r.citation
         where = f"{c.where}, " if c.where else ""
-        head = f"[{r.rank}] {c.title} — {c.source}, {where}characters {c.start}-{c.end}  (score {r.score:.3f})"
-        lines.append(one_line(head))  # a newline in a file name or title must not start a line of its own
+        head = f"[{r.rank}] {c.title} — {c.source}, {where}characters {c.start}-{c.end}"
+        # a newline in a file name or title must not start a line of its own
+        lines.append(one_line(head + (f"  (score {r.score:.3f})" if explain else "")))
         parts = (r.text[: r.highlight_start], r.highlight, r.text[r.highlight_end :])
         before, hl, after = (printable(t) for t in parts)
-        marked = f"\033[1m{hl}\033[0m" if bold else f"»{hl}«"
-        lines.append("    " + " ".join(f"{before}{marked}{after}".split()))
+        lines.append("    " + " ".join(f"{before}{mark(hl) if r.answers else hl}{after}".split()))
+        if r.also_in:
+            lines.append(printable("    also in: " + "; ".join(_cited(a) for a in r.also_in)))
         if explain:
             lines.append("    " + one_line(", ".join(f"{k}={v}" for k, v in r.explain.items())))
         lines.append("")
-    return "\n".join(lines).rstrip() + "\n" if lines else "No passages in the index.\n"
+    lines.append("Sources:")
+    for source, (title, url, ranks) in _sources(answer.results).items():
+        link = f" <{url}>" if url else ""
+        lines.append(printable(f"  [{', '.join(map(str, ranks))}] {title} — {source}{link}"))
+    return "\n".join(line for line in _single_blanks(lines)).rstrip() + "\n"
+
+
+def _lead_lines(answer, mark) -> list[str]:
+    """The top of an answered question: confidence and answer, the sentence holding it, its citation."""
+    lead = answer.lead
+    c = lead.result.citation
+    if lead.phrase is not None and lead.mark is not None:
+        a, b = lead.mark
+        top = f"{answer.confidence}: {printable(lead.phrase)}"
+        sentence = printable(lead.sentence[:a]) + mark(printable(lead.sentence[a:b])) + printable(lead.sentence[b:])
+        lines = [top, "    " + " ".join(sentence.split())]
+    else:
+        lines = [f"{answer.confidence}: " + " ".join(printable(lead.sentence).split())]
+    link = f" <{c.url}>" if c.url else ""
+    lines.append(printable(f"    [{lead.result.rank}] {_cited(c)}{link}"))
+    return lines
+
+
+def _cited(c) -> str:
+    """A citation in one line: "Title — file, where"."""
+    return f"{c.title} — {c.source}" + (f", {c.where}" if c.where else "")
+
+
+def _sources(results) -> dict[str, tuple[str, str | None, list[int]]]:
+    """Each article cited, in order of first citation: its title, url and the numbers of its passages."""
+    out: dict[str, tuple[str, str | None, list[int]]] = {}
+    for r in results:
+        for c in (r.citation, *r.also_in):
+            out.setdefault(c.source, (c.title, c.url, []))[2].append(r.rank)
+    return {s: (t, u, sorted(set(ranks))) for s, (t, u, ranks) in out.items()}
+
+
+def _single_blanks(lines: list[str]) -> list[str]:
+    """`lines` with no two blank lines in a row."""
+    return [line for i, line in enumerate(lines) if line or (i and lines[i - 1])]
 
 
 @main.command()
 @common
 @click.option("-k", type=click.IntRange(1, 100), help="How many passages to show [default: 5].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per turn, one per line (as `rag ask --json`).")
-@click.option("--explain", is_flag=True, help="Show how each retriever ranked each passage.")
-def chat(settings: Settings, k: int | None, as_json: bool, explain: bool) -> None:
+@click.option("--explain", is_flag=True, help="Show how each retriever ranked each passage, with the scores.")
+@click.option(
+    "--in",
+    "within",
+    multiple=True,
+    metavar="GLOB",
+    help="Answer only from these articles: a path in the corpus, a glob or a sub-folder (repeatable).",
+)
+def chat(settings: Settings, k: int | None, as_json: bool, explain: bool, within: tuple[str, ...]) -> None:
     """A conversation: each question is read in the light of the earlier ones.
 
     In a terminal, type questions at the prompt (an empty line or Ctrl-D ends);
@@ -351,11 +421,12 @@ def chat(settings: Settings, k: int | None, as_json: bool, explain: bool) -> Non
     """
     engine = make_engine(settings)
     _ready(engine)
+    engine.chosen(within)
     interactive = sys.stdin.isatty()
     history: list[str] = []
     for question in _prompted() if interactive else _stdin_lines():
         try:
-            answer = engine.ask(question, k, history=history)
+            answer = engine.ask(question, k, history=history, within=within)
         except InputError as exc:
             if not interactive:
                 raise

@@ -31,7 +31,8 @@ from .question import Query
 from .ranker import load_ranker
 from .reading import Reader, Reading, load_reader
 from .sandbox import read_isolated
-from .search import Hit, search, search_any
+from .scope import within as scoped
+from .search import CANDIDATES, Hit, search, search_any
 from .store import Store
 
 __all__ = ["Engine", "EXAMPLES_FILE", "check_folders", "clean_question", "follow_up_context"]
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 FOLLOW_UP_DEPTH = 2  # earlier questions used to answer the previous one again for a follow-up
+SPARE = 3  # passages found beyond k, to take the place of any that repeat an earlier one's words
 QUESTION_VECTORS = 1024  # recent questions' vectors kept (1.5 KB each): a follow-up asks the previous one again
 EXAMPLES_FILE = ".questions"  # in the corpus folder: example questions, one per line
 READ_DEPTH = 5  # leading passages the reader reads for the answer phrase and re-orders
@@ -220,31 +222,39 @@ class Engine:
 
     # -- ask ---------------------------------------------------------------
 
-    def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
+    def ask(
+        self, question: str, k: int | None = None, history: Sequence[str] = (), within: Sequence[str] = ()
+    ) -> Answer:
         """The passages that best answer `question`, with citations.
 
         `history` holds earlier questions of the same conversation, most
         recent last; they help a follow-up such as "when did he start?".
+        `within`: path globs of the articles to answer from (`["reports/*", "manual.pdf"]`); all when empty.
+        A selection that names no article is refused (InputError).
         """
         question = clean_question(question)
         k = k or self.settings.k
         store = self.store()
+        if within:
+            store = scoped(store, within)
         query = Query.read(question, self.question_vector(question), store.idf)
         context = follow_up_context(question, history)
-        previous = self._previous_answer(history) if context else ""
+        previous = self._previous_answer(history, within) if context else ""
         if context:
             context = follow_up_context(question, history, previous)
-        depth = max(k, READ_DEPTH)
+        depth = max(CANDIDATES, 4 * k)  # as for k passages: the spare ones do not change the first k
+        wanted = max(k + SPARE, READ_DEPTH)
         if context:
             # The passage should be about what the conversation is about; its best sentence should answer the question.
             reading = replace(Query.read(context, self.question_vector(context), store.idf), wanted=query.wanted)
-            hits = search_any(store, [(reading, query.vector), (query, None)], depth)
+            readings = [(reading, query.vector), (query, None)]
+            hits = search_any(store, readings, wanted, candidates_per_retriever=depth)
         else:
-            hits = search(store, query, depth)
+            hits = search(store, query, wanted, candidates_per_retriever=depth)
         # A follow-up's own words are few ("when did he start?"): read it, but keep the conversation's order.
-        hits, readings = self._read(question, store, hits, reorder=not context)
+        hits, found = self._read(question, store, hits, reorder=not context)
         # A follow-up to a question the articles answered stays on their subject, though its own words are few.
-        return answer_from(store, question, query, hits[:k], query.vector, bool(previous), readings[:k])
+        return answer_from(store, question, query, hits, query.vector, bool(previous), found, k=k)
 
     def _read(
         self, question: str, store: Store, hits: list[Hit], reorder: bool = True
@@ -258,7 +268,14 @@ class Engine:
         rest = hits[len(read) :]
         return [read[i] for i in order] + rest, [found[i] for i in order] + [None] * len(rest)
 
-    def _previous_answer(self, history: Sequence[str]) -> str:
+    def chosen(self, within: Sequence[str]) -> list[str]:
+        """The articles (sources) that `within` names, all when it is empty; a selection naming none is refused."""
+        store = self.store()
+        if not within:
+            return [str(d["source"]) for d in store.manifest.documents]
+        return scoped(store, within).sources
+
+    def _previous_answer(self, history: Sequence[str], within: Sequence[str] = ()) -> str:
         """The sentence shown first for the previous question, if it was answered: what "he" or "it" refers to.
 
         The previous question is asked again, with at most FOLLOW_UP_DEPTH questions before it, so a
@@ -268,7 +285,7 @@ class Engine:
         if not earlier:
             return ""
         try:
-            previous = self.ask(earlier[-1], k=1, history=earlier[:-1])
+            previous = self.ask(earlier[-1], k=1, history=earlier[:-1], within=within)
         except InputError:
             return ""
         return previous.results[0].highlight if previous.answered and previous.results else ""

@@ -48,6 +48,12 @@ from .test_quality import (  # noqa: F401
     test_off_topic_question_is_not_answered,
     test_own_question_set_quality,
 )
+from .test_scope import (  # noqa: F401
+    test_a_follow_up_stays_within_the_chosen_articles,
+    test_a_question_asked_within_one_article_only_cites_it,
+    test_a_selection_naming_no_article_says_so,
+    test_a_small_selection_still_gets_k_passages,
+)
 from .test_search import (  # noqa: F401
     test_ask_with_history_keeps_the_public_shape,
     test_identifier_questions_find_their_passage,

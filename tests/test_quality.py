@@ -76,7 +76,7 @@ def test_chat_reads_turns_from_stdin_and_prints_ask_json(real_engine):
     objects = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["question"] for o in objects] == turns.splitlines()
     for o in objects:
-        assert set(o) == {"question", "answered", "passages"}
+        assert set(o) == {"question", "answered", "confidence", "margin", "answer", "passages"}
         assert set(o["passages"][0]) == {
             "rank",
             "text",
@@ -91,6 +91,8 @@ def test_chat_reads_turns_from_stdin_and_prints_ask_json(real_engine):
             "pages",
             "lines",
             "where",
+            "answers",
+            "also_in",
         }
     assert "Sept. 20, 2021" in objects[1]["passages"][0]["highlight"]
 
@@ -100,7 +102,10 @@ def test_chat_human_output_and_explain(real_engine):
     paths = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
     result = CliRunner().invoke(main, ["chat", *paths, "--explain", "-k", "1"], input="Who is Miguel Ojeda?\n")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("? Who is Miguel Ojeda?\n\n[1] ")
+    out = result.stdout
+    assert out.startswith("? Who is Miguel Ojeda?\n\n")
+    assert out.split("\n")[2].split(":")[0] in {"Answer found", "Likely"}  # the answer first
+    assert "\nPassages:\n[1] " in out and "(score " in out and out.index("Passages:") < out.index("Sources:")
     assert "keyword_rank=" in result.stdout and "dense_rank=" in result.stdout and "fused_score=" in result.stdout
 
 

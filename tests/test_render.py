@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from rag.answer import Answer, Citation, Result
+from rag.answer import Answer, Citation, Phrase, Result
 from rag.web.render import CorpusStatus, context_span, esc, render_answer, render_note, render_status
 
 ARTICLE = (
@@ -32,6 +32,7 @@ def result(
         score=0.5 / rank,
         citation=Citation(title, source, url, start, start + len(text)),
         explain={"dense_rank": 1, "keyword_rank": None, "fused_score": 0.0325},
+        answers=rank == 1,
     )
 
 
@@ -89,7 +90,7 @@ def test_a_passage_opens_onto_its_article_with_the_span_and_best_sentence_marked
     assert '<mark class="rag-span rag-best">Miguel Ojeda led the project</mark>' in context
     assert '<mark class="rag-span">. He sent the first pull request in 2021.</mark>' in context
     start = ARTICLE.index(passage)
-    assert f"a.txt · characters {start}–{start + len(passage)} · score 0.500" in html
+    assert f"a.txt · characters {start}–{start + len(passage)}</span>" in html and "score" not in html
 
 
 def test_a_changed_article_is_said_so_rather_than_shown_at_the_wrong_place():
@@ -108,7 +109,7 @@ def test_unanswered_says_so_and_still_lists_low_confidence_passages():
 def test_explain_shows_the_ranks():
     passage = "First paragraph talks about kernels."
     html = render_answer(Answer("q", True, [result(1, passage, ARTICLE)]), lambda s: ARTICLE, explain=True)
-    assert "keyword rank — · dense rank 1 · fused score 0.0325" in html
+    assert "keyword rank — · dense rank 1 · fused score 0.0325" in html and "score 0.500" in html
 
 
 def test_article_text_with_markup_stays_text_everywhere():
@@ -119,6 +120,7 @@ def test_article_text_with_markup_stays_text_everywhere():
     tags = parse(html)
     assert {t for t, _ in tags.tags} <= {
         "div",
+        "section",
         "ol",
         "li",
         "details",
@@ -169,3 +171,72 @@ def test_cards_show_section_and_pages_and_link_html_articles_to_the_sentence():
     assert f'href="{esc("https://example.org/rust#:~:text=Miguel%20Ojeda%20led%20the%20project")}"' in html
     pdf = replace(r, citation=replace(r.citation, source="rust.pdf"))
     assert esc("#:~:text=") not in render_answer(Answer("Who led it?", True, [pdf]), lambda s: ARTICLE)
+
+
+PASSAGE = "Miguel Ojeda led the project. He sent the first pull request in 2021."
+OTHER = "First paragraph talks about kernels."
+
+
+def blocks(html: str) -> list[str]:
+    """The answer's parts in the order shown: lead, notice, passages, sources."""
+    found = {name: html.find(f'class="{name}') for name in ("rag-lead", "rag-notice", "rag-cards", "rag-sources")}
+    return [name for name, at in sorted(found.items(), key=lambda kv: kv[1]) if at >= 0]
+
+
+def test_the_phrase_leads_then_its_sentence_marked_then_its_citation_then_the_passages():
+    r1, r2 = result(1, OTHER, ARTICLE), result(2, PASSAGE, ARTICLE, url="https://example.org/rust")
+    start = PASSAGE.index("Miguel Ojeda")
+    phrase = Phrase("Miguel Ojeda", 2, start, start + 12, "a.txt", r2.citation.start, r2.citation.start + 12, 0.9)
+    html = render_answer(Answer("Who led it?", True, [r1, r2], phrase=phrase, margin=3.0), lambda s: ARTICLE)
+    assert blocks(html) == ["rag-lead", "rag-cards", "rag-sources"]
+    lead = html[: html.index('class="rag-cards')]
+    assert '<p class="rag-confidence rag-conf-found">Answer found</p>' in lead
+    assert '<p class="rag-phrase">Miguel Ojeda</p>' in lead
+    assert '<p class="rag-sentence"><mark>Miguel Ojeda</mark> led the project</p>' in lead  # the sentence holding it
+    cite = lead[lead.index('class="rag-cite"') :]
+    assert '"rag-num rag-num-sm">2</span>' in cite and "a.txt" in cite and 'href="https://example.org/rust"' in cite
+
+
+def test_without_a_phrase_the_best_sentence_leads_and_a_likely_answer_says_so():
+    html = render_answer(Answer("Who?", True, [result(1, PASSAGE, ARTICLE)], margin=0.2), lambda s: ARTICLE)
+    assert blocks(html) == ["rag-lead", "rag-cards", "rag-sources"]
+    assert '<p class="rag-confidence rag-conf-likely">Likely</p>' in html
+    assert '<p class="rag-phrase rag-phrase-sentence">Miguel Ojeda led the project</p>' in html
+
+
+def test_not_answered_says_so_first_and_marks_no_passage():
+    rs = [result(1, OTHER, ARTICLE), result(2, PASSAGE, ARTICLE)]
+    rs[0] = Result(**{**rs[0].__dict__, "answers": False})
+    html = render_answer(Answer("Bread?", False, rs, margin=-4.0), lambda s: ARTICLE)
+    assert blocks(html) == ["rag-notice", "rag-cards", "rag-sources"]
+    assert "Not in these articles." in html and "<mark>" not in html and "rag-best" not in html
+
+
+def test_only_passages_that_answer_are_marked():
+    rs = [result(1, PASSAGE, ARTICLE), result(2, OTHER, ARTICLE)]
+    html = render_answer(Answer("Who?", True, rs, margin=3.0), lambda s: ARTICLE)
+    cards = html[html.index('class="rag-cards') :].split('<li class="rag-card"')[1:]
+    assert ["<mark>" in c.split("</summary>")[0] for c in cards] == [True, False]
+
+
+def test_a_repeated_passage_is_shown_once_with_also_in_and_both_articles_are_sources():
+    from dataclasses import replace
+
+    r = replace(result(1, PASSAGE, ARTICLE), also_in=(Citation("Other", "b.md", None, 0, 10, lines=(3, 3)),))
+    html = render_answer(Answer("Who?", True, [r], margin=3.0), lambda s: ARTICLE)
+    assert html.count('<li class="rag-card"') == 1
+    assert 'also in: <span class="rag-title">Other</span> <span class="rag-file">b.md</span> · line 3' in html
+    sources = html[html.index('class="rag-sources"') :]
+    assert "a.txt" in sources and "b.md" in sources
+
+
+def test_a_pdf_passage_shows_its_page_beside_the_text():
+    from dataclasses import replace
+
+    r = result(1, PASSAGE, ARTICLE, source="rust.pdf")
+    r = replace(r, citation=replace(r.citation, pages=(2,)))
+    html = render_answer(Answer("Who?", True, [r]), lambda s: ARTICLE, page_images=lambda res: [(2, "/p/2.png")])
+    context = html[html.index('class="rag-context') :]
+    assert 'class="rag-context rag-with-page"' in html and 'class="rag-ctx-text"' in context
+    assert '<img src="/p/2.png" alt="Page 2 of A, the passage marked" loading="lazy">' in context
+    assert '<a href="/p/2.png" target="_blank"' in context  # the page at full size

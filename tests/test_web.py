@@ -10,6 +10,7 @@ are refreshed too (`make screenshots`).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import CORPUS, ROOT, share_export
+from .pdfs import make_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -46,6 +48,7 @@ WAIT = 180_000  # ms; answers on a busy 2-core machine can be slow
 FIRST = "Who led the Rust for Linux project?"
 FOLLOW_UP = "When did he send his first pull request?"
 UNANSWERABLE = "How do I bake sourdough bread?"
+TORVALDS = "torvalds-on-rust-in-linux.txt"
 PASSAGE_KEYS = {
     "rank",
     "text",
@@ -60,6 +63,8 @@ PASSAGE_KEYS = {
     "pages",
     "lines",
     "where",
+    "answers",
+    "also_in",
 }
 
 
@@ -196,7 +201,7 @@ def test_ask_shows_numbered_passages_that_open_onto_their_article(page, shot):
     assert sorted(numbers(answer, ".rag-sources .rag-num"), key=int) == cards
     meta = cited.locator(".rag-meta").inner_text()
     assert "Rust in the Linux Kernel" in meta and "rust-in-the-linux-kernel.txt" in meta
-    assert "characters" in meta and "score" in meta
+    assert "characters" in meta and "score" not in meta
     expect(cited.locator(".rag-passage mark")).to_have_count(1)
     shot(page, "desktop-1-answer")
 
@@ -206,6 +211,54 @@ def test_ask_shows_numbered_passages_that_open_onto_their_article(page, shot):
     expect(context.locator("mark.rag-best")).to_have_count(1)
     assert "Miguel Ojeda" in " ".join(context.locator("mark.rag-span").all_inner_texts())
     shot(page, "desktop-2-passage-in-article")
+
+
+def test_the_answer_comes_first_with_its_confidence_in_words_and_no_raw_scores(page, shot):
+    from playwright.sync_api import expect
+
+    answer = ask(page, FIRST)
+    lead = answer.locator(".rag-lead")
+    expect(lead).to_be_visible()
+    # the answer (a phrase, or the best sentence), with its citation, above every passage
+    assert lead.bounding_box()["y"] < answer.locator(".rag-card").first.bounding_box()["y"]
+    assert answer.locator(".rag-sources").bounding_box()["y"] > answer.locator(".rag-card").last.bounding_box()["y"]
+    expect(lead.locator(".rag-phrase")).not_to_be_empty()
+    expect(lead.locator(".rag-cite")).to_contain_text("Rust in the Linux Kernel")
+    assert lead.locator(".rag-confidence").inner_text().strip().lower() in {"answer found", "likely"}
+    assert "Miguel Ojeda" in lead.inner_text()
+    text = answer.inner_text()
+    assert "score" not in text.lower() and not re.search(r"-?\d+\.\d{3}\b", text)
+    # only passages that answer are marked
+    marked = [c.locator(".rag-passage mark").count() for c in answer.locator(".rag-card").all()]
+    assert marked[0] == 1 and sum(marked) < len(marked)
+    page.locator("#rag-new").click()
+    expect(page.locator("#rag-chat .rag-answer")).to_have_count(0)
+    low = ask(page, UNANSWERABLE)
+    expect(low.locator(".rag-notice")).to_contain_text("Not in these articles")
+    assert low.locator(".rag-lead").count() == 0 and low.locator(".rag-passage mark, mark.rag-best").count() == 0
+
+
+def test_a_question_asked_within_chosen_articles_only_cites_them(page, client, shot):
+    from gradio_client.exceptions import AppError
+    from playwright.sync_api import expect
+
+    chooser = page.locator("#rag-within input")
+    chooser.click()
+    chooser.fill("torvalds")
+    page.locator("#rag-within [data-testid=dropdown-option]", has_text=TORVALDS).first.click()
+    page.keyboard.press("Escape")
+    answer = ask(page, FIRST)
+    expect(answer.locator(".rag-within")).to_contain_text(TORVALDS)
+    metas = answer.locator(".rag-card .rag-meta").all_inner_texts()
+    assert metas and all(TORVALDS in m and "rust-in-the-linux-kernel.txt" not in m for m in metas)
+    assert "rust-in-the-linux-kernel.txt" not in answer.locator(".rag-sources").inner_text()
+    shot(page, "desktop-10-within")
+    follow = ask(page, FOLLOW_UP)  # a follow-up keeps to the same articles
+    assert all(TORVALDS in m for m in follow.locator(".rag-card .rag-meta").all_inner_texts())
+    api = client.predict(question=FIRST, within=["torvalds*"], api_name="/ask")
+    assert api["passages"] and {p["source"] for p in api["passages"]} == {TORVALDS}
+    with pytest.raises(AppError, match="no article matches"):
+        client.predict(question=FIRST, within=["reports/*"], api_name="/ask")
 
 
 def test_follow_up_uses_the_conversation(page, client, shot):
@@ -264,6 +317,9 @@ def test_keyboard_alone_asks_and_opens_a_passage(page, shot):
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.parentElement.open") is True
     shot(page, "desktop-5-keyboard")
+    page.keyboard.press("Escape")  # closes the article view, and the passage keeps the focus
+    assert page.evaluate("document.activeElement.parentElement.open") is False
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
 
 
 def test_phone_width(browser, server, shot):
@@ -278,10 +334,16 @@ def test_phone_width(browser, server, shot):
         answer = ask(pg, FIRST)
         expect(answer.locator(".rag-card").first).to_be_visible()
         assert pg.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        new = pg.locator("#rag-new").bounding_box()
+        assert new["x"] + new["width"] <= PHONE["width"] - 4  # New chat keeps off the screen's edge
         shot(pg, "phone-1-answer")
         answer.locator(".rag-card summary").first.tap()
         expect(answer.locator(".rag-ctx-text").first).to_be_visible()
         assert pg.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        # the first line of the article view is whole inside the chat, not cut by its top edge
+        head = answer.locator(".rag-ctx-head").first.bounding_box()
+        chat = pg.locator("#rag-chat").bounding_box()
+        assert head["y"] >= chat["y"]
         shot(pg, "phone-2-passage-in-article")
     finally:
         pg.close()
@@ -433,3 +495,29 @@ def test_an_article_saved_into_the_folder_shows_up_without_a_reload(page, server
     shot(page, "desktop-9-saved-into-the-folder")
     answer = ask(page, "Which forest giraffe has zebra stripes on its legs?")
     expect(answer.locator(".rag-card").first.locator(".rag-meta")).to_contain_text("okapi.md")
+
+
+def test_a_pdf_passage_shows_its_page_with_the_passage_marked(page, tmp_path, shot):
+    from playwright.sync_api import expect
+
+    pages = [
+        "The Antikythera Mechanism\nA guide for the museum\n\nThe mechanism is an ancient Greek hand-powered model\n"
+        "of the Solar System, made of bronze gears in a wooden case.",
+        "Sponge divers found the mechanism in 1901 in a shipwreck\noff the Greek island of Antikythera.\n"
+        "It is kept at the National Archaeological Museum in Athens.",
+    ]
+    pdf = tmp_path / "antikythera.pdf"
+    pdf.write_bytes(make_pdf(pages, title="The Antikythera Mechanism"))
+    assert "Added The Antikythera Mechanism (antikythera.pdf)" in upload(page, pdf)
+    answer = ask(page, "Who found the Antikythera mechanism in a shipwreck?")
+    card = answer.locator(".rag-card", has_text="Sponge divers").first
+    expect(card.locator(".rag-meta")).to_contain_text("antikythera.pdf")
+    card.locator("summary").click()
+    image = card.locator(".rag-pages img").first
+    expect(image).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=WAIT)
+    assert image.evaluate("img => img.naturalWidth") > 600  # a page, rendered sharp enough to read
+    expect(card.locator(".rag-ctx-text")).to_be_visible()  # the text view stays beside it
+    box, text = image.bounding_box(), card.locator(".rag-ctx-text").bounding_box()
+    assert box["x"] > text["x"] + text["width"] - 1  # beside the text at desktop width
+    shot(page, "desktop-11-pdf-page")

@@ -66,16 +66,18 @@ class MilvusStore:
 
     # -- candidates ------------------------------------------------------------
 
-    def dense_search(self, vector: np.ndarray, n: int) -> tuple[list[int], list[float]]:
-        """Ids and cosines of the `n` passages nearest to `vector`, best first."""
+    def dense_search(self, vector: np.ndarray, n: int, docs: list[int] | None = None) -> tuple[list[int], list[float]]:
+        """Ids and cosines of the `n` passages nearest to `vector`, best first; only of documents `docs` if given."""
         params = {"metric_type": "IP"} if self.location.lite else {"metric_type": "IP", "params": {"ef": max(64, n)}}
         data = [np.asarray(vector, dtype=np.float32).tolist()]
-        return self._search(data, "vector", n, params)[:2]
+        return self._search(data, "vector", n, params, where=_of(docs))[:2]
 
-    def keyword_search(self, query: str, n: int) -> tuple[list[int], list[float]]:
-        """Ids and BM25 scores of the `n` best passages for `query`, best first (none when no term matches)."""
+    def keyword_search(self, query: str, n: int, docs: list[int] | None = None) -> tuple[list[int], list[float]]:
+        """Ids and BM25 scores of the `n` best passages for `query`, best first (none when no term matches);
+        only of documents `docs` if given."""
         terms = bm25_terms(query)
-        ids, scores, found = self._search([terms], "sparse", n, {"metric_type": "BM25"}) if terms else ([], [], 0)
+        params = {"metric_type": "BM25"}
+        ids, scores, found = self._search([terms], "sparse", n, params, where=_of(docs)) if terms else ([], [], 0)
         # Milvus Lite reports BM25 as a negative distance, a server as a positive score.
         scores = [abs(s) / (K1 + 1) for s in scores]
         kept = [(i, s) for i, s in zip(ids, scores, strict=True) if s > 0]
@@ -179,6 +181,11 @@ class MilvusStore:
         """Sentence vectors of one passage, in order, and each sentence's (start, end) in the passage."""
         row = self._get([passage])[0]
         return row.sentences, row.spans
+
+
+def _of(docs: list[int] | None) -> str:
+    """Milvus' filter for the passages of some documents ("" for all): their ids' high bits are the document."""
+    return "" if docs is None else f"doc in {sorted(int(d) for d in docs)}"
 
 
 class _Passages:

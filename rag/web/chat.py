@@ -19,18 +19,21 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402 - after the line above, which gradio reads on import
 
+from ..answer import Result
 from ..documents import ARTICLE_TYPES, ArticleFile, read_bytes
 from ..engine import EXAMPLES_FILE
 from ..errors import CorpusError, EmptyQuestionError, RagError
+from .pages import page_image
 from .render import CorpusStatus, render_answer, render_error, render_note, render_question, render_status
 
-__all__ = ["WebChat", "build_app", "page_options", "remove_uploads", "EXAMPLES_FILE", "UPLOAD_CACHE"]
+__all__ = ["WebChat", "build_app", "page_options", "pages_folder", "remove_uploads", "EXAMPLES_FILE", "UPLOAD_CACHE"]
 
 log = logging.getLogger(__name__)
 
 UPLOAD_CACHE = (600, 600)  # every 10 minutes, delete uploads older than 10 minutes that no action used
 POLL_SECONDS = 1.0  # how often the page asks the corpus watcher what it has done
 HISTORY = 5  # earlier questions of a conversation passed on to the engine
+PAGES_SHOWN = 2  # pages of a PDF passage shown as pictures (a passage rarely spans more)
 CSS = Path(__file__).with_name("web.css")
 HEADER = (
     '<header class="rag-header"><h1>Ask the articles</h1>'
@@ -42,14 +45,24 @@ SCROLL_TO_QUESTION = """() => {
   const asked = document.querySelectorAll('#rag-chat [data-testid="user"]');
   if (asked.length) asked[asked.length - 1].scrollIntoView({block: 'start', behavior: 'smooth'});
 }"""
-# When a passage is opened, scroll its article view (not the page) so the passage starts near the top.
-SCROLL_TO_PASSAGE = """() => {
+# When a passage is opened, scroll its article view (not the page) so the passage starts near the top, with
+# a line of the text before it in view; Esc closes the article view it is pressed in (or the last one opened).
+PAGE_SCRIPT = """() => {
   document.addEventListener('toggle', (event) => {
     const card = event.target;
     if (!card.open || !card.closest || !card.closest('.rag-card')) return;
     const box = card.querySelector('.rag-ctx-text'), span = card.querySelector('mark.rag-span');
-    if (box && span) box.scrollTop += span.getBoundingClientRect().top - box.getBoundingClientRect().top - 16;
+    if (box && span) box.scrollTop += span.getBoundingClientRect().top - box.getBoundingClientRect().top - 40;
   }, true);
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    const inside = document.activeElement && document.activeElement.closest('.rag-card details[open]');
+    const open = inside || [...document.querySelectorAll('#rag-chat .rag-card details[open]')].pop();
+    if (!open) return;
+    open.open = false;
+    open.querySelector('summary').focus();
+    event.preventDefault();
+  });
 }"""
 PLACEHOLDER = "### Ask anything about the articles\nOr start with one of these questions:"
 NO_ARTICLES = (
@@ -65,17 +78,27 @@ class WebChat:
         self.engine = engine
         self.watcher = watcher
 
-    def ask(self, question: str, history: list[str] | None = None, k: int = 5, explain: bool = False) -> dict:
+    def ask(
+        self,
+        question: str,
+        history: list[str] | None = None,
+        k: int = 5,
+        explain: bool = False,
+        within: list[str] | None = None,
+    ) -> dict:
         """Answer a question from the articles.
 
         `history` holds the conversation's earlier questions, oldest first, so that a
-        follow-up such as "When did he start?" is understood. Returns the same object
-        as `rag ask --json`: {"question", "answered", "passages": [...]}.
+        follow-up such as "When did he start?" is understood. `within` names the articles
+        to answer from (paths in the corpus, globs such as "reports/*", or sub-folders);
+        all when empty. Returns the same object as `rag ask --json`:
+        {"question", "answered", "confidence", "answer", "passages": [...]}.
         """
         try:
             if not self.has_articles():
                 raise CorpusError(NO_ARTICLES)
-            return self.engine.ask(question, k, history=list(history or [])[-HISTORY:]).to_json(explain)
+            recent = list(history or [])[-HISTORY:]
+            return self.engine.ask(question, k, history=recent, within=_patterns(within)).to_json(explain)
         except RagError as exc:
             raise gr.Error(self._message(exc), print_exception=False) from None
 
@@ -102,14 +125,17 @@ class WebChat:
         question = evt.value["text"] if isinstance(evt.value, dict) else str(evt.value)
         return [*chat, {"role": "user", "content": render_question(question)}], question
 
-    def answer(self, question: str | None, chat: list, questions: list[str], k: float, explain: bool) -> tuple:
+    def answer(
+        self, question: str | None, chat: list, questions: list[str], k: float, explain: bool, within=None
+    ) -> tuple:
         if question is None:
             return chat, questions
         try:
             if not self.has_articles():
                 raise CorpusError(NO_ARTICLES)
-            answer = self.engine.ask(question, int(k), history=questions[-HISTORY:])
-            html = render_answer(answer, self.article_text, explain)
+            chosen = _patterns(within)
+            answer = self.engine.ask(question, int(k), history=questions[-HISTORY:], within=chosen)
+            html = render_answer(answer, self.article_text, explain, self.page_images, chosen)
             questions = [*questions, question]
         except RagError as exc:
             html = render_error(self._message(exc))
@@ -180,6 +206,35 @@ class WebChat:
             return gr.update(placeholder=PLACEHOLDER, examples=[{"text": q} for q in self.examples()])
         return gr.update(placeholder=f"### No articles yet\n{NO_ARTICLES}", examples=None)
 
+    def scope_choices(self) -> list[str]:
+        """What the "Ask within" list offers: each sub-folder ("reports/"), then each article, by path."""
+        try:
+            sources = sorted(str(d["source"]) for d in self.engine.store().manifest.documents)
+        except RagError:
+            return []
+        folders = sorted({s.rsplit("/", 1)[0] + "/" for s in sources if "/" in s})
+        return [*folders, *sources]
+
+    def scope_update(self):
+        return gr.update(choices=self.scope_choices())
+
+    def page_images(self, result: Result) -> list[tuple[int, str]]:
+        """The pages of a PDF passage as pictures with the passage marked: (page, URL), rendered when first cited."""
+        c = result.citation
+        if not c.source.lower().endswith(".pdf") or not c.pages:
+            return []
+        corpus = self.engine.settings.corpus.resolve()
+        path = (corpus / c.source).resolve()
+        if not path.is_relative_to(corpus):
+            return []
+        first, last = c.pages[0], c.pages[-1]
+        out = []
+        for page in range(first, min(last, first + PAGES_SHOWN - 1) + 1):
+            image = page_image(path, page, result.text, pages_folder(self.engine.settings))
+            if image is not None:
+                out.append((page, f"/gradio_api/file={image}"))
+        return out
+
     def article_text(self, source: str) -> str | None:
         """The text of an article in the corpus (as indexed), or None if it is gone or unreadable."""
         corpus = self.engine.settings.corpus.resolve()
@@ -225,6 +280,19 @@ def remove_uploads(files: list[str]) -> None:
             except OSError:  # not empty, or gone
                 break
             folder = folder.parent
+
+
+def _patterns(within) -> list[str]:
+    """The "Ask within" choices as a list of patterns (the API also takes one string, comma-separated)."""
+    if not within:
+        return []
+    items = within.split(",") if isinstance(within, str) else within
+    return [str(p).strip() for p in items if str(p).strip()]
+
+
+def pages_folder(settings) -> Path:
+    """Where rendered PDF pages are kept: beside the index, so that it goes with it."""
+    return (settings.index / "pages").resolve()
 
 
 def _progress(progress) -> Callable[[int, int], None]:
@@ -276,6 +344,17 @@ def build_app(engine, watcher=None):
                     )
                     new = gr.Button("New chat", scale=1, min_width=90, elem_id="rag-new", variant="secondary")
             with gr.Column(scale=1, min_width=260, elem_id="rag-side"):
+                gr.HTML('<h2 class="rag-side-head">Ask within</h2>')
+                within = gr.Dropdown(
+                    choices=web.scope_choices(),
+                    value=[],
+                    multiselect=True,
+                    allow_custom_value=True,
+                    label="Ask within",
+                    show_label=False,
+                    info="All articles, or only these: pick articles or folders, or type a pattern such as reports/*",
+                    elem_id="rag-within",
+                )
                 gr.HTML('<h2 class="rag-side-head">Corpus</h2>')
                 status = gr.HTML(web.status(), elem_id="rag-status")
                 watch_line = gr.HTML(elem_id="rag-watch")
@@ -300,7 +379,7 @@ def build_app(engine, watcher=None):
                     explain = gr.Checkbox(label="Explain the ranking", info="Keyword rank, dense rank and fused score.")
 
         scroll = SCROLL_TO_QUESTION
-        answer_io = ([pending, chat, questions, k, explain], [chat, questions])
+        answer_io = ([pending, chat, questions, k, explain, within], [chat, questions])
         box.submit(web.take_question, [box, chat], [box, chat, pending], queue=False, **private).then(
             web.answer, *answer_io, **private
         ).then(None, js=scroll, **private)
@@ -308,13 +387,13 @@ def build_app(engine, watcher=None):
             web.answer, *answer_io, **private
         ).then(None, js=scroll, **private)
         new.click(lambda: ([], [], None), None, [chat, questions, pending], queue=False, **private)
-        chat.clear(lambda: ([], None), None, [questions, pending], queue=False, **private)
         files.upload(upload, [files], [files, note, status], show_progress_on=[files], **private).then(
             web.first_screen, None, [chat], queue=False, **private
-        )
+        ).then(web.scope_update, None, [within], queue=False, **private)
         rescan_btn.click(rescan, None, [note, status], show_progress_on=[status], **private).then(
             web.first_screen, None, [chat], queue=False, **private
-        )
+        ).then(web.scope_update, None, [within], queue=False, **private)
+        app.load(web.scope_update, None, [within], queue=False, **private)
         app.load(web.first_screen, None, [chat], queue=False, **private)  # examples, or how to add articles
         app.load(web.status, None, [status], queue=False, **private)  # fresh on every visit
         if watcher is not None:
@@ -331,4 +410,4 @@ def page_options() -> dict:
     font = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Arial", "sans-serif"]
     mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=font, font_mono=mono)
-    return {"theme": theme, "css": CSS.read_text(encoding="utf-8"), "js": SCROLL_TO_PASSAGE}
+    return {"theme": theme, "css": CSS.read_text(encoding="utf-8"), "js": PAGE_SCRIPT}

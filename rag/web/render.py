@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..answer import Answer, Result
+from ..answer import Answer, Citation, Lead, Result
 
 __all__ = [
     "CorpusStatus",
@@ -61,48 +61,118 @@ def render_error(message: str) -> str:
     return f'<div class="rag-answer"><p class="rag-notice rag-error" role="alert">{_flat(message)}</p></div>'
 
 
-def render_answer(answer: Answer, article_text: Callable[[str], str | None], explain: bool = False) -> str:
-    """The chat's reply: numbered passages, each opening onto its article, then the sources.
+NOT_ANSWERED = "The articles do not seem to answer this. These are the closest passages, with low confidence."
 
-    `article_text(source)` gives an article's text (None when it cannot be read),
-    for showing a passage in its context.
+
+def render_answer(
+    answer: Answer,
+    article_text: Callable[[str], str | None],
+    explain: bool = False,
+    page_images: Callable[[Result], list[tuple[int, str]]] | None = None,
+    within: Sequence[str] = (),
+) -> str:
+    """The chat's reply, the answer first: the confidence in words and the answer (the phrase in large type,
+    then the sentence holding it, or the best sentence), with its citation; then the supporting passages,
+    each opening onto its article; then the sources. Not answered: says so, then the closest passages.
+
+    `article_text(source)` gives an article's text (None when it cannot be read), for showing a passage in
+    its context; `page_images(result)` the (page, image URL) of a PDF passage's pages, shown beside it;
+    `within` the articles the question was asked within, named under the answer.
     """
     if not answer.results:
         return render_error("The index holds no passages yet: add articles to the corpus first.")
     parts = ['<div class="rag-answer">']
-    if not answer.answered:
+    lead = answer.lead
+    if lead is not None:
+        parts.append(_lead(answer.confidence, lead))
+    else:
         parts.append(
-            '<p class="rag-notice" role="status"><strong>The articles do not seem to answer this.</strong> '
-            "These are the closest passages, with low confidence.</p>"
+            f'<p class="rag-notice" role="status"><strong class="rag-confidence">{esc(answer.confidence)}.</strong> '
+            f"{esc(NOT_ANSWERED)}</p>"
         )
+    if within:
+        parts.append(f'<p class="rag-within">Asked within {_flat(", ".join(within))}</p>')
+    if lead is not None:
+        parts.append('<p class="rag-support-head">Supporting passages</p>')
     kind = "rag-cards" if answer.answered else "rag-cards rag-low"
     parts.append(f'<ol class="{kind}">')
-    parts.extend(_card(r, article_text(r.citation.source), explain) for r in answer.results)
+    for r in answer.results:
+        pages = page_images(r) if page_images else []
+        parts.append(_card(r, article_text(r.citation.source), explain, pages))
     parts.append("</ol>")
     parts.append(_sources(answer.results))
     parts.append("</div>")
     return "".join(parts)
 
 
-def _card(r: Result, article: str | None, explain: bool) -> str:
-    c = r.citation
-    passage = (
-        f"{_flat(r.text[: r.highlight_start])} <mark>{_flat(r.highlight)}</mark> {_flat(r.text[r.highlight_end :])}"
+def _lead(confidence: str, lead: Lead) -> str:
+    """The answer at the top: confidence, the phrase (or best sentence), the sentence holding it, the citation."""
+    r, c = lead.result, lead.result.citation
+    level = "found" if confidence == "Answer found" else "likely"
+    head = f'<p class="rag-confidence rag-conf-{level}">{esc(confidence)}</p>'
+    if lead.phrase is not None and lead.mark is not None:
+        a, b = lead.mark
+        sentence = _marked(lead.sentence, a, b)
+        body = f'<p class="rag-phrase">{_flat(lead.phrase)}</p><p class="rag-sentence">{sentence}</p>'
+    else:
+        body = f'<p class="rag-phrase rag-phrase-sentence">{_flat(lead.sentence)}</p>'
+    where = f" · {esc(c.where)}" if c.where else ""
+    link = f" · {_link('original', _fragment_url(c, lead.sentence))}" if _web_url(c.url) else ""
+    cite = (
+        f'<p class="rag-cite"><span class="rag-num rag-num-sm">{r.rank}</span> '
+        f'<span class="rag-title">{_flat(c.title)}</span> {_file(c.source)}{where}{link}</p>'
     )
+    return f'<section class="rag-lead" aria-label="Answer">{head}{body}{cite}</section>'
+
+
+def _marked(text: str, a: int, b: int) -> str:
+    """Escaped `text` with [a, b) in <mark>, white space at the edges kept: "x <mark>y</mark>, z"."""
+    before, inner, after = text[:a], text[a:b], text[b:]
+    gap_before = " " if before[-1:].isspace() or inner[:1].isspace() else ""
+    gap_after = " " if after[:1].isspace() or inner[-1:].isspace() else ""
+    return f"{_flat(before)}{gap_before}<mark>{_flat(inner)}</mark>{gap_after}{_flat(after)}"
+
+
+def _card(r: Result, article: str | None, explain: bool, pages: list[tuple[int, str]] = ()) -> str:
+    c = r.citation
+    best = f"<mark>{_flat(r.highlight)}</mark>" if r.answers else _flat(r.highlight)
+    passage = f"{_flat(r.text[: r.highlight_start])} {best} {_flat(r.text[r.highlight_end :])}"
+    score = f" · score {r.score:.3f}" if explain else ""
     meta = (
         f'<span class="rag-title">{_flat(c.title)}</span>'
-        f'<span class="rag-where">{esc(c.source)}{_where(c)} · characters {c.start}–{c.end} · '
-        f"score {r.score:.3f}</span>"
+        f'<span class="rag-where">{esc(c.source)}{_where(c)} · characters {c.start}–{c.end}{score}</span>'
     )
+    also = f'<span class="rag-also">also in: {"; ".join(_also(a) for a in r.also_in)}</span>' if r.also_in else ""
     how = f'<span class="rag-explain">{_explain(r.explain)}</span>' if explain else ""
     return (
         f'<li class="rag-card" value="{r.rank}"><details>'
         f'<summary><span class="rag-num">{r.rank}</span>'
         f'<span class="rag-passage">{passage}</span>'
-        f'<span class="rag-meta">{meta}{how}<span class="rag-open">Read in the article</span></span></summary>'
-        f'<div class="rag-context">{_context(r, article)}</div>'
+        f'<span class="rag-meta">{meta}{also}{how}<span class="rag-open">Read in the article</span></span></summary>'
+        f'<div class="rag-context{" rag-with-page" if pages else ""}">{_context(r, article)}{_pages(c, pages)}</div>'
         "</details></li>"
     )
+
+
+def _also(c: Citation) -> str:
+    return f'<span class="rag-title">{_flat(c.title)}</span> {_file(c.source)}{_where(c)}'
+
+
+def _pages(c: Citation, pages: Sequence[tuple[int, str]]) -> str:
+    """A PDF passage's pages as pictures, its lines marked; loaded only when the passage is opened."""
+    if not pages:
+        return ""
+    figures = "".join(
+        f'<figure class="rag-page"><a href="{esc(url)}" target="_blank" rel="noopener noreferrer">'
+        f'<img src="{esc(url)}" alt="Page {n} of {_flat(c.title)}, the passage marked" loading="lazy"></a>'
+        f"<figcaption>Page {n}</figcaption></figure>"
+        for n, url in pages
+    )
+    return f'<div class="rag-pages">{figures}</div>'
+
+
+def _fragment_url(c: Citation, sentence: str) -> str:
+    return text_fragment(c.url, sentence) if c.source.lower().endswith((".html", ".htm")) else c.url
 
 
 def _explain(info: dict) -> str:
@@ -142,14 +212,14 @@ def _context(r: Result, article: str | None) -> str:
     if c.where:
         where += f" · {esc(c.where)}"
     if _web_url(c.url):
-        url = text_fragment(c.url, r.highlight) if c.source.lower().endswith((".html", ".htm")) else c.url
-        where += f" · {_link('original', url)}"
+        where += f" · {_link('original', _fragment_url(c, r.highlight))}"
     if article is None or article[c.start : c.end] != r.text:
         note = "The article has changed or cannot be read since it was indexed; update the index to read it in context."
         return f'<p class="rag-ctx-head">{where}</p><p class="rag-ctx-note">{esc(note)}</p>'
     a, b, cut_a, cut_b = context_span(article, c.start, c.end)
     hs, he = c.start + r.highlight_start, c.start + r.highlight_end
-    segments = [(a, c.start, ""), (c.start, hs, "rag-span"), (hs, he, "rag-span rag-best"), (he, c.end, "rag-span")]
+    best = "rag-span rag-best" if r.answers else "rag-span"
+    segments = [(a, c.start, ""), (c.start, hs, "rag-span"), (hs, he, best), (he, c.end, "rag-span")]
     segments.append((c.end, b, ""))
     body = "".join(_segment(article[s:e], cls) for s, e, cls in segments if e > s)
     before, after = ("… " if cut_a else ""), (" …" if cut_b else "")
@@ -167,13 +237,16 @@ def _segment(text: str, cls: str) -> str:
 
 def _sources(results: Sequence[Result]) -> str:
     """One line per article, with the numbers of its passages: every number shown above appears here."""
-    by_source: dict[str, list[Result]] = {}
+    by_source: dict[str, tuple[Citation, list[int]]] = {}
     for r in results:
-        by_source.setdefault(r.citation.source, []).append(r)
+        for c in (r.citation, *r.also_in):  # an article whose passage repeats one shown is cited by its number
+            ranks = by_source.setdefault(c.source, (c, []))[1]
+            if r.rank not in ranks:
+                ranks.append(r.rank)
     items = []
-    for source, rs in by_source.items():
-        nums = "".join(f'<span class="rag-num rag-num-sm">{r.rank}</span>' for r in rs)
-        title = _link(_flat(rs[0].citation.title), rs[0].citation.url)
+    for source, (c, ranks) in by_source.items():
+        nums = "".join(f'<span class="rag-num rag-num-sm">{n}</span>' for n in sorted(ranks))
+        title = _link(_flat(c.title), c.url)
         items.append(f'<li><span class="rag-nums">{nums}</span><span>{title} {_file(source)}</span></li>')
     return f'<div class="rag-sources"><p class="rag-sources-head">Sources</p><ul>{"".join(items)}</ul></div>'
 

@@ -92,9 +92,10 @@ def check_port(host: str, port: int) -> None:
 
 def launch_options(settings: Settings) -> dict:
     """Keyword arguments for gr.Blocks.launch: address, password, upload limit, the page's look."""
-    from .chat import page_options
+    from .chat import page_options, pages_folder
 
     return {
+        "allowed_paths": [str(pages_folder(settings))],  # PDF pages rendered for the answers, nothing else
         "server_name": settings.host,
         "server_port": settings.port,
         "auth": settings.credentials,

@@ -1,0 +1,72 @@
+"""Asking within chosen articles, on the FAISS folder (tests/test_milvus.py runs these again on Milvus)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from rag import scope
+from rag.errors import InputError
+from rag.scope import matching_documents
+
+FIRST = "Who led the Rust for Linux project?"
+TORVALDS = "torvalds-on-rust-in-linux.txt"
+
+
+@pytest.mark.parametrize(
+    "patterns, chosen",
+    [
+        (["notes"], ["notes/a.md", "notes/old/b.md"]),
+        (["notes/"], ["notes/a.md", "notes/old/b.md"]),
+        (["notes/old"], ["notes/old/b.md"]),
+        (["b.md"], ["notes/old/b.md"]),
+        (["*.md"], ["notes/a.md", "notes/old/b.md"]),
+        (["top.txt", "notes/a.md"], ["top.txt", "notes/a.md"]),
+        (["./top.txt"], ["top.txt"]),
+        (["note"], []),
+    ],
+)
+def test_patterns_name_articles_by_path_file_name_or_folder(patterns, chosen):
+    docs = [{"source": s} for s in ["top.txt", "notes/a.md", "notes/old/b.md"]]
+    assert [docs[i]["source"] for i in matching_documents(docs, patterns)] == chosen
+
+
+def test_a_question_asked_within_one_article_only_cites_it(engine):
+    engine.update()
+    everywhere = engine.ask(FIRST, k=5)
+    assert {r.citation.source for r in everywhere.results} != {TORVALDS}
+    answer = engine.ask(FIRST, k=5, within=["torvalds*"])
+    assert answer.results and {r.citation.source for r in answer.results} == {TORVALDS}
+    assert all(c.source == TORVALDS for r in answer.results for c in r.also_in)
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_a_small_selection_still_gets_k_passages(engine, corpus, monkeypatch, exact):
+    """A chosen article far down the whole corpus's ranking still fills the answer, searched exactly
+    (a small selection) or through the index, searched deeper until enough of its passages come."""
+    if not exact:
+        monkeypatch.setattr(scope, "EXACT_PASSAGES", 0)
+    (corpus / "kept").mkdir()
+    words = "flour water salt yeast rye spelt crust crumb oven dawn proof knead starter levain tin dough".split()
+    lines = [" ".join(random.Random(i).choices(words, k=14)).capitalize() + "." for i in range(40)]
+    (corpus / "kept" / "bread.md").write_text("# Bread\n\n" + "\n\n".join(lines))
+    for i in range(30):
+        (corpus / f"rust-{i}.md").write_text(f"# Rust {i}\n\nRust for Linux was led by Miguel Ojeda, note {i}.")
+    engine.update()
+    answer = engine.ask(FIRST, k=4, within=["kept"])
+    assert len(answer.results) == 4 and {r.citation.source for r in answer.results} == {"kept/bread.md"}
+
+
+def test_a_follow_up_stays_within_the_chosen_articles(engine):
+    engine.update()
+    answer = engine.ask("When did he send his first pull request?", k=3, history=[FIRST], within=[TORVALDS])
+    assert answer.results and {r.citation.source for r in answer.results} == {TORVALDS}
+
+
+def test_a_selection_naming_no_article_says_so(engine):
+    engine.update()
+    with pytest.raises(InputError, match="no article matches “reports/\\*”; choose articles by their path"):
+        engine.ask(FIRST, within=["reports/*"])
+    assert engine.chosen([]) == sorted(engine.chosen([])) and len(engine.chosen([])) == 2
+    assert engine.chosen(["torvalds*"]) == [TORVALDS]
