@@ -355,14 +355,14 @@ def format_answer(answer, explain: bool = False) -> str:
         before, hl, after = (printable(t) for t in parts)
         lines.append("    " + " ".join(f"{before}{mark(hl) if r.answers else hl}{after}".split()))
         if r.also_in:
-            lines.append(printable("    also in: " + "; ".join(_cited(a) for a in r.also_in)))
+            lines.append(one_line("    also in: " + "; ".join(_cited(a) for a in r.also_in)))
         if explain:
             lines.append("    " + one_line(", ".join(f"{k}={v}" for k, v in r.explain.items())))
         lines.append("")
     lines.append("Sources:")
     for source, (title, url, ranks) in _sources(answer.results).items():
         link = f" <{url}>" if url else ""
-        lines.append(printable(f"  [{', '.join(map(str, ranks))}] {title} — {source}{link}"))
+        lines.append(one_line(f"  [{', '.join(map(str, ranks))}] {title} — {source}{link}"))
     return "\n".join(line for line in _single_blanks(lines)).rstrip() + "\n"
 
 
@@ -372,13 +372,13 @@ def _lead_lines(answer, mark) -> list[str]:
     c = lead.result.citation
     if lead.phrase is not None and lead.mark is not None:
         a, b = lead.mark
-        top = f"{answer.confidence}: {printable(lead.phrase)}"
+        top = f"{answer.confidence}: {one_line(lead.phrase)}"
         sentence = printable(lead.sentence[:a]) + mark(printable(lead.sentence[a:b])) + printable(lead.sentence[b:])
         lines = [top, "    " + " ".join(sentence.split())]
     else:
         lines = [f"{answer.confidence}: " + " ".join(printable(lead.sentence).split())]
     link = f" <{c.url}>" if c.url else ""
-    lines.append(printable(f"    [{lead.result.rank}] {_cited(c)}{link}"))
+    lines.append(one_line(f"    [{lead.result.rank}] {_cited(c)}{link}"))
     return lines
 
 

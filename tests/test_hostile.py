@@ -78,7 +78,8 @@ def test_a_hostile_file_is_refused_or_read_safely_and_the_good_article_still_ans
 
     ask = run(folder, fake_embedder, "ask", GOOD_QUESTION, "-k", "1", seconds=seconds)
     assert ask.exit_code == 0, ask.output
-    assert "okapi.txt" in ask.stdout.splitlines()[0]
+    citations = [line for line in ask.stdout.splitlines() if line.startswith("    [1] ")]
+    assert citations and "okapi.txt" in citations[0], ask.stdout  # the answer's own citation, under it
     shown_article = run(folder, fake_embedder, "show", case.source, seconds=seconds)
     assert shown_article.exit_code in (0, 1), shown_article.output
     assert len(shown_article.stderr.splitlines()) <= 1  # the text, or one line saying why not
@@ -131,8 +132,8 @@ def test_show_prints_an_articles_escape_sequences_as_text(folder, fake_embedder)
     (name,) = [p.name for p in (folder / "corpus").iterdir() if p.name.startswith("forged")]
     result = run(folder, fake_embedder, "show", name)
     assert result.exit_code == 0, result.output
-    assert "\ufffd]0;title set\ufffd" in result.stdout
-    assert "\ufffd[31mred tapir text\ufffd[0m" in result.stdout
+    # the text reader drops terminal codes, as a terminal shows them; any left are printed as U+FFFD
+    assert "red tapir text" in result.stdout and "title set" not in result.stdout
     assert not any(ch in result.output for ch in ESCAPES)
 
 
