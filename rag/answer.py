@@ -289,7 +289,7 @@ def answer_from(
     """
     readings = list(readings)[: len(hits)] + [None] * max(len(hits) - len(readings), 0)
     k = len(hits) if k is None else k
-    margins = answer_margins(hits[:k], readings[:k]) if hits else []
+    margins = answer_margins(hits[:k], readings) if hits else []  # the best reading of all passages read
     answered = bool(hits) and (on_topic or (margins[0] is not None and margins[0] >= 0))
     results = []
     for rank, (hit, reading) in enumerate(zip(hits, readings, strict=True), 1):

@@ -60,6 +60,7 @@ HEAVY = {"pdf-flate-bomb", "huge-one-line-html", "many-chapters-epub", "empty-pd
     "name", [pytest.param(n, marks=[pytest.mark.slow] if n in HEAVY else []) for n in sorted(CASES)]
 )
 def test_a_hostile_file_is_refused_or_read_safely_and_the_good_article_still_answered(name, folder, fake_embedder):
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     case = CASES[name]
     case.build(folder / "corpus", folder / "outside")
 
@@ -86,8 +87,10 @@ def test_a_hostile_file_is_refused_or_read_safely_and_the_good_article_still_ans
     for output in (index.output, ask.output, shown_article.output):
         assert not any(ch in output for ch in ESCAPES), repr(output[:300])
     assert_nothing_leaked(folder, index.output, ask.output, shown_article.output)
-    # this process (the tool's own) stays small, whatever its workers went through
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1_500_000
+    # this process (the tool's own) stays small, whatever its workers went through: its peak is below the
+    # bound, or is the one it had before this test (earlier tests of the same run may have loaded models)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert peak < 1_500_000 or peak == peak_before
 
 
 def test_a_link_to_a_secret_is_indexed_only_when_asked_to_follow_links(folder, fake_embedder):
@@ -232,7 +235,9 @@ def test_a_worker_killed_mid_file_skips_that_file_and_the_next_is_read(tmp_path)
         pool.read(good, b"warm up")
         threading.Thread(target=_kill_once_busy, args=(pool._workers[0].proc.pid,), daemon=True).start()
         failed = pool.read(slow, b"<html><body>" + b"<p>Tapirs browse at night.</p>" * 600_000 + b"</body></html>")
-        assert str(failed) == (
-            "slow.html: its reader crashed on it (SIGKILL); the file is damaged or built to break readers."
+        # killed, or (on a busy machine, before the kill lands) stopped at its memory limit: its file's skip either way
+        assert str(failed) in (
+            "slow.html: its reader crashed on it (SIGKILL); the file is damaged or built to break readers.",
+            "slow.html: needed more than 1 GB to read; split it, or raise RAG_READ_MEMORY_MB.",
         )
         assert pool.read(good, b"Quokkas smile.").text == "Quokkas smile."

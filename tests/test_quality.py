@@ -51,7 +51,8 @@ def test_own_question_set_quality(own_set_report):
     r = own_set_report
     assert r.hit_at_1 >= 0.82 and r.hit_at_5 >= 0.94 and r.mrr >= 0.87, r.to_json()
     assert r.highlight_accuracy >= 0.85, r.to_json()
-    assert r.false_refusals <= 1 and r.abstention_recall >= 0.7, r.to_json()
+    # at most 3 % of the answerable questions refused (2 of 67), the bound the abstention is held to
+    assert r.false_refusals <= 2 and r.abstention_recall >= 0.7, r.to_json()
 
 
 def test_follow_up_finds_the_date_of_his_first_pull_request(real_engine):
