@@ -19,8 +19,8 @@ screenshots: $(VENV)/.installed browser
 	RAG_SCREENSHOTS=docs $(BIN)/pytest tests/test_web.py -k "numbered_passages or phone_width"
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check rag tests benchmarks app.py
-	$(BIN)/ruff format --check rag tests benchmarks app.py
+	$(BIN)/ruff check rag tests benchmarks training app.py
+	$(BIN)/ruff format --check rag tests benchmarks training app.py
 
 # pip shows what it fetches and installs: the first time, a few minutes (torch is the largest part).
 $(VENV)/.installed: pyproject.toml constraints.txt
