@@ -170,19 +170,22 @@ def _update(engine, full: bool = False):
             bar.close()
 
 
-@main.command()
-@common
-@click.argument("question", nargs=-1, required=True)
-@click.option("-k", type=int, help="How many passages to show, 1-100 [default: 5].")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per question, one per line.")
-@click.option("--explain", is_flag=True, help="Show how each retriever ranked each passage, with the scores.")
-@click.option(
+within_option = click.option(
     "--in",
     "within",
     multiple=True,
     metavar="GLOB",
     help="Answer only from these articles: a path in the corpus, a glob or a sub-folder (repeatable).",
 )
+
+
+@main.command()
+@common
+@click.argument("question", nargs=-1, required=True)
+@click.option("-k", type=int, help="How many passages to show, 1-100 [default: 5].")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per question, one per line.")
+@click.option("--explain", is_flag=True, help="Show how each retriever ranked each passage, with the scores.")
+@within_option
 def ask(
     settings: Settings, question: tuple[str, ...], k: int | None, as_json: bool, explain: bool, within: tuple[str, ...]
 ) -> None:
@@ -406,13 +409,7 @@ def _single_blanks(lines: list[str]) -> list[str]:
 @click.option("-k", type=click.IntRange(1, 100), help="How many passages to show [default: 5].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per turn, one per line (as `rag ask --json`).")
 @click.option("--explain", is_flag=True, help="Show how each retriever ranked each passage, with the scores.")
-@click.option(
-    "--in",
-    "within",
-    multiple=True,
-    metavar="GLOB",
-    help="Answer only from these articles: a path in the corpus, a glob or a sub-folder (repeatable).",
-)
+@within_option
 def chat(settings: Settings, k: int | None, as_json: bool, explain: bool, within: tuple[str, ...]) -> None:
     """A conversation: each question is read in the light of the earlier ones.
 

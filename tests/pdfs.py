@@ -25,17 +25,7 @@ def make_pdf(pages: list[str], title: str | None = None, author: str | None = No
     if author:
         info.append(f"/Author ({author})")
     objects.append(f"<< {' '.join(info)} >>".encode())
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {len(objects)} 0 R >>\n".encode()
-    out += f"startxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    return _serialise(objects, info=True)
 
 
 def make_placed_pdf(
@@ -58,6 +48,11 @@ def make_placed_pdf(
             f"/Contents {5 + 2 * i} 0 R >>".encode()
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    return _serialise(objects, info=False)
+
+
+def _serialise(objects: list[bytes], info: bool) -> bytes:
+    """The objects numbered from 1, with their cross-reference table; `info`: the last object is /Info."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, 1):
@@ -66,5 +61,6 @@ def make_placed_pdf(
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    tail = f" /Info {len(objects)} 0 R" if info else ""
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{tail} >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)

@@ -22,7 +22,6 @@ leaving them as they are costs nothing measurable while it saves their optimiser
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -36,6 +35,10 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from rag.integrity import file_sha256 as sha256  # noqa: E402
+
 DATA = HERE.parent.parent / "shared" / "data" / "squad-train" / "train-v1.1.json"
 WORD = re.compile(r"\w+")
 
@@ -304,14 +307,6 @@ def say(log, line: str) -> None:
     log.flush()
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def machine() -> str:
     name = platform.processor() or platform.machine()
     try:
@@ -411,7 +406,6 @@ def score_reader(args) -> None:
     import torch
     from transformers import AutoTokenizer
 
-    sys.path.insert(0, str(HERE.parent))
     from rag.evaluate import paragraph_at, phrase_scores  # noqa: E402
 
     model, _ = load_trained(args.run)
