@@ -124,3 +124,12 @@ def test_the_training_recipe_runs_end_to_end_on_a_few_examples(tmp_path):
     assert card["steps"] == 3 and card["data_sha256"]
     [reading] = Reader(out).read("In what country is Normandy?", [paragraph])
     assert 0 <= reading.start <= reading.end <= len(paragraph)
+    # A second stage goes on from the first run's weights with the next questions of the same draw.
+    later = tmp_path / "later"
+    more = [*recipe, "train", "--run", str(later), "--data", str(tmp_path / "train.json"), "--batch", "8"]
+    more += ["--start-from", str(run), "--skip", "16", "--questions", "8", "--threads", "1"]
+    went_on = subprocess.run(more, check=True, capture_output=True, text=True, timeout=600)
+    assert f"starting from the weights of {run}" in went_on.stdout
+    subprocess.run([*recipe, "export", "--run", str(later), "--to", str(out)], check=True, timeout=600)
+    card = json.loads((out / "reader.json").read_text())
+    assert [stage["steps"] for stage in card["stages"]] == [3, 1] and card["questions_seen"] == 32

@@ -401,6 +401,7 @@ def export_reader(args) -> None:
     shutil.copyfile(bundled_path() / "tokenizer.json", args.to / "reader-tokenizer.json")
     run = json.loads((args.run / "settings.json").read_text())
     done = args.run / "done.json"
+    stages = stages_of(args.run)
     card = {
         "model": "extractive reader fine-tuned from all-MiniLM-L6-v2 (training/reader.py)",
         "model_file": target.name,
@@ -414,9 +415,30 @@ def export_reader(args) -> None:
         "steps_planned": state["steps"],
         "training_seconds": round(state["seconds"]),
         "machine": json.loads(done.read_text())["machine"] if done.exists() else machine(),
+        "stages": stages,
+        "questions_seen": sum(stage["settings"]["questions"] for stage in stages),
+        "total_steps": sum(stage["steps"] for stage in stages),
+        "total_training_seconds": sum(stage["seconds"] for stage in stages),
     }
     (args.to / "reader.json").write_text(json.dumps(card, indent=1) + "\n")
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) and its card")
+
+
+def stages_of(run: Path) -> list[dict]:
+    """The runs this one continues, earliest first, and itself: settings, steps, seconds, machine."""
+    settings = json.loads((run / "settings.json").read_text())["settings"]
+    done = run / "done.json"
+    if done.exists():
+        finished = json.loads(done.read_text())
+    else:
+        import torch
+
+        state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+        finished = {"steps": state["step"], "seconds": round(state["seconds"]), "machine": machine()}
+    stage = {"settings": settings, "steps": finished["steps"], "seconds": finished["seconds"]}
+    stage["machine"] = finished["machine"]
+    earlier = settings.get("start_from")
+    return (stages_of(Path(earlier)) if earlier else []) + [stage]
 
 
 # --- scoring ------------------------------------------------------------------------------------------
