@@ -17,9 +17,9 @@ import time
 import numpy as np
 from common import CACHE, machine, ndcg_at_10, scifact_docs, scifact_queries, table
 
-from rag.embedding import load_embedder
-from rag.keyword import KeywordIndex
-from rag.search import rrf
+from rag.answer.search import rrf
+from rag.index.embedding import load_embedder
+from rag.index.keyword import KeywordIndex
 
 
 def doc_vectors(docs: list[dict], quantized: bool) -> tuple[np.ndarray, float]:

@@ -22,8 +22,8 @@ import numpy as np
 from common import machine, median, pct, table
 
 from rag.config import Settings
-from rag.embedding import SentenceTransformerEmbedder, load_embedder
 from rag.engine import READ_DEPTH, Engine
+from rag.index.embedding import SentenceTransformerEmbedder, load_embedder
 
 
 def rss_mb() -> float:

@@ -507,15 +507,15 @@ def eval_cmd(
             settings.with_(**{name: v for name, v in chunking.items() if v is not None}), beir_dir, split, work, as_json
         )
         return
-    from .beir import looks_like_beir
-    from .evaluate import format_report, load_questions, run_eval
+    from .evaluate.beir import looks_like_beir
+    from .evaluate.questions import format_report, load_questions, run_eval
 
     if looks_like_beir(file):
         raise InputError(f"{file} is a BEIR data set folder: score it with rag eval --beir {file}")
     conversations = load_questions(file)
     if reader_only:
-        from .evaluate import reader_eval
-        from .reading import load_reader
+        from .answer.reading import load_reader
+        from .evaluate.questions import reader_eval
 
         scores = reader_eval(load_reader(), conversations, settings.corpus)
         n, em, f1 = scores["questions"], scores["em"], scores["f1"]
@@ -532,7 +532,7 @@ def eval_cmd(
 
 
 def _eval_beir(settings: Settings, folder: Path, split: str, work: Path | None, as_json: bool) -> None:
-    from .beir import check_beir, run_beir, work_folder
+    from .evaluate.beir import check_beir, run_beir, work_folder
 
     check_beir(folder, split)  # before anything is written
     work = work or work_folder(folder, settings)

@@ -17,23 +17,23 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import Answer, answer_from
-from .backends import Backend, open_backend
+from .answer.question import Query
+from .answer.ranker import load_ranker
+from .answer.reading import Reader, Reading, load_reader
+from .answer.results import Answer, answer_from
+from .answer.scope import within as scoped
+from .answer.search import CANDIDATES, Hit, search, search_any
 from .config import Settings
-from .documents import ArticleFile, Document, scan
-from .embedding import Embedder, load_embedder
 from .errors import CorpusError, EmptyQuestionError, IndexStateError, InputError, RagError
-from .indexer import IndexReport, stale_reason, update_index
-from .intake import AddReport, add_files
-from .keyword import tokenize
+from .index.backends import Backend, open_backend
+from .index.embedding import Embedder, load_embedder
+from .index.faiss.reader import Store
+from .index.indexer import IndexReport, stale_reason, update_index
+from .index.keyword import tokenize
+from .ingest.documents import ArticleFile, Document, scan
+from .ingest.intake import AddReport, add_files
+from .ingest.sandbox import read_isolated
 from .messages import no_articles
-from .question import Query
-from .ranker import load_ranker
-from .reading import Reader, Reading, load_reader
-from .sandbox import read_isolated
-from .scope import within as scoped
-from .search import CANDIDATES, Hit, search, search_any
-from .store import Store
 
 __all__ = ["Engine", "EXAMPLES_FILE", "check_folders", "clean_question", "follow_up_context"]
 

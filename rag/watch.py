@@ -25,9 +25,9 @@ from pathlib import Path
 
 from watchfiles import DefaultFilter, watch
 
-from .documents import ARTICLE_TYPES
 from .errors import RagError
-from .indexer import IndexReport
+from .index.indexer import IndexReport
+from .ingest.documents import ARTICLE_TYPES
 
 __all__ = ["CorpusWatcher", "WatchStatus", "SETTLE_MS", "BURST_MS"]
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.embedding import Embedder
 from rag.engine import Engine
-from rag.keyword import tokenize
+from rag.index.embedding import Embedder
+from rag.index.keyword import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -68,7 +68,7 @@ def engine(settings: Settings, fake_embedder: FakeEmbedder) -> Engine:
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from rag.embedding import load_embedder
+    from rag.index.embedding import load_embedder
 
     return load_embedder()
 
@@ -86,7 +86,7 @@ def real_engine(tmp_path_factory, real_embedder) -> Engine:
 @pytest.fixture(scope="session")
 def onnx_index(tmp_path_factory) -> Path:
     """An index folder holding only the bundled model's ONNX export, made once per session."""
-    from rag.export import export_bundled, export_folder
+    from rag.index.export import export_bundled, export_folder
 
     index = tmp_path_factory.mktemp("onnx") / "index"
     export_bundled(export_folder(index))
@@ -95,7 +95,7 @@ def onnx_index(tmp_path_factory) -> Path:
 
 def share_export(onnx_index: Path, index: Path) -> None:
     """Hard-link the session's ONNX export into `index`, as if `rag index` had exported it there."""
-    from rag.export import export_folder
+    from rag.index.export import export_folder
 
     source, target = export_folder(onnx_index), export_folder(index)
     target.mkdir(parents=True)

@@ -18,17 +18,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import rag.indexer
-import rag.store
+import rag.index.faiss.reader
+import rag.index.indexer
+from rag.answer.question import Query
+from rag.answer.search import search
 from rag.config import Settings
-from rag.documents import read_document, scan
 from rag.engine import Engine
 from rag.errors import IndexBusyError
-from rag.indexer import index_lock
-from rag.integrity import verify
-from rag.question import Query
-from rag.search import search
-from rag.store import Store
+from rag.index.faiss.integrity import verify
+from rag.index.faiss.reader import Store
+from rag.index.indexer import index_lock
+from rag.ingest.documents import read_document, scan
 
 from .child import churn_text
 from .conftest import CORPUS, ROOT, FakeEmbedder
@@ -221,7 +221,7 @@ def _lock_is_free(index: Path) -> bool:
 def test_a_lock_left_by_a_killed_process_does_not_block(settings, fake_embedder, monkeypatch, caplog):
     holder = spawn("hold-lock", settings.index)
     expect(holder, "locked")
-    monkeypatch.setattr(rag.indexer, "LOCK_TIMEOUT", 0.5)
+    monkeypatch.setattr(rag.index.indexer, "LOCK_TIMEOUT", 0.5)
     with pytest.raises(IndexBusyError, match="another process has been updating the index in .* for 0.00833333 min"):
         Engine(settings, embedder=fake_embedder).update()
     holder.kill()
@@ -268,7 +268,7 @@ def test_questions_are_answered_without_error_while_another_process_updates(sett
 def test_store_load_moves_on_when_a_writer_replaces_the_generation_being_loaded(engine, settings, monkeypatch):
     """The worst moment, made to happen: the generation is replaced and deleted halfway through a load."""
     engine.update()
-    real_verify = rag.store.verify
+    real_verify = rag.index.faiss.reader.verify
     struck = []
 
     def writer_strikes(folder, table, full=False):
@@ -279,7 +279,7 @@ def test_store_load_moves_on_when_a_writer_replaces_the_generation_being_loaded(
             assert not folder.exists()
         return real_verify(folder, table, full)
 
-    monkeypatch.setattr(rag.store, "verify", writer_strikes)
+    monkeypatch.setattr(rag.index.faiss.reader, "verify", writer_strikes)
     store = Store.load(settings.index)
     assert store.path != struck[0]
     assert "new.txt" in {d["source"] for d in store.manifest.documents}
@@ -349,7 +349,7 @@ def cached_texts(index: Path) -> int:
     """How many vectors the index's cache holds (read-only, so it can watch a running update)."""
     import sqlite3
 
-    from rag.vector_cache import cache_file
+    from rag.index.vector_cache import cache_file
 
     if not cache_file(index).exists():
         return 0
@@ -365,7 +365,7 @@ def cached_texts(index: Path) -> int:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_first_index_killed_again_and_again_resumes_and_equals_a_clean_build(tmp_path):
-    from rag.vector_cache import FLUSH
+    from rag.index.vector_cache import FLUSH
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     small_articles(corpus, 300)

@@ -185,7 +185,7 @@ def test_eval_json_has_the_documented_keys(settings, fake_engine):
 
 
 def test_beir_json_has_the_documented_keys(tmp_path, fake_embedder):
-    from rag.beir import run_beir
+    from rag.evaluate.beir import run_beir
 
     beir = tmp_path / "tiny"
     (beir / "qrels").mkdir(parents=True)

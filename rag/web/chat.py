@@ -19,10 +19,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402 - after the line above, which gradio reads on import
 
-from ..answer import Result
-from ..documents import ARTICLE_TYPES, ArticleFile, read_bytes
+from ..answer.results import Result
 from ..engine import EXAMPLES_FILE
 from ..errors import CorpusError, EmptyQuestionError, RagError
+from ..ingest.documents import ARTICLE_TYPES, ArticleFile, read_bytes
 from .pages import page_image
 from .render import CorpusStatus, render_answer, render_error, render_note, render_question, render_status
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..answer import Answer, Citation, Lead, Result
+from ..answer.results import Answer, Citation, Lead, Result
 
 __all__ = [
     "CorpusStatus",
