@@ -218,6 +218,7 @@ def ask(
     failed = 0
     for position, (number, text, problem) in enumerate(checked, 1):
         if problem is None:
+            assert engine is not None  # made above when some question is good
             try:
                 answer = engine.ask(text, k, within=within)
             except InputError as exc:

@@ -81,7 +81,8 @@ class Reader:
         best: list[Reading | None] = [None] * len(passages)
         for r, e in enumerate(encodings):
             found = _best_span(starts[r], ends[r], e)
-            if found is not None and (best[owner[r]] is None or found.score > best[owner[r]].score):
+            held = best[owner[r]]
+            if found is not None and (held is None or found.score > held.score):
                 best[owner[r]] = found
         return [b if b is not None else Reading(0, 0, -1e9) for b in best]
 

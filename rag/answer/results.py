@@ -10,10 +10,11 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, field, replace
+from typing import TypeGuard
 
 import numpy as np
 
-from ..index.faiss.reader import Store
+from ..index.protocols import ReadableStore
 from ..ingest.citation import Location, locate
 from .question import Query
 from .ranker import ANSWER_SIGNALS, Ranker, answer_signals, load_ranker
@@ -270,7 +271,7 @@ def reading_sentence(spans: np.ndarray, reading: Reading) -> tuple[int, int]:
 
 
 def answer_from(
-    store: Store,
+    store: ReadableStore,
     question: str,
     query: Query,
     hits: list[Hit],
@@ -362,7 +363,7 @@ def fold_repeats(results: list[Result]) -> list[Result]:
     return kept
 
 
-def _usable(reading: Reading | None) -> bool:
+def _usable(reading: Reading | None) -> TypeGuard[Reading]:
     return reading is not None and reading.end > reading.start
 
 
@@ -370,6 +371,7 @@ def _phrase(result: Result, reading: Reading | None) -> Phrase | None:
     """The first passage's span as the answer phrase, with its offsets in the article."""
     if not _usable(reading):
         return None
+    assert reading is not None  # usable
     text = result.text[reading.start : reading.end]
     start = result.citation.start + reading.start
     score = 1.0 / (1.0 + math.exp(-max(min(reading.score, 30.0), -30.0)))
@@ -378,7 +380,7 @@ def _phrase(result: Result, reading: Reading | None) -> Phrase | None:
 
 
 def _explain(hit: Hit, reading: Reading | None = None) -> dict:
-    out = {
+    out: dict[str, object] = {
         "dense_rank": hit.dense_rank,
         "keyword_rank": hit.keyword_rank,
         "dense_score": round(hit.dense_score, 6),

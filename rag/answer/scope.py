@@ -96,6 +96,7 @@ class Within:
 
     def _deeper(self, vector: np.ndarray, n: int) -> tuple[list[int], list[float]]:
         """The FAISS index searched deeper and deeper until `n` of the chosen passages come (or all have)."""
+        assert self._ids is not None  # the FAISS store's passages are in memory
         total = len(self._store)
         allowed = np.zeros(total, dtype=bool)
         allowed[self._ids] = True

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..index.faiss.reader import Store
+from ..index.protocols import ReadableStore
 from .question import Query
 from .ranker import Ranker, load_ranker
 from .signals import PassageView, passage_signals
@@ -37,7 +37,6 @@ __all__ = [
     "search_any",
     "select",
     "fuse_documents",
-    "evidence",
     "is_answered",
     "DENSE_WEIGHT",
     "SENTENCE_WEIGHT",
@@ -83,7 +82,7 @@ class Candidates:
         return len(self.ids)
 
 
-def candidates(store: Store, query: Query, depth: int, sentence_vector: np.ndarray | None = None) -> Candidates:
+def candidates(store: ReadableStore, query: Query, depth: int, sentence_vector: np.ndarray | None = None) -> Candidates:
     """Top `depth` passages of each retriever, pooled, each with its dense and keyword score.
 
     `sentence_vector` (default: the query's vector) is what the passages' sentences are compared with;
@@ -115,13 +114,13 @@ def candidates(store: Store, query: Query, depth: int, sentence_vector: np.ndarr
     )
 
 
-def sentence_similarities(store: Store, passage: int, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sentence_similarities(store: ReadableStore, passage: int, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cosine of the question with each sentence of one passage, in order, and the sentences' spans."""
     rows, spans = store.sentences(passage)
     return rows @ np.asarray(vector, dtype=np.float32), spans
 
 
-def best_sentence_similarity(store: Store, passages: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
+def best_sentence_similarity(store: ReadableStore, passages: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
     """For each passage, the cosine of its sentence closest to the question (one gather, one product)."""
     if not len(passages):
         return np.zeros(0, dtype=np.float32)
@@ -138,7 +137,7 @@ def fuse(c: Candidates) -> np.ndarray:
     return (DENSE_WEIGHT * c.dense + SENTENCE_WEIGHT * c.sentence + keyword_weight * c.coverage).astype(np.float32)
 
 
-def first_scores(store: Store, c: Candidates, query: Query) -> tuple[np.ndarray, np.ndarray]:
+def first_scores(store: ReadableStore, c: Candidates, query: Query) -> tuple[np.ndarray, np.ndarray]:
     """The first ranking's scores, and the indices (into `c.ids`) of its LEAD best candidates, best first."""
     scores = fuse(c)
     if query.wanted is not None and len(c):
@@ -150,7 +149,7 @@ def first_scores(store: Store, c: Candidates, query: Query) -> tuple[np.ndarray,
     return scores, np.argsort(-scores, kind="stable")[:LEAD]
 
 
-def passage_views(store: Store, c: Candidates, query: Query, lead: np.ndarray) -> list[PassageView]:
+def passage_views(store: ReadableStore, c: Candidates, query: Query, lead: np.ndarray) -> list[PassageView]:
     """What the signals read of the candidates at `lead`."""
     views = []
     for i in lead.tolist():
@@ -171,7 +170,9 @@ def passage_views(store: Store, c: Candidates, query: Query, lead: np.ndarray) -
     return views
 
 
-def _ranked(store: Store, c: Candidates, query: Query, ranker: Ranker) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+def _ranked(
+    store: ReadableStore, c: Candidates, query: Query, ranker: Ranker
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """Scores of every candidate: the learned ranker's for the lead, kept above the rest in the first order.
 
     Also the signals of each re-ranked candidate, by index into `c.ids`.
@@ -190,7 +191,7 @@ def _ranked(store: Store, c: Candidates, query: Query, ranker: Ranker) -> tuple[
 
 
 def search(
-    store: Store,
+    store: ReadableStore,
     query: Query,
     k: int,
     candidates_per_retriever: int = CANDIDATES,
@@ -206,7 +207,7 @@ def search(
 
 
 def search_any(
-    store: Store,
+    store: ReadableStore,
     readings: list[tuple[Query, np.ndarray | None]],
     k: int,
     weights: list[float] | None = None,
@@ -255,13 +256,13 @@ def search_any(
         keyword_rank={p: c.keyword_rank[p] for p, (_, c, _, _) in zip(ids, pick, strict=True) if p in c.keyword_rank},
         sentence_vector=per_reading[-1][0].sentence_vector,
     )
-    signals = {j: bare[p] if p in bare else s for j, (p, (_, _, _, s)) in enumerate(zip(ids, pick, strict=True))}
+    signals = {j: bare[p] if p in bare else s for j, (p, (_, _, _, s)) in enumerate(zip(ids, pick, strict=True))}  # type: ignore[misc]  # None: no ranker signals
     signals = {j: s for j, s in signals.items() if s is not None}
     return select(store, merged, np.array([total[p] for p in ids], dtype=np.float32), k, signals)
 
 
 def select(
-    store: Store, c: Candidates, scores: np.ndarray, k: int, signals: dict[int, np.ndarray] | None = None
+    store: ReadableStore, c: Candidates, scores: np.ndarray, k: int, signals: dict[int, np.ndarray] | None = None
 ) -> list[Hit]:
     """Greedy pick of `k` passages: best score first, no overlap with one already taken, no repeated text."""
     rows = store.passages[c.ids] if len(c) else store.passages[:0]
@@ -299,7 +300,7 @@ def select(
     return hits
 
 
-def fuse_documents(store: Store, c: Candidates) -> tuple[np.ndarray, np.ndarray]:
+def fuse_documents(store: ReadableStore, c: Candidates) -> tuple[np.ndarray, np.ndarray]:
     """Document numbers in the pool and their fused scores: each signal of a document is its best passage's."""
     if not len(c):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -312,12 +313,6 @@ def fuse_documents(store: Store, c: Candidates) -> tuple[np.ndarray, np.ndarray]
         signals.append(best)
     doc_c = replace(c, ids=numbers, dense=signals[0], sentence=signals[1], keyword=signals[2], coverage=signals[3])
     return numbers, fuse(doc_c)
-
-
-def evidence(hit: Hit) -> float:
-    """How strongly a Hit matches its question, on the first ranking's scale, before any answer-type bonus."""
-    keyword_weight = 1 - DENSE_WEIGHT - SENTENCE_WEIGHT
-    return DENSE_WEIGHT * hit.dense_score + SENTENCE_WEIGHT * hit.sentence_score + keyword_weight * hit.coverage
 
 
 def is_answered(hits: list[Hit], ranker: Ranker | None = None) -> bool:

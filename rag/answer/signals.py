@@ -99,7 +99,8 @@ def shortest_window(tokens: Sequence[str], wanted: set[str]) -> int:
     present = wanted.intersection(tokens)
     if not present:
         return 0
-    need, counts, best, left = len(present), {}, len(tokens), 0
+    counts: dict[str, int] = {}
+    need, best, left = len(present), len(tokens), 0
     for right, term in enumerate(tokens):
         if term not in present:
             continue

@@ -40,7 +40,6 @@ __all__ = [
     "phrase_scores",
     "paragraph_at",
     "reader_eval",
-    "missing_answers",
     "format_report",
 ]
 
@@ -292,14 +291,6 @@ def run_eval(engine, conversations: Sequence[Sequence[Turn]], k: int = 5) -> Eva
     return summarise(results)
 
 
-def missing_answers(conversations: Sequence[Sequence[Turn]], texts: Iterable[str]) -> list[str]:
-    """Answer strings found in none of `texts`: typos in a question file."""
-    corpus = [normalise(t) for t in texts]
-    return [
-        a for turns in conversations for t in turns for a in t.answers if not any(normalise(a) in c for c in corpus)
-    ]
-
-
 def format_report(report: EvalReport, details: bool = False) -> str:
     """The report as `rag eval` prints it."""
     r = report
@@ -356,6 +347,7 @@ def reader_eval(reader, conversations: Sequence[Sequence[Turn]], corpus: Path) -
         raise InputError("no answerable questions with a source and spans to read: --reader-only needs them.")
     em = f1 = 0.0
     for turn in turns:
+        assert turn.source is not None  # only turns with a source are kept above
         try:
             text = (corpus / turn.source).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

@@ -7,7 +7,7 @@
     backend.verify(store)              # check all of a generation before an update builds on it
     backend.write(...)                 # apply an update worked out by the indexer (under its lock)
     backend.tidy()                     # drop what an interrupted or finished update left behind
-    backend.read_skipped()             # articles the last update could not index (a hint; see store.py)
+    backend.read_skipped()             # articles the last update could not index (a hint; see faiss/generations.py)
 
 Both interfaces are declared in protocols.py: `Backend`, and `ReadableStore`,
 what search and answers read of a store. Fusion, de-duplication and answers
@@ -31,7 +31,7 @@ __all__ = ["Backend", "FaissBackend", "open_backend", "separate_index"]
 
 
 class FaissBackend:
-    """Generation folders under `settings.index` (see store.py)."""
+    """Generation folders under `settings.index` (see faiss/generations.py)."""
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir

@@ -188,7 +188,7 @@ class SentenceTransformerEmbedder(Embedder):
                 "(bundled) or the path of a sentence-transformers model folder on this machine."
             ) from None
         self.name = name
-        self.dim = int(self.model.get_embedding_dimension())
+        self.dim = int(self.model.get_embedding_dimension() or 0)  # a sentence-transformers model knows its own
         import sentence_transformers
         import torch
 

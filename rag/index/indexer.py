@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -116,6 +117,7 @@ def stale_reason(settings: Settings, model: str) -> str | None:
     reason = _rebuild_reason(old, settings, model, full=False)
     if reason:
         return reason
+    assert old is not None  # no manifest is a reason to rebuild
     files, _ = scan(settings.corpus, settings.max_file_bytes, settings.follow_links)
     known = {d["source"]: d for d in old.documents}
     unusable = {d.get("source"): d for d in backend.read_skipped()}
@@ -127,7 +129,7 @@ def stale_reason(settings: Settings, model: str) -> str | None:
     return None
 
 
-def _known(f: ArticleFile, known: dict[str, dict], unusable: dict[str, dict]) -> bool:
+def _known(f: ArticleFile, known: Mapping[str, Mapping], unusable: Mapping[Any, Mapping]) -> bool:
     """Indexed with this content, or skipped last time and not touched since."""
     if f.source in known:
         return _same_content(f, known[f.source])
@@ -135,7 +137,7 @@ def _known(f: ArticleFile, known: dict[str, dict], unusable: dict[str, dict]) ->
     return skip is not None and (skip.get("size"), skip.get("mtime_ns")) == (f.size, f.mtime_ns)
 
 
-def _same_content(f: ArticleFile, doc: dict) -> bool:
+def _same_content(f: ArticleFile, doc: Mapping) -> bool:
     if f.size == doc["size"] and f.mtime_ns == doc["mtime_ns"]:
         return True
     try:
@@ -354,10 +356,6 @@ class EmbedCounts:
     sentences_cached: int = 0
     seconds: float = 0.0  # spent embedding
     keys: list[list[bytes]] = field(default_factory=list)  # per passage: the cache keys of it and its sentences
-
-    @property
-    def texts_embedded(self) -> int:
-        return self.passages_embedded + self.sentences_embedded
 
 
 def embed_passages(

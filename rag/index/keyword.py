@@ -112,7 +112,7 @@ class KeywordIndex:
             reuse, reuse_ids = cls([], *_empty_arrays()), np.full(n, -1)
         reuse_ids = np.asarray(reuse_ids, dtype=np.int64)
         new_terms: dict[str, int] = {}  # terms not in `reuse`, numbered after its terms
-        fresh = {int(i): cls._ids_of(tokenize(texts[i]), reuse, new_terms) for i in np.flatnonzero(reuse_ids < 0)}
+        fresh = {int(i): cls._ids_of(tokenize(texts[int(i)]), reuse, new_terms) for i in np.flatnonzero(reuse_ids < 0)}
         lengths = np.zeros(n, dtype=np.int64)
         kept = np.flatnonzero(reuse_ids >= 0)
         lengths[kept] = np.diff(reuse.offsets)[reuse_ids[kept]]

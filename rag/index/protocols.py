@@ -1,10 +1,10 @@
 """The two interfaces the index is used through, declared: a loaded store, and the backend that keeps it.
 
-    backend = open_backend(settings)   # a Backend: the FAISS folder (store.py) or Milvus (milvus/)
+    backend = open_backend(settings)   # a Backend: the FAISS folder (faiss/) or Milvus (milvus/)
     store = backend.load()             # a ReadableStore: what search and answers read
     search(store, vector, question, k)
 
-Both are structural: `store.Store` and `milvus.MilvusStore` are ReadableStores,
+Both are structural: `faiss.reader.Store` and `milvus.MilvusStore` are ReadableStores,
 `backends.FaissBackend` and `milvus.MilvusBackend` Backends, without deriving from
 these protocols. Fusion, de-duplication and answers are shared code, so both
 backends answer alike.
@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from ..config import Settings
-from .schema import IndexChange, Manifest
+from .schema import DocumentEntry, IndexChange, Manifest
 
 __all__ = ["ReadableStore", "PassageRows", "Backend"]
 
@@ -70,11 +70,11 @@ class ReadableStore(Protocol):
 
     def text(self, i: int) -> str: ...
 
-    def document(self, i: int) -> dict:
+    def document(self, i: int) -> DocumentEntry:
         """Metadata of the document that passage `i` belongs to."""
         ...
 
-    def doc(self, number: int) -> dict:
+    def doc(self, number: int) -> DocumentEntry:
         """Metadata of the document that `passages[i]["doc"]` names."""
         ...
 

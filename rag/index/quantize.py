@@ -3,7 +3,7 @@
     quantize(np.array([[0.5, -1.0, 0.004]]))   # -> [[64, -127, 1]], int8
     dequantize(np.array([[64, -127, 1]]))      # -> [[0.5039, -1.0, 0.0079]], float32
 
-Both stores keep them so: the FAISS folder in sentence_vectors.npy (store.py),
+Both stores keep them so: the FAISS folder in sentence_vectors.npy (faiss/writer.py),
 Milvus as base64 text (milvus/pack.py).
 """
 

@@ -236,7 +236,7 @@ class VectorCache:
 
 
 def _int8(vector: np.ndarray) -> np.ndarray:
-    """As the index keeps a sentence's vector (store.write_store); dequantize gives it back exactly."""
+    """As the index keeps a sentence's vector (faiss.writer.write_store); dequantize gives it back exactly."""
     return quantize(vector)
 
 

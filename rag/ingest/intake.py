@@ -22,15 +22,17 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from ..errors import CorpusError
-from ..index.indexer import IndexReport
 from .documents import ARTICLE_TYPES, ArticleFile, Document, read_bytes
 from .sandbox import read_here
 
 __all__ = ["Added", "Rejected", "AddReport", "safe_name", "add_files"]
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")  # what `update` reports: the indexer's IndexReport
 
 MAX_NAME_BYTES = 120
 
@@ -54,10 +56,10 @@ class Rejected:
 
 
 @dataclass
-class AddReport:
+class AddReport(Generic[R]):
     added: list[Added] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
-    index: IndexReport | None = None  # None when nothing was added
+    index: R | None = None  # the index update's report; None when nothing was added
 
 
 @dataclass(frozen=True)
@@ -95,9 +97,9 @@ def add_files(
     max_bytes: int,
     indexed: Callable[[], dict[str, str]],
     overwrite: bool,
-    update: Callable[[], IndexReport],
+    update: Callable[[], R],
     read: Callable[[ArticleFile, bytes], Document | CorpusError] = read_here,
-) -> AddReport:
+) -> AddReport[R]:
     """Check each file, save the good ones into `corpus`, then `update()` the index.
 
     `indexed()` maps the content hashes of the articles already indexed to
@@ -106,11 +108,11 @@ def add_files(
     (the engine's reads in a worker process, as the indexer does) and returns
     the CorpusError saying why it cannot be used rather than raising.
     """
-    report = AddReport()
-    read = [_check(f, max_bytes, read) for f in map(Path, files)]
-    known = dict(indexed()) if any(isinstance(r, _Checked) for r in read) else {}
+    report: AddReport[R] = AddReport()
+    results = [_check(f, max_bytes, read) for f in map(Path, files)]
+    known = dict(indexed()) if any(isinstance(r, _Checked) for r in results) else {}
     checked: list[_Checked] = []
-    for result in read:
+    for result in results:
         if isinstance(result, _Checked) and result.hash in known:
             result = Rejected(result.original, f"already in the corpus as {known[result.hash]}.")
         if isinstance(result, Rejected):

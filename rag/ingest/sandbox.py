@@ -211,6 +211,7 @@ class _Worker:
         for attempt in (1, 2):
             try:
                 self._ensure_started()
+                assert self.proc is not None and self.proc.stdin is not None  # started just now
                 _write_frame(self.proc.stdin, request)
                 break
             except OSError:  # it died between two files, or did not start: start another, once
@@ -223,6 +224,7 @@ class _Worker:
         # the worker stops itself after `seconds` of processor time (RLIMIT_CPU); this wall-clock limit is for a
         # reader that waits instead, and leaves room for a machine so busy that a second of work takes two
         deadline = time.monotonic() + WALL_FACTOR * self.limits.seconds
+        assert self.proc is not None and self.proc.stdout is not None  # started by read()
         fd = self.proc.stdout.fileno()
         try:
             size = _HEADER.unpack(_read_exactly(fd, _HEADER.size, deadline))[0]
@@ -257,7 +259,7 @@ class _Worker:
             close_fds=True,
         )
         try:  # its imports are not the first file's time: wait for it to say it is ready
-            _read_exactly(self.proc.stdout.fileno(), len(_READY), time.monotonic() + STARTUP_SECONDS)
+            _read_exactly(self.proc.stdout.fileno(), len(_READY), time.monotonic() + STARTUP_SECONDS)  # type: ignore[union-attr]
         except (TimeoutError, EOFError, OSError):
             self._kill()
             raise OSError("the reading process did not start") from None
@@ -265,6 +267,7 @@ class _Worker:
     def _crash_reason(self) -> str:
         """Why the worker died mid-file, in words; waits for it, and notes its peak memory."""
         proc, self.proc = self.proc, None
+        assert proc is not None  # it was running the file
         peak = _reap(proc)
         code = proc.returncode
         log.info("a reader's worker stopped (exit %s, peak %.0f MB)", code, peak / 1e6)
@@ -287,7 +290,7 @@ class _Worker:
         if proc is None:
             return
         try:
-            proc.stdin.close()  # the worker ends when its input does
+            proc.stdin.close()  # type: ignore[union-attr]  # started with a pipe: the worker ends when its input does
             proc.wait(timeout=2)
         except (OSError, subprocess.TimeoutExpired):
             proc.kill()
@@ -320,7 +323,7 @@ def _reap(proc: subprocess.Popen) -> int:
 def _close(proc: subprocess.Popen) -> None:
     for f in (proc.stdin, proc.stdout):
         try:
-            f.close()
+            f.close()  # type: ignore[union-attr]  # both are pipes
         except OSError:
             pass
 

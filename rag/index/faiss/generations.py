@@ -73,6 +73,7 @@ def read_live(index_dir: Path) -> tuple[Path, Manifest] | None:
             return gen, Manifest.from_json(json.loads(raw), index_dir)
         except (ValueError, KeyError, TypeError, AttributeError, IndexError):
             raise IndexStateError(f"index {str(index_dir)!r} is damaged (its manifest.json cannot be read)") from None
+    raise AssertionError("attempts() raises when its tries run out")  # for the type checker
 
 
 def read_manifest(index_dir: Path) -> Manifest | None:

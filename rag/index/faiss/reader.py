@@ -12,7 +12,7 @@
         sentence_vectors.npy  int8 embedding of each sentence of each passage, x 127 (S x dim)
         sentence_offsets.npy  first sentence row of each passage (N + 1)
         sentence_spans.npy    (start, end) of each sentence row within its passage (S x 2)
-        keyword/         BM25 index over the passage texts (see keyword.py)
+        keyword/         BM25 index over the passage texts (see ../keyword.py)
       skipped.json       articles that could not be indexed, and why
 
 Everything is memory-mapped when a generation is opened, so opening one
@@ -21,8 +21,9 @@ costs about the same for a hundred passages as for a million.
 A new generation is written beside the live one and only then named in
 CURRENT, so a reader sees the old index or the new one, never half of one.
 The manifest records the size and checksum of every other file, checked on
-load (see integrity.py); a reader opens every file of a generation while
-loading it, so a writer deleting that generation afterwards does no harm.
+load (see integrity.py; CURRENT and the folders in generations.py, the writer
+in writer.py); a reader opens every file of a generation while loading it,
+so a writer deleting that generation afterwards does no harm.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from ...errors import IndexStateError
 from ..keyword import tokenize
 from ..quantize import dequantize
 from ..retry import attempts
-from ..schema import Manifest
+from ..schema import DocumentEntry, Manifest
 from .generations import live_generation, read_live
 from .integrity import verify
 
@@ -109,6 +110,7 @@ class Store:
             except IndexStateError:
                 if live_generation(index_dir) == gen:
                     raise
+        raise AssertionError("attempts() raises when its tries run out")  # for the type checker
 
     def __len__(self) -> int:
         return self.manifest.passages
@@ -125,7 +127,7 @@ class Store:
         data = self._texts[bounds[0] : bounds[-1]].tobytes()
         return [data[a - bounds[0] : b - bounds[0]].decode("utf-8") for a, b in zip(bounds, bounds[1:], strict=False)]
 
-    def document(self, i: int) -> dict:
+    def document(self, i: int) -> DocumentEntry:
         """Metadata of the document that passage `i` belongs to."""
         return self.manifest.documents[int(self.passages[i]["doc"])]
 
@@ -147,9 +149,9 @@ class Store:
     def sentence_offsets(self) -> np.ndarray:
         return self._sentence_offsets
 
-    # -- what search reads (the Milvus store answers the same calls; see backends.py) --
+    # -- what search reads (the Milvus store answers the same calls; see protocols.py) --
 
-    def doc(self, number: int) -> dict:
+    def doc(self, number: int) -> DocumentEntry:
         """Metadata of the document that `passages[i]["doc"]` names."""
         return self.manifest.documents[number]
 

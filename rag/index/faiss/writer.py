@@ -14,14 +14,16 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
 from ...config import Settings
 from ...ingest.citation import structure
 from ..quantize import quantize
-from ..schema import PASSAGE_DTYPE, IndexChange, Manifest
+from ..schema import PASSAGE_DTYPE, DocumentEntry, IndexChange, Manifest
 from .generations import fsync_dir, fsync_tree, remove_stale, replace_text
 from .integrity import record
 from .reader import Store
@@ -54,9 +56,12 @@ def write_generation(settings: Settings, old: Store | None, change: IndexChange)
         at += len(spans)
     entries.sort(key=lambda e: e[0])
 
-    docs, runs, total = [], [], 0
+    docs: list[DocumentEntry] = []
+    runs: list[list[Any]] = []  # [kind, first row, count]
+    total = 0
     for source, f, info, kind, first, count in entries:
-        docs.append({"source": source, **info, "size": f.size, "mtime_ns": f.mtime_ns, "first": total, "count": count})
+        entry = {"source": source, **info, "size": f.size, "mtime_ns": f.mtime_ns, "first": total, "count": count}
+        docs.append(cast(DocumentEntry, entry))
         total += count
         if runs and runs[-1][0] == kind and runs[-1][1] + runs[-1][2] == first:
             runs[-1][2] += count
@@ -71,10 +76,18 @@ def write_generation(settings: Settings, old: Store | None, change: IndexChange)
     )
     fresh_texts = [doc.text[s:e] for _, doc, spans in fresh for s, e in spans]
     fresh_bounds = np.array([span for _, _, spans in fresh for span in spans], dtype=np.int64).reshape(-1, 2)
-    texts, vectors, reuse, bounds, sentence_vectors, sentence_counts, spans_rows = [], [], [], [], [], [], []
+    texts: list[str] = []
+    vectors: list[np.ndarray] = []
+    reuse: list[np.ndarray] = []
+    bounds: list[np.ndarray] = []
+    sentence_vectors: list[np.ndarray] = []
+    sentence_counts: list[np.ndarray] = []
+    spans_rows: list[np.ndarray] = []
+    arrays: tuple[np.ndarray, Callable[[slice], np.ndarray], np.ndarray, np.ndarray]
     for kind, first, count in runs:
         last = first + count
         if kind == "kept":
+            assert old is not None  # kept rows come from the old generation
             texts.extend(old.texts(first, count))
             rows = old.passages[first:last]
             bounds.append(np.stack([rows["start"], rows["end"]], axis=1))
@@ -85,10 +98,10 @@ def write_generation(settings: Settings, old: Store | None, change: IndexChange)
             bounds.append(fresh_bounds[first:last])
             reuse.append(np.full(count, -1))
             arrays = (new_vectors, new_sentences.__getitem__, new_offsets, new_spans)
-        passage_vectors, sentence_rows_of, offsets, spans = arrays
+        passage_vectors, sentence_rows_of, offsets, span_rows = arrays
         vectors.append(passage_vectors[first:last])
         sentence_vectors.append(sentence_rows_of(slice(offsets[first], offsets[last])))
-        spans_rows.append(spans[offsets[first] : offsets[last]])
+        spans_rows.append(span_rows[offsets[first] : offsets[last]])
         sentence_counts.append(np.diff(offsets[first : last + 1]))
     manifest = Manifest(
         model=model, dim=dim, chunking=settings.chunking, documents=docs, passages=total, created=time.time()

@@ -45,6 +45,7 @@ class Meta:
             if again is not None and again.get("generation") == generation:
                 manifest.documents = sorted(docs, key=lambda d: d["source"])
                 return manifest, header
+        raise AssertionError("attempts() raises when its tries run out")  # for the type checker
 
     def _manifest(self, header: dict) -> Manifest:
         """The header as a Manifest, with the same checks as the FAISS index's (format version, fields).

@@ -13,6 +13,8 @@ a changed article gets a new document id (write.py).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..keyword import K1, B
 
 __all__ = ["ensure_meta", "create_passages", "create_terms"]
@@ -32,7 +34,8 @@ def ensure_meta(client, meta: str) -> None:
 
     if client.has_collection(meta):
         return
-    key, number = (DataType.VARCHAR, {"is_primary": True, "max_length": 64}), (DataType.INT64, {})
+    key: tuple[Any, dict] = (DataType.VARCHAR, {"is_primary": True, "max_length": 64})
+    number: tuple[Any, dict] = (DataType.INT64, {})
     fields = {"key": key, "doc": number, "added": number, "removed": number}
     _create_table(client, meta, fields | {"value": (DataType.VARCHAR, {"max_length": MAX_VARCHAR})})
 

@@ -22,7 +22,7 @@ import numpy as np
 from ...config import MilvusLocation
 from ...errors import IndexStateError
 from ..keyword import K1
-from ..schema import Manifest
+from ..schema import DocumentEntry, Manifest
 from .client import milvus_errors
 from .pack import bm25_terms, milvus_term, unpack_sentences, unpack_spans
 from .schema import DOC_SHIFT, MAX_TERM
@@ -161,11 +161,11 @@ class MilvusStore:
     def text(self, i: int) -> str:
         return self._get([i])[0].text
 
-    def document(self, i: int) -> dict:
+    def document(self, i: int) -> DocumentEntry:
         """Metadata of the document that passage `i` belongs to."""
         return self._docs[int(i) >> DOC_SHIFT]
 
-    def doc(self, number: int) -> dict:
+    def doc(self, number: int) -> DocumentEntry:
         """Metadata of the document that `passages[i]["doc"]` names."""
         return self._docs[number]
 

@@ -21,11 +21,12 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from typing import Any, cast
 
 from ...config import Settings
 from ...errors import ConfigError, IndexBusyError
 from ...ingest.citation import fit, structure
-from ..schema import IndexChange, Manifest, NewVectors
+from ..schema import DocumentEntry, IndexChange, Manifest, NewVectors
 from .meta import Meta
 from .pack import bm25_terms, pack_sentences, pack_spans
 from .schema import (
@@ -63,11 +64,12 @@ def apply_update(meta: Meta, settings: Settings, old: MilvusStore | None, change
         create_terms(client, terms)
         before = _live_documents(meta, header)
     else:
-        collection, terms, before = old.collection, old.terms, old.manifest.documents
+        collection, terms, before = old.collection, old.terms, cast(list[dict], old.manifest.documents)
 
     kept_sources = {f.source for f, _, _ in kept}
     gone = [d for d in before if d["source"] not in kept_sources]
-    docs, rows = [], [_doc_row(d, removed=gen) for d in gone]
+    docs: list[dict[str, Any]] = []
+    rows = [_doc_row(d, removed=gen) for d in gone]
     for f, entry, _ in kept:
         docs.append({**entry, "size": f.size, "mtime_ns": f.mtime_ns})
         if (f.size, f.mtime_ns) != (entry["size"], entry["mtime_ns"]):
@@ -76,7 +78,7 @@ def apply_update(meta: Meta, settings: Settings, old: MilvusStore | None, change
     for f, document, spans in fresh:
         if len(spans) >= 1 << DOC_SHIFT:
             raise ConfigError(f"{f.source} makes {len(spans)} passages, more than Milvus ids allow: split it.")
-        doc = {"id": next_doc, "source": f.source, "hash": document.hash, **document.meta}
+        doc: dict[str, Any] = {"id": next_doc, "source": f.source, "hash": document.hash, **document.meta}
         doc["structure"] = fit(structure(document, spans), MAX_VARCHAR // 2)  # one VARCHAR holds the entry
         docs.append({**doc, "size": f.size, "mtime_ns": f.mtime_ns, "count": len(spans)})
         rows.append(_doc_row(docs[-1], added=gen))
@@ -100,7 +102,7 @@ def apply_update(meta: Meta, settings: Settings, old: MilvusStore | None, change
     write_row(meta, HEADER, json.dumps(header))
     log.info("committed generation %d of %s", gen, meta.location)
     clean_up(meta, header)
-    manifest.documents = sorted(docs, key=lambda d: d["source"])
+    manifest.documents = cast(list[DocumentEntry], sorted(docs, key=lambda d: d["source"]))
     return manifest
 
 
@@ -128,7 +130,7 @@ def clean_up(meta: Meta, header: dict | None) -> None:
         client.delete(meta.name, ids=[r["key"] for r in rows])
         dead += len(ids)
     if live and client.has_collection(live[1]):
-        _uncount(meta, live[1], generation)
+        _uncount(meta, str(live[1]), generation)
     kinds = re.compile(rf"{re.escape(meta.location.name)}_(passages|terms)_\d+")
     for name in client.list_collections():
         if kinds.fullmatch(name) and name not in live:
@@ -190,7 +192,8 @@ def _passage_rows(placed, new: NewVectors, chunk_size: int, counts: Counter) -> 
 def _terms_of(meta: Meta, collection: str, docs: list[dict]) -> Counter:
     """How many passages of `docs` hold each term."""
     counts: Counter[str] = Counter()
-    batch, size = [], 0
+    batch: list[int] = []
+    size = 0
     for doc in [*docs, None]:
         if doc is None or (batch and size + doc["count"] > WINDOW):
             where = f"doc in {batch}"

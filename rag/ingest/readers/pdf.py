@@ -86,7 +86,8 @@ def _lines(page, number: int) -> list[Line]:
         trim = _trim_box(page)
         text = tp.get_text_range()
         exact = len(text) == tp.count_chars()  # one character index per character: boxes can be looked up
-        out, at = [], 0
+        out: list[Line] = []
+        at = 0
         for piece in _BREAK.split(text):
             start, at = at, at + len(piece) + (0 if piece.endswith("\ufffe") else 2)
             stripped = piece.strip()
@@ -145,7 +146,7 @@ def _key(text: str) -> str:
 
 def _drop_furniture(pages: list[list[Line]]) -> list[Line]:
     """All lines but running heads and feet (repeated at the top or bottom of most pages) and page numbers."""
-    edges = Counter()
+    edges: Counter[str] = Counter()
     for lines in pages:
         edges.update({_key(line.text) for line in lines[:2] + lines[-2:]})
     repeated = {k for k, n in edges.items() if len(pages) > 1 and n >= max(2, len(pages) / 2)}
@@ -173,13 +174,15 @@ def _paragraphs(lines: list[Line]) -> Reading:
         else:
             blocks[-1][1].append(line)
     vocabulary = _vocabulary(lines)
-    text, headings, pages = [], [], []
+    text: list[str] = []
+    headings: list[tuple[int, int, str]] = []
+    pages: list[int] = []
     size = 0
     for level, group in blocks:
         if text:
             text.append("\n\n")
             size += 2
-        starts = []
+        starts: list[int] = []
         joined = dehyphenate([line.text for line in group], vocabulary, starts)
         for line, offset in zip(group, starts, strict=True):
             while len(pages) <= line.page:
@@ -192,7 +195,7 @@ def _paragraphs(lines: list[Line]) -> Reading:
 
 
 def _body_size(lines: list[Line]) -> float:
-    counts = Counter()
+    counts: Counter[float] = Counter()
     for line in lines:
         counts[round(line.size)] += len(line.text)
     return counts.most_common(1)[0][0] if counts else 10.0
