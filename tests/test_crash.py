@@ -4,7 +4,6 @@ The other process runs tests/child.py: the product's Engine.update, with the
 fake embedder so that a kill lands in indexing work rather than model loading.
 """
 
-import hashlib
 import json
 import os
 import random
@@ -25,13 +24,12 @@ from rag.answer.search import search
 from rag.config import Settings
 from rag.engine import Engine
 from rag.errors import IndexBusyError
-from rag.index.faiss.integrity import verify
 from rag.index.faiss.reader import Store
 from rag.index.indexer import index_lock
 from rag.ingest.documents import read_document, scan
 
 from .child import churn_text
-from .conftest import CORPUS, ROOT, FakeEmbedder
+from .conftest import CORPUS, ROOT, FakeEmbedder, fingerprint
 
 
 def spawn(*args: object) -> subprocess.Popen:
@@ -60,20 +58,6 @@ def start(proc: subprocess.Popen) -> subprocess.Popen:
 
 def report_of(stdout: str) -> dict:
     return json.loads([line for line in stdout.splitlines() if line.startswith("updated")][-1].split(" ", 2)[2])
-
-
-def fingerprint(index: Path) -> str:
-    """Everything a reader can see in the live index, except file times: equal fingerprints, equal indexes."""
-    store = Store.load(index)
-    verify(store.path, store.manifest.files, full=True)
-    docs = [{k: v for k, v in d.items() if k != "mtime_ns"} for d in store.manifest.documents]
-    digest = hashlib.sha256(json.dumps([store.manifest.model, store.manifest.chunking, docs], sort_keys=True).encode())
-    digest.update(np.ascontiguousarray(store.passages).tobytes())
-    digest.update(np.ascontiguousarray(store.vectors()).tobytes())
-    digest.update("\x00".join(store.text(i) for i in range(len(store))).encode())
-    digest.update(np.asarray(store.keyword.scores("rust kernel memory safety")).tobytes())
-    digest.update(store.dense.search(store.vectors()[:1].copy(), 5)[1].tobytes())
-    return digest.hexdigest()
 
 
 def two_corpora() -> tuple[dict[str, bytes], dict[str, bytes]]:

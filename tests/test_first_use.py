@@ -15,8 +15,7 @@ from rag.cli import main
 from rag.config import Settings
 from rag.engine import Engine
 
-from .conftest import ROOT
-from .test_bad_input import refused
+from .conftest import ROOT, refused
 
 REFERENCE = ROOT / "docs" / "cli.md"
 

@@ -10,8 +10,7 @@ from rag.engine import Engine
 from rag.index.faiss.reader import Store
 from rag.index.vector_cache import VectorCache, cache_file
 
-from .conftest import FakeEmbedder
-from .test_crash import fingerprint
+from .conftest import FakeEmbedder, fingerprint
 
 
 class FailingEmbedder(FakeEmbedder):
