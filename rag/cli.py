@@ -17,7 +17,7 @@ import click
 
 from .config import Settings
 from .errors import CorpusError, EmptyQuestionError, InputError, RagError
-from .messages import no_articles
+from .messages import no_articles, update_summary
 from .terminal import json_line, one_line, printable
 
 __all__ = ["main"]
@@ -126,21 +126,8 @@ def _echo_report(report, as_json: bool) -> None:
         return
     if report.rebuilt:
         click.echo(one_line(f"Rebuilt the index: {report.rebuilt}."), err=True)
-    click.echo(
-        f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
-        f"{report.passages_embedded} passages embedded{_cached(report)}, {report.passages_total} in the index "
-        f"({report.seconds:.1f} s{_rate(report)})."
-    )
+    click.echo(update_summary(report, detail=True))
     _echo_skipped(report)
-
-
-def _cached(report) -> str:
-    cached = report.passages_cached + report.sentences_cached
-    return f" ({cached} passages and sentences from the cache of an earlier run)" if cached else ""
-
-
-def _rate(report) -> str:
-    return f"; {report.texts_per_second:.0f} texts/s" if report.texts_per_second else ""
 
 
 def _echo_skipped(report) -> None:

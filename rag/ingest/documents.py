@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CorpusError
-from .readers import READER_VERSION, read
+from .readers import ARTICLE_TYPES, READER_VERSION, read
 
 __all__ = [
     "ARTICLE_TYPES",
@@ -33,8 +33,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-ARTICLE_TYPES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf", ".docx", ".epub")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from .text import decode, read_text
 __all__ = [
     "READER_VERSION",
     "READERS",
+    "ARTICLE_TYPES",
+    "named_types",
     "Reading",
     "read",
     "decode",
@@ -52,6 +54,14 @@ READERS: dict[str, Callable[[bytes, str], Reading]] = {
     ".docx": read_docx,
     ".epub": read_epub,
 }
+ARTICLE_TYPES = tuple(READERS)  # the file types read as articles; any other file in the corpus is left alone
+# one type for each reader, as messages name them: .txt, .md, .html, .pdf, .docx, .epub
+NAMED_TYPES = tuple({reader: suffix for suffix, reader in reversed(READERS.items())}.values())[::-1]
+
+
+def named_types() -> str:
+    """The article types in words, for messages: ".txt, .md, .html, .pdf, .docx or .epub"."""
+    return f"{', '.join(NAMED_TYPES[:-1])} or {NAMED_TYPES[-1]}"
 
 
 def read(suffix: str, data: bytes, source: str) -> Reading:
