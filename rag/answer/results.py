@@ -19,7 +19,7 @@ from ..ingest.citation import Location, locate
 from .question import Query
 from .ranker import ANSWER_SIGNALS, Ranker, answer_signals, load_ranker
 from .reading import Reading
-from .search import Hit, sentence_similarities
+from .search import Hit, passage_view
 from .signals import PASSAGE_SIGNALS, PassageView, sentence_signals
 
 __all__ = [
@@ -294,20 +294,12 @@ def answer_from(
     answered = bool(hits) and (on_topic or (margins[0] is not None and margins[0] >= 0))
     results = []
     for rank, (hit, reading) in enumerate(zip(hits, readings, strict=True), 1):
-        text = store.text(hit.passage)
+        view = passage_view(
+            store, hit.passage, sentence_vector, hit.dense_score, hit.coverage, hit.dense_rank, hit.keyword_rank
+        )
+        text, spans = view.text, view.spans
         doc = store.document(hit.passage)
         row = store.passages[hit.passage]
-        similarities, spans = sentence_similarities(store, hit.passage, sentence_vector)
-        view = PassageView(
-            text,
-            str(doc.get("title") or ""),
-            spans,
-            similarities,
-            hit.dense_score,
-            hit.coverage,
-            hit.dense_rank,
-            hit.keyword_rank,
-        )
         hs, he = reading_sentence(spans, reading) if _usable(reading) else best_sentence(query, view)
         start, end = int(row["start"]), int(row["end"])
         where = locate(doc.get("structure"), start, end, at=start + hs)  # the section of the highlight

@@ -31,6 +31,7 @@ __all__ = [
     "candidates",
     "fuse",
     "first_scores",
+    "passage_view",
     "passage_views",
     "sentence_similarities",
     "search",
@@ -149,23 +150,37 @@ def first_scores(store: ReadableStore, c: Candidates, query: Query) -> tuple[np.
     return scores, np.argsort(-scores, kind="stable")[:LEAD]
 
 
+def passage_view(
+    store: ReadableStore,
+    passage: int,
+    sentence_vector: np.ndarray,
+    dense: float,
+    coverage: float,
+    dense_rank: int | None,
+    keyword_rank: int | None,
+) -> PassageView:
+    """What the signals read of one passage: its text, title, sentences and their similarities, and its scores."""
+    similarities, spans = sentence_similarities(store, passage, sentence_vector)
+    return PassageView(
+        text=store.text(passage),
+        title=str(store.document(passage).get("title") or ""),
+        spans=spans,
+        similarities=similarities,
+        dense=dense,
+        coverage=coverage,
+        dense_rank=dense_rank,
+        keyword_rank=keyword_rank,
+    )
+
+
 def passage_views(store: ReadableStore, c: Candidates, query: Query, lead: np.ndarray) -> list[PassageView]:
     """What the signals read of the candidates at `lead`."""
     views = []
     for i in lead.tolist():
         p = int(c.ids[i])
-        similarities, spans = sentence_similarities(store, p, c.sentence_vector)
+        dense, coverage = float(c.dense[i]), float(c.coverage[i])
         views.append(
-            PassageView(
-                text=store.text(p),
-                title=str(store.document(p).get("title") or ""),
-                spans=spans,
-                similarities=similarities,
-                dense=float(c.dense[i]),
-                coverage=float(c.coverage[i]),
-                dense_rank=c.dense_rank.get(p),
-                keyword_rank=c.keyword_rank.get(p),
-            )
+            passage_view(store, p, c.sentence_vector, dense, coverage, c.dense_rank.get(p), c.keyword_rank.get(p))
         )
     return views
 
