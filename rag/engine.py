@@ -44,7 +44,9 @@ FOLLOW_UP_DEPTH = 2  # earlier questions used to answer the previous one again f
 SPARE = 3  # passages found beyond k, to take the place of any that repeat an earlier one's words
 QUESTION_VECTORS = 1024  # recent questions' vectors kept (1.5 KB each): a follow-up asks the previous one again
 EXAMPLES_FILE = ".questions"  # in the corpus folder: example questions, one per line
-READ_DEPTH = 5  # leading passages the reader reads for the answer phrase and re-orders
+READ_DEPTH = 5  # leading passages the reader reads for the answer phrase and re-orders, at most
+READ_FIRST = 1  # passages read first; the rest of READ_DEPTH only when none of these answers surely
+SURE = 2.0  # a reader score that ends the reading (training/fit_reading.py measures the choice)
 
 
 class Engine:
@@ -260,11 +262,18 @@ class Engine:
     def _read(
         self, question: str, store: ReadableStore, hits: list[Hit], reorder: bool = True
     ) -> tuple[list[Hit], list[Reading | None]]:
-        """The leading hits read for the answer span, and re-ordered by the reading model; the rest unread."""
-        read = hits[:READ_DEPTH]
-        if self.reader is None or not read:
+        """The leading hits read for the answer span, and re-ordered by the reading model; the rest unread.
+
+        READ_FIRST passages are read; when the reader finds no sure answer in them, the rest of READ_DEPTH too.
+        """
+        if self.reader is None or not hits:
             return hits, [None] * len(hits)
+        read = hits[:READ_FIRST]
         found = self.reader.read(question, [store.text(h.passage) for h in read])
+        if max(r.score for r in found) < SURE:
+            more = hits[READ_FIRST:READ_DEPTH]
+            found += self.reader.read(question, [store.text(h.passage) for h in more])
+            read += more
         order = load_ranker().reading_order([r.score for r in found]) if reorder else list(range(len(read)))
         rest = hits[len(read) :]
         return [read[i] for i in order] + rest, [found[i] for i in order] + [None] * len(rest)

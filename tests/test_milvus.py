@@ -200,6 +200,7 @@ def test_both_backends_give_the_same_answers(settings, fake_embedder):
                 assert unranked(got) == approx_json(unranked(expected)), question
             else:  # Milvus Lite's BM25 statistics are per segment, and an update adds a segment: scores drift a little
                 assert passages(got) == passages(expected), question
+            assert phrase(got) == phrase(expected), question
         terms = tokenize(" ".join(QUESTIONS) + " rust linux kernel never-seen")
         assert milvus.store().idf(terms) == pytest.approx(faiss.store().idf(terms))
 
@@ -219,6 +220,12 @@ def unranked(answer: dict) -> dict:
     for p in answer["passages"]:
         p["explain"] = {k: v for k, v in p["explain"].items() if not k.endswith("_rank")}
     return answer
+
+
+def phrase(answer: dict) -> tuple | None:
+    """The answer phrase: its text and where it is; the reader runs on the same passages either way."""
+    found = answer["answer"]
+    return None if found is None else (found["text"], found["source"], found["start"], found["end"])
 
 
 def passages(answer: dict) -> list[tuple]:

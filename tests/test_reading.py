@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from rag.answer.ranker import RANKER_FILE, load_ranker, reading_signals
-from rag.answer.reading import READER_DIR, Reader, Reading
+from rag.answer.reading import READER_DIR, Reader, Reading, load_reader
 from rag.answer.results import reading_sentence
+from rag.engine import READ_DEPTH, READ_FIRST, Engine
 from rag.errors import ConfigError
 from rag.show import indexed_text
 
@@ -69,6 +70,29 @@ def test_the_answer_phrase_names_the_person_and_its_span_is_exact(real_engine):
     assert as_json["text"] == "Miguel Ojeda" and as_json["source"] == first.citation.source
 
 
+class CountingReader:
+    """The shipped reader, counting the passages it is given."""
+
+    def __init__(self) -> None:
+        self.reader = load_reader()
+        self.passages = 0
+
+    def read(self, question, passages):
+        self.passages += len(passages)
+        return self.reader.read(question, passages)
+
+
+@pytest.mark.slow
+def test_a_sure_first_passage_ends_the_reading_and_an_unsure_one_reads_on(real_engine):
+    counting = CountingReader()
+    engine = Engine(real_engine.settings, embedder=real_engine.embedder, reader=counting)
+    engine.ask("Who led the Rust for Linux project?")
+    assert counting.passages == READ_FIRST
+    counting.passages = 0
+    engine.ask("What is the boiling point of tungsten?")
+    assert counting.passages == READ_DEPTH
+
+
 @pytest.mark.slow
 def test_the_training_recipe_runs_end_to_end_on_a_few_examples(tmp_path):
     paragraph = (
@@ -100,3 +124,12 @@ def test_the_training_recipe_runs_end_to_end_on_a_few_examples(tmp_path):
     assert card["steps"] == 3 and card["data_sha256"]
     [reading] = Reader(out).read("In what country is Normandy?", [paragraph])
     assert 0 <= reading.start <= reading.end <= len(paragraph)
+    # A second stage goes on from the first run's weights with the next questions of the same draw.
+    later = tmp_path / "later"
+    more = [*recipe, "train", "--run", str(later), "--data", str(tmp_path / "train.json"), "--batch", "8"]
+    more += ["--start-from", str(run), "--skip", "16", "--questions", "8", "--threads", "1"]
+    went_on = subprocess.run(more, check=True, capture_output=True, text=True, timeout=600)
+    assert f"starting from the weights of {run}" in went_on.stdout
+    subprocess.run([*recipe, "export", "--run", str(later), "--to", str(out)], check=True, timeout=600)
+    card = json.loads((out / "reader.json").read_text())
+    assert [stage["steps"] for stage in card["stages"]] == [3, 1] and card["questions_seen"] == 32

@@ -8,7 +8,8 @@
 READ_DEPTH passages), reads them with the shipped reader, and keeps per passage whether it covers a
 gold span, the reader's score and span, and the answered model's signals. `fit` fits two logistic
 models with folds grouped by article, so every figure it prints is measured on articles the models
-never saw: the reading model (READING_SIGNALS: which passage read holds the answer) and the answered
+never saw, replaying the engine's reading (READ_FIRST passages, the rest only when none of them scores
+SURE): the reading model (READING_SIGNALS: which passage read holds the answer) and the answered
 model (the old signals plus the best reader score: answerable against off-corpus questions), its
 threshold set on the training folds to refuse at most REFUSE of their answerable questions.
 `--write` fits on everything and saves both into rag/answer/ranker.json, recording the data's SHA-256.
@@ -34,7 +35,7 @@ from rag.answer.ranker import ANSWER_SIGNALS, RANKER_FILE, READING_SIGNALS, Line
 from rag.answer.results import reading_sentence  # noqa: E402
 from rag.answer.search import search  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.engine import READ_DEPTH, Engine, clean_question  # noqa: E402
+from rag.engine import READ_DEPTH, READ_FIRST, SURE, Engine, clean_question  # noqa: E402
 from rag.evaluate.phrase_metrics import exact_match, f1_score  # noqa: E402
 from rag.evaluate.questions import holds_answer, load_questions  # noqa: E402
 
@@ -142,15 +143,24 @@ def fit_linear(rows: np.ndarray, labels: np.ndarray, names) -> Linear:
     return Linear(tuple(names), mean, scale, model.coef_[0], float(model.intercept_[0]))
 
 
+def read_count(record: dict) -> int:
+    """How many of the passages collected the engine reads: READ_FIRST, or all when none of those is sure."""
+    scores = record["scores"]
+    return len(scores) if scores[:READ_FIRST].max() < SURE else min(READ_FIRST, len(scores))
+
+
 def order_of(record: dict, reading: Linear | None) -> list[int]:
-    if reading is None or not len(record["scores"]):
-        return list(range(len(record["scores"])))
-    return np.argsort(-reading(reading_signals(record["scores"])), kind="stable").tolist()
+    """The passages in the order the engine shows them: those read re-ordered, the rest after them."""
+    n, read = len(record["scores"]), read_count(record)
+    if reading is None or not n:
+        return list(range(n))
+    first = np.argsort(-reading(reading_signals(record["scores"][:read])), kind="stable").tolist()
+    return first + list(range(read, n))
 
 
 def answer_row(record: dict, order: list[int]) -> np.ndarray:
     hits = [_Hit(record["signals"][i]) for i in order]
-    readings = [_Reading(float(s)) for s in record["scores"]]
+    readings = [_Reading(float(s)) for s in record["scores"][: read_count(record)]]
     columns = [ANSWER_SIGNALS.index(name) for name in ANSWERED_BY]
     return answer_signals(hits, readings)[:, columns]
 
@@ -158,8 +168,8 @@ def answer_row(record: dict, order: list[int]) -> np.ndarray:
 def fit_all(records: list[dict]) -> tuple[Linear, Linear, float]:
     answerable = [r for r in records if r["kind"] == "answerable" and len(r["scores"])]
     reading = fit_linear(
-        np.concatenate([reading_signals(r["scores"]) for r in answerable]),
-        np.concatenate([r["labels"] for r in answerable]),
+        np.concatenate([reading_signals(r["scores"][: read_count(r)]) for r in answerable]),
+        np.concatenate([r["labels"][: read_count(r)] for r in answerable]),
         READING_SIGNALS,
     )
     judged = [r for r in records if r["kind"] in ("answerable", "off_corpus") and r["signals"] and r["signals"][0]]

@@ -50,6 +50,8 @@ def main() -> None:
     train.add_argument("--run", type=Path, required=True, help="folder for the checkpoint, log and settings")
     train.add_argument("--data", type=Path, default=DATA)
     train.add_argument("--questions", type=int, default=24000, help="questions drawn from the training set")
+    train.add_argument("--skip", type=int, default=0, help="questions of the same draw passed over (seen before)")
+    train.add_argument("--start-from", type=Path, help="a finished run whose weights this run starts from")
     train.add_argument("--negatives", type=float, default=0.5, help="share of questions also given a wrong paragraph")
     train.add_argument("--max-length", type=int, default=192)
     train.add_argument("--stride", type=int, default=64, help="tokens shared by consecutive windows")
@@ -193,8 +195,20 @@ def bundled_path() -> Path:
 
 
 def settings_of(args) -> dict:
-    keys = ("questions", "negatives", "max_length", "stride", "batch", "lr", "warmup", "epochs", "seed")
-    return {k: getattr(args, k) for k in keys}
+    keys = (
+        "questions",
+        "skip",
+        "start_from",
+        "negatives",
+        "max_length",
+        "stride",
+        "batch",
+        "lr",
+        "warmup",
+        "epochs",
+        "seed",
+    )
+    return {k: str(getattr(args, k)) if isinstance(getattr(args, k), Path) else getattr(args, k) for k in keys}
 
 
 def train_reader(args) -> None:
@@ -215,7 +229,7 @@ def train_reader(args) -> None:
     rng = random.Random(args.seed)
     rows = load_squad(args.data)
     rng.shuffle(rows)
-    rows = rows[: args.questions]
+    rows = rows[args.skip : args.skip + args.questions]
     tokenizer = AutoTokenizer.from_pretrained(str(bundled_path()))
     features = build_features(rows, tokenizer, args, rng)
     plan = [b for _ in range(args.epochs) for b in batches(features, args.batch, rng)]
@@ -223,6 +237,13 @@ def train_reader(args) -> None:
     say(log, f"{len(rows)} questions -> {len(features)} windows, {len(plan)} steps of {args.batch}")
 
     model = AutoModelForQuestionAnswering.from_pretrained(str(bundled_path()))
+    if args.start_from is not None:
+        if not (args.start_from / "done.json").exists():
+            sys.exit(f"{args.start_from} holds no finished run to start from")
+        model.load_state_dict(
+            torch.load(args.start_from / "checkpoint.pt", map_location="cpu", weights_only=False)["model"]
+        )
+        say(log, f"starting from the weights of {args.start_from}")
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     model.to(args.device).train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -380,6 +401,7 @@ def export_reader(args) -> None:
     shutil.copyfile(bundled_path() / "tokenizer.json", args.to / "reader-tokenizer.json")
     run = json.loads((args.run / "settings.json").read_text())
     done = args.run / "done.json"
+    stages = stages_of(args.run)
     card = {
         "model": "extractive reader fine-tuned from all-MiniLM-L6-v2 (training/reader.py)",
         "model_file": target.name,
@@ -393,9 +415,30 @@ def export_reader(args) -> None:
         "steps_planned": state["steps"],
         "training_seconds": round(state["seconds"]),
         "machine": json.loads(done.read_text())["machine"] if done.exists() else machine(),
+        "stages": stages,
+        "questions_seen": sum(stage["settings"]["questions"] for stage in stages),
+        "total_steps": sum(stage["steps"] for stage in stages),
+        "total_training_seconds": sum(stage["seconds"] for stage in stages),
     }
     (args.to / "reader.json").write_text(json.dumps(card, indent=1) + "\n")
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) and its card")
+
+
+def stages_of(run: Path) -> list[dict]:
+    """The runs this one continues, earliest first, and itself: settings, steps, seconds, machine."""
+    settings = json.loads((run / "settings.json").read_text())["settings"]
+    done = run / "done.json"
+    if done.exists():
+        finished = json.loads(done.read_text())
+    else:
+        import torch
+
+        state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+        finished = {"steps": state["step"], "seconds": round(state["seconds"]), "machine": machine()}
+    stage = {"settings": settings, "steps": finished["steps"], "seconds": finished["seconds"]}
+    stage["machine"] = finished["machine"]
+    earlier = settings.get("start_from")
+    return (stages_of(Path(earlier)) if earlier else []) + [stage]
 
 
 # --- scoring ------------------------------------------------------------------------------------------
