@@ -18,9 +18,11 @@ test-fast: $(VENV)/.installed
 screenshots: $(VENV)/.installed browser
 	RAG_SCREENSHOTS=docs $(BIN)/pytest tests/test_web.py -k "numbered_passages or phone_width"
 
+# ruff, then mypy over the package (its settings are in pyproject.toml).
 lint: $(VENV)/.installed
 	$(BIN)/ruff check rag tests benchmarks training app.py
 	$(BIN)/ruff format --check rag tests benchmarks training app.py
+	$(BIN)/python -m mypy rag
 
 # pip shows what it fetches and installs: the first time, a few minutes (torch is the largest part).
 $(VENV)/.installed: pyproject.toml constraints.txt

@@ -21,10 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answer import answer_from
-from rag.question import Query
-from rag.search import search, search_any
-from rag.store import PASSAGE_DTYPE, Manifest, Store, write_store
+from rag.answer.question import Query
+from rag.answer.results import answer_from
+from rag.answer.search import search, search_any
+from rag.index.faiss.reader import Store
+from rag.index.faiss.writer import write_store
+from rag.index.schema import PASSAGE_DTYPE, Manifest
 
 
 def build(folder: Path, n: int, dim: int = 384, seed: int = 0) -> Store:

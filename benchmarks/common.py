@@ -46,7 +46,7 @@ def scifact_queries(split: str = "test") -> tuple[dict[str, str], dict[str, dict
 
 def scifact_passages(docs: Sequence[dict] | None = None) -> list[str]:
     """SciFact abstracts (or `docs` of them) split into passages the way `rag index` splits articles (600/120)."""
-    from rag.chunking import passage_spans
+    from rag.ingest.chunking import passage_spans
 
     out = []
     for d in scifact_docs() if docs is None else docs:

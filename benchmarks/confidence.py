@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from rag import Engine, Settings
-from rag.answer import SURE_MARGIN
+from rag.answer.results import SURE_MARGIN
 
 ROOT = Path(__file__).resolve().parent.parent
 BANDS = [(-99.0, 0.0, "below the line"), (0.0, SURE_MARGIN, "0 to ln 4"), (SURE_MARGIN, 99.0, "ln 4 and above")]

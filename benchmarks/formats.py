@@ -7,7 +7,7 @@
 Each format of /work/shared/data/squad (articles/*.txt and formats/{html,md,pdf,docx}) is indexed in its
 own folder under benchmarks/.cache/formats/ with the Engine, and asked the answerable questions. A hit is
 a passage of the article with the question's file stem that contains an answer string (spacing and quotes
-made uniform, rag/evaluate.py). Printed per format: hit@1, hit@5, highlight@1 (the first passage's
+made uniform, rag/evaluate/questions.py). Printed per format: hit@1, hit@5, highlight@1 (the first passage's
 highlighted sentence holds the answer), the share of the plain text's words the reader gives back and the
 share of words it adds, and reading seconds per MB.
 """
@@ -27,10 +27,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import CACHE  # noqa: E402
-from rag import readers  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.engine import Engine  # noqa: E402
-from rag.evaluate import holds_answer  # noqa: E402
+from rag.evaluate.questions import holds_answer  # noqa: E402
+from rag.ingest import readers  # noqa: E402
 
 SQUAD = Path(os.environ.get("SQUAD", "/work/shared/data/squad"))
 FORMATS = {"txt": "articles", "html": "formats/html", "md": "formats/md", "pdf": "formats/pdf", "docx": "formats/docx"}

@@ -79,8 +79,8 @@ def overhead(files: int) -> None:
     """Reading `files` ordinary articles (the bundled ones, again and again) in this process and in 1 or 2
     warm workers: what the isolation costs an ordinary corpus, and what the second core gives back."""
     from rag.config import Settings
-    from rag.documents import ArticleFile
-    from rag.sandbox import read_documents
+    from rag.ingest.documents import ArticleFile
+    from rag.ingest.sandbox import read_documents
 
     sources = sorted((ROOT / "corpus").glob("*.txt")) + sorted((ROOT / "corpus").glob("*.md"))
     items = []

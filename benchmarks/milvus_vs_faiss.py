@@ -3,19 +3,19 @@
     python benchmarks/milvus_vs_faiss.py [--scale 100000,1000000]
 
 SciFact's abstracts are written as articles and indexed as `rag eval --beir`
-does it (rag/beir.py), through the product's own update path on each
+does it (rag/evaluate/beir.py), through the product's own update path on each
 backend. Embeddings are computed once with the product's embedders and
 cached in benchmarks/.cache (a first run embeds SciFact, then times
 everything again), so the times below are the backends' own, not the
 model's. Prints one table: build time, an update of 1% of the articles,
 a check with nothing to do, the latency of `rag ask`'s retrieval (5
 passages, no model), and nDCG@10 on the 300 test claims ranked as
-`rag eval --beir` ranks them (rag.beir.rank_documents, graded qrels, log2
+`rag eval --beir` ranks them (rag.evaluate.beir.rank_documents, graded qrels, log2
 discount).
 
 `--scale SIZES` adds the FAISS folder's dense index at larger sizes
 (SciFact's vectors plus noise, as benchmarks/scale.py; the index type rag
-picks by size, rag/dense.py): build time, which every update pays again,
+picks by size, rag/index/faiss/dense.py): build time, which every update pays again,
 search latency and size, to place the move to a Milvus server.
 """
 
@@ -32,16 +32,16 @@ from pathlib import Path
 import numpy as np
 from common import CACHE, SCIFACT, machine, pct, table
 
-from rag.beir import load_beir, ndcg_at_k, rank_documents, write_corpus
+from rag.answer.question import Query
+from rag.answer.search import search
 from rag.config import DEFAULT_MODEL, Settings
-from rag.embedding import Embedder, load_embedder
 from rag.engine import Engine
-from rag.question import Query
-from rag.search import search
-from rag.store import Store
+from rag.evaluate.beir import load_beir, ndcg_at_k, rank_documents, write_corpus
+from rag.index.embedding import Embedder, load_embedder
+from rag.index.faiss.reader import Store
 
 DEPTH = 1000  # candidates per retriever when ranking documents, as `rag eval --beir`
-VECTORS = "int8 one text at a time"  # how rag.embedding makes index vectors; a change here embeds again
+VECTORS = "int8 one text at a time"  # how rag.index.embedding makes index vectors; a change here embeds again
 
 
 class CachedEmbedder(Embedder):
@@ -129,7 +129,7 @@ def run_backend(settings: Settings, embedder: CachedEmbedder, queries, qrels, qu
 
 
 def scale_rows(sizes: Sequence[int], work: Path, centres: np.ndarray, questions: np.ndarray) -> list[list]:
-    """The FAISS folder's dense index (rag.dense) at each size, over SciFact's passage vectors plus
+    """The FAISS folder's dense index (rag.index.faiss.dense) at each size, over SciFact's passage vectors plus
     noise (benchmarks/scale.py): its kind, build time (all cores, as `rag index`), search p50 for
     the top 50 of SciFact's claims with one thread (on a shared machine, OpenMP threads waiting
     for each other would dominate the time), and vectors plus index on disk (GB).
@@ -137,7 +137,7 @@ def scale_rows(sizes: Sequence[int], work: Path, centres: np.ndarray, questions:
     import faiss
     from scale import synthetic
 
-    from rag.dense import build_dense, load_dense
+    from rag.index.faiss.dense import build_dense, load_dense
 
     threads = faiss.omp_get_max_threads()
     rows = []

@@ -2,9 +2,9 @@
 
 Documents are `title + " " + text` (SciFact's rules), one vector each; the
 questions are always embedded with the float32 export, as `rag ask` does.
-Rows: dense retrieval alone, and dense + BM25 fused by reciprocal rank (k=60)
-the way `rag` fuses them. The float32 export and sentence-transformers give
-the same vectors (cosine >= 0.9999), so the float32 row stands for both.
+Rows: dense retrieval alone, and dense + BM25 fused by reciprocal rank (k=60).
+The float32 export and sentence-transformers give the same vectors (cosine
+>= 0.9999), so the float32 row stands for both.
 
     python benchmarks/quality.py            # about 5-15 minutes on 2 cores
 """
@@ -17,9 +17,8 @@ import time
 import numpy as np
 from common import CACHE, machine, ndcg_at_10, scifact_docs, scifact_queries, table
 
-from rag.embedding import load_embedder
-from rag.keyword import KeywordIndex
-from rag.search import rrf
+from rag.index.embedding import load_embedder
+from rag.index.keyword import KeywordIndex
 
 
 def doc_vectors(docs: list[dict], quantized: bool) -> tuple[np.ndarray, float]:
@@ -33,6 +32,15 @@ def doc_vectors(docs: list[dict], quantized: bool) -> tuple[np.ndarray, float]:
     seconds = time.perf_counter() - t0
     np.save(path, vectors)
     return vectors, seconds
+
+
+def rrf(rankings: list[list[int]], k: int = 60) -> dict[int, float]:
+    """Reciprocal rank fusion: each document's sum of 1 / (k + rank) over the rankings that hold it."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, i in enumerate(ranking, 1):
+            scores[i] = scores.get(i, 0.0) + 1.0 / (k + rank)
+    return scores
 
 
 def evaluate(ids: list[str], vectors: np.ndarray, queries: np.ndarray, bm25: list[np.ndarray], qrels: list[dict]):

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.answer.question import Query
+from rag.answer.search import candidates, first_scores, passage_views
+from rag.answer.signals import passage_signals, sentence_signals
 from rag.config import Settings
 from rag.engine import Engine, clean_question
-from rag.evaluate import holds_answer, load_questions
-from rag.question import Query
-from rag.search import candidates, first_scores, passage_views
-from rag.signals import passage_signals, sentence_signals
+from rag.evaluate.questions import holds_answer, load_questions
 
 
 def covers(start: int, end: int, spans) -> bool:

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 from common import machine, median, pct, table
 
+from rag.answer.reading import load_reader
 from rag.config import Settings
-from rag.embedding import SentenceTransformerEmbedder, load_embedder
 from rag.engine import READ_DEPTH, READ_FIRST, Engine
-from rag.reading import load_reader
+from rag.index.embedding import SentenceTransformerEmbedder, load_embedder
 
 
 def rss_mb() -> float:

@@ -6,7 +6,7 @@
 
 A set is a folder holding `corpus/`, `questions.jsonl` and `follow-ups.jsonl` (REALDOCS=DIR names the
 folder of sets). Each set is indexed into a fresh temporary folder, in a process of its own so that its
-peak memory is its own, and asked every question with `rag`'s Engine (k=5), judged by rag/evaluate.py:
+peak memory is its own, and asked every question with `rag`'s Engine (k=5), judged by rag/evaluate/questions.py:
 a hit is a passage of the question's source file holding an answer string.
 
 Printed per set and per format (file type):
@@ -33,11 +33,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.chunking import passage_spans  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.documents import read_document, scan  # noqa: E402
 from rag.errors import CorpusError  # noqa: E402
-from rag.evaluate import Turn, judge, load_questions, normalise, summarise  # noqa: E402
+from rag.evaluate.questions import Turn, judge, load_questions, normalise, summarise  # noqa: E402
+from rag.ingest.chunking import passage_spans  # noqa: E402
+from rag.ingest.documents import read_document, scan  # noqa: E402
 
 DATA = Path(os.environ.get("REALDOCS", "/work/shared/data/realdocs-dev"))
 
@@ -118,7 +118,7 @@ def one_set(folder: Path, reading_only: bool) -> dict:
 
 
 def _turn_result(row: dict):
-    from rag.evaluate import TurnResult
+    from rag.evaluate.questions import TurnResult
 
     fields = {f.name for f in dataclasses.fields(TurnResult)}
     return TurnResult(**{k: (tuple(v) if k == "history" else v) for k, v in row.items() if k in fields})

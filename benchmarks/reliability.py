@@ -44,7 +44,8 @@ WORDS = (ROOT / "corpus" / "rust-in-the-linux-kernel.txt").read_text().split()
 
 
 def synthetic_index(index: Path, n: int, dim: int = 384) -> None:
-    from rag.store import PASSAGE_DTYPE, Manifest, write_store
+    from rag.index.faiss.writer import write_store
+    from rag.index.schema import PASSAGE_DTYPE, Manifest
 
     rnd = random.Random(n)
     texts = [" ".join(rnd.choices(WORDS, k=90)) for _ in range(n)]
@@ -71,9 +72,9 @@ def best_of(runs: int, fn) -> float:
 
 
 def load_table(sizes: list[int]) -> None:
-    import rag.store
-    from rag.integrity import verify
-    from rag.store import Store
+    import rag.index.faiss.reader
+    from rag.index.faiss.integrity import verify
+    from rag.index.faiss.reader import Store
 
     print("\nLoading an index (warm file cache; load: best of 5, checks: best of 20)")
     print(f"{'passages':>9} {'index MB':>9} {'load, no checks':>16} {'load, checks':>13} {'checks':>9} {'full':>7}")
@@ -84,12 +85,12 @@ def load_table(sizes: list[int]) -> None:
             store = Store.load(index)
             mb = sum(f[0] for f in store.manifest.files.values()) / 1e6
             checked = best_of(5, lambda index=index: Store.load(index))
-            real_verify = rag.store.verify
-            rag.store.verify = lambda *a, **k: None
+            real_verify = rag.index.faiss.reader.verify
+            rag.index.faiss.reader.verify = lambda *a, **k: None
             try:
                 unchecked = best_of(5, lambda index=index: Store.load(index))
             finally:
-                rag.store.verify = real_verify
+                rag.index.faiss.reader.verify = real_verify
             quick = best_of(20, lambda store=store: verify(store.path, store.manifest.files))
             full = best_of(3, lambda store=store: verify(store.path, store.manifest.files, full=True))
             print(
@@ -155,8 +156,8 @@ def article_table(sizes: list[float], real: bool) -> None:
 
 
 def real_model_rate() -> float:
-    from rag.chunking import passage_spans
-    from rag.embedding import load_embedder
+    from rag.index.embedding import load_embedder
+    from rag.ingest.chunking import passage_spans
 
     embedder = load_embedder()
     text = " ".join(random.Random(2).choices(WORDS, k=60_000))
@@ -281,7 +282,7 @@ def _expected(corpus: Path, scratch: Path) -> str:
 def reader_loop(index: Path) -> None:
     """Load the live index without pause until killed; print a line per load that failed."""
     from rag.errors import IndexStateError
-    from rag.store import Store
+    from rag.index.faiss.reader import Store
 
     loads = 0
     while True:

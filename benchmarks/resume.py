@@ -41,7 +41,7 @@ def rag(*args: str, **kwargs) -> subprocess.Popen:
 
 
 def cached(index: Path) -> int:
-    from rag.vector_cache import cache_file
+    from rag.index.vector_cache import cache_file
 
     try:
         db = sqlite3.connect(f"file:{cache_file(index)}?mode=ro", uri=True)
@@ -64,7 +64,7 @@ def run_index(corpus: Path, index: Path) -> tuple[dict, float]:
 
 def share_export(source: Path, target: Path) -> None:
     """Hard-link the ONNX export made for `source` into `target`, so both runs start alike."""
-    from rag.export import export_folder
+    from rag.index.export import export_folder
 
     export_folder(target).mkdir(parents=True)
     for f in export_folder(source).iterdir():
@@ -76,7 +76,7 @@ def size(path: Path) -> int:
 
 
 def resume_table(docs: int, kill_at: float, work: Path) -> None:
-    from rag.beir import load_beir, write_corpus
+    from rag.evaluate.beir import load_beir, write_corpus
 
     data = load_beir(SCIFACT)
     data.documents = data.documents[:docs]
@@ -113,8 +113,8 @@ def resume_table(docs: int, kill_at: float, work: Path) -> None:
     reused = resumed["passages_cached"] + resumed["sentences_cached"]
     print(f"| resumed `rag index` | {resume_seconds:.1f} | {done:,} | {reused:,} | {resumed['texts_per_second']:.0f} |")
 
-    from rag.store import live_generation
-    from rag.vector_cache import cache_file
+    from rag.index.faiss.generations import live_generation
+    from rag.index.vector_cache import cache_file
 
     gen, cache = size(live_generation(clean)), size(cache_file(clean).parent)
     ratio = cache / gen
@@ -122,7 +122,7 @@ def resume_table(docs: int, kill_at: float, work: Path) -> None:
 
 
 def watch_table(saves: int, work: Path) -> None:
-    from rag.store import read_manifest
+    from rag.index.faiss.generations import read_manifest
 
     corpus, index = work / "watch-corpus", work / "watch-index"
     shutil.copytree(ROOT / "corpus", corpus)

@@ -26,8 +26,8 @@ import time
 import numpy as np
 from common import CACHE, SCIFACT, machine, median, pct, rss_mb, scifact_index, table
 
-from rag.dense import EXACT_LIMIT, build_dense, exact_index, load_dense
-from rag.embedding import load_embedder
+from rag.index.embedding import load_embedder
+from rag.index.faiss.dense import EXACT_LIMIT, build_dense, exact_index, load_dense
 
 SWEEP = (64, 128, 256, 512, 1024)
 SWEPT: list[list] = []

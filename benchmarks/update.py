@@ -27,10 +27,13 @@ from collections import defaultdict
 
 from common import CACHE, child_env, machine, median, scifact_index, scifact_passages, table, timed
 
-from rag import dense, embedding, faiss_write, indexer, keyword, store
 from rag.config import Settings
-from rag.embedding import OnnxEmbedder, SentenceTransformerEmbedder
 from rag.engine import Engine
+from rag.index import embedding, indexer, keyword
+from rag.index.embedding import OnnxEmbedder, SentenceTransformerEmbedder
+from rag.index.faiss import dense
+from rag.index.faiss import reader as store
+from rag.index.faiss import writer as faiss_write
 
 # (label, owner, attribute); the last four run inside "write the new generation"
 STEPS = [

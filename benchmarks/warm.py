@@ -26,9 +26,11 @@ from common import CACHE, machine, median, pct, scifact_index, scifact_queries, 
 
 from rag import engine as engine_module
 from rag.config import Settings
-from rag.embedding import OnnxEmbedder, SentenceTransformerEmbedder, load_embedder
 from rag.engine import Engine
-from rag.store import PASSAGE_DTYPE, Manifest, Store, write_store
+from rag.index.embedding import OnnxEmbedder, SentenceTransformerEmbedder, load_embedder
+from rag.index.faiss.reader import Store
+from rag.index.faiss.writer import write_store
+from rag.index.schema import PASSAGE_DTYPE, Manifest
 
 PER_ARTICLE = 5
 

@@ -17,7 +17,7 @@ import click
 
 from .config import Settings
 from .errors import CorpusError, EmptyQuestionError, InputError, RagError
-from .messages import no_articles
+from .messages import no_articles, update_summary
 from .terminal import json_line, one_line, printable
 
 __all__ = ["main"]
@@ -126,21 +126,8 @@ def _echo_report(report, as_json: bool) -> None:
         return
     if report.rebuilt:
         click.echo(one_line(f"Rebuilt the index: {report.rebuilt}."), err=True)
-    click.echo(
-        f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
-        f"{report.passages_embedded} passages embedded{_cached(report)}, {report.passages_total} in the index "
-        f"({report.seconds:.1f} s{_rate(report)})."
-    )
+    click.echo(update_summary(report, detail=True))
     _echo_skipped(report)
-
-
-def _cached(report) -> str:
-    cached = report.passages_cached + report.sentences_cached
-    return f" ({cached} passages and sentences from the cache of an earlier run)" if cached else ""
-
-
-def _rate(report) -> str:
-    return f"; {report.texts_per_second:.0f} texts/s" if report.texts_per_second else ""
 
 
 def _echo_skipped(report) -> None:
@@ -218,6 +205,7 @@ def ask(
     failed = 0
     for position, (number, text, problem) in enumerate(checked, 1):
         if problem is None:
+            assert engine is not None  # made above when some question is good
             try:
                 answer = engine.ask(text, k, within=within)
             except InputError as exc:
@@ -507,15 +495,15 @@ def eval_cmd(
             settings.with_(**{name: v for name, v in chunking.items() if v is not None}), beir_dir, split, work, as_json
         )
         return
-    from .beir import looks_like_beir
-    from .evaluate import format_report, load_questions, run_eval
+    from .evaluate.beir import looks_like_beir
+    from .evaluate.questions import format_report, load_questions, run_eval
 
     if looks_like_beir(file):
         raise InputError(f"{file} is a BEIR data set folder: score it with rag eval --beir {file}")
     conversations = load_questions(file)
     if reader_only:
-        from .evaluate import reader_eval
-        from .reading import load_reader
+        from .answer.reading import load_reader
+        from .evaluate.questions import reader_eval
 
         scores = reader_eval(load_reader(), conversations, settings.corpus)
         n, em, f1 = scores["questions"], scores["em"], scores["f1"]
@@ -532,7 +520,7 @@ def eval_cmd(
 
 
 def _eval_beir(settings: Settings, folder: Path, split: str, work: Path | None, as_json: bool) -> None:
-    from .beir import check_beir, run_beir, work_folder
+    from .evaluate.beir import check_beir, run_beir, work_folder
 
     check_beir(folder, split)  # before anything is written
     work = work or work_folder(folder, settings)

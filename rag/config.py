@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -100,18 +101,18 @@ class Settings:
             raise ConfigError("the model name is empty: leave it out to use the bundled model.", "model")
 
     @classmethod
-    def load(cls, environ: dict[str, str] | None = None, **options: object) -> Settings:
+    def load(cls, environ: Mapping[str, str] | None = None, **options: object) -> Settings:
         """Defaults, overridden by RAG_* environment variables, overridden by options that are not None."""
-        environ = os.environ if environ is None else environ
+        env: Mapping[str, str] = os.environ if environ is None else environ
         values: dict[str, object] = {}
         from_env: dict[str, str] = {}  # field -> the variable that set it
         for var, (name, kind) in _ENV.items():
-            raw = environ.get(var, "")
+            raw = env.get(var, "")
             if not raw.strip():
                 continue
             raw = raw if var in _SECRET else raw.strip()
             try:
-                values[name] = _flag(raw) if kind == "flag" else kind(raw)
+                values[name] = _flag(raw) if kind == "flag" else kind(raw)  # type: ignore[operator]  # a type
             except ValueError:
                 raise ConfigError(f"{_shown(var, raw)} is not {_KIND[kind]}: fix it or unset it.", name) from None
             from_env[name] = var
@@ -123,9 +124,9 @@ class Settings:
         try:
             return cls(**values)  # type: ignore[arg-type]
         except ConfigError as exc:
-            var = from_env.get(exc.setting or "")
+            var = from_env.get(exc.setting or "", "")
             if var and exc.setting not in given:
-                raise ConfigError(f"{_shown(var, environ[var].strip())} is invalid: {exc}", exc.setting) from None
+                raise ConfigError(f"{_shown(var, env[var].strip())} is invalid: {exc}", exc.setting) from None
             raise
 
     @property

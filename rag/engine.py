@@ -17,23 +17,23 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import Answer, answer_from
-from .backends import Backend, open_backend
+from .answer.question import Query
+from .answer.ranker import load_ranker
+from .answer.reading import Reader, Reading, load_reader
+from .answer.results import Answer, answer_from
+from .answer.scope import within as scoped
+from .answer.search import CANDIDATES, Hit, search, search_any
 from .config import Settings
-from .documents import ArticleFile, Document, scan
-from .embedding import Embedder, load_embedder
 from .errors import CorpusError, EmptyQuestionError, IndexStateError, InputError, RagError
-from .indexer import IndexReport, stale_reason, update_index
-from .intake import AddReport, add_files
-from .keyword import tokenize
+from .index.backends import Backend, open_backend
+from .index.embedding import Embedder, load_embedder
+from .index.indexer import IndexReport, stale_reason, update_index
+from .index.keyword import tokenize
+from .index.protocols import ReadableStore
+from .ingest.documents import ArticleFile, Document, scan
+from .ingest.intake import AddReport, add_files
+from .ingest.sandbox import read_isolated
 from .messages import no_articles
-from .question import Query
-from .ranker import load_ranker
-from .reading import Reader, Reading, load_reader
-from .sandbox import read_isolated
-from .scope import within as scoped
-from .search import CANDIDATES, Hit, search, search_any
-from .store import Store
 
 __all__ = ["Engine", "EXAMPLES_FILE", "check_folders", "clean_question", "follow_up_context"]
 
@@ -63,7 +63,7 @@ class Engine:
         self._embedder = embedder
         self._reader = reader  # True: the shipped reader, loaded when first needed; None or False: no reading
         self._given = embedder  # indexes too when given; otherwise updates load the int8 model, queries float32
-        self._store: Store | None = None
+        self._store: ReadableStore | None = None
         # Two locks, so that a question never waits for an update (an upload may take minutes to index):
         # `_lock` guards the loaded model and generation, `_updating` keeps this engine's updates in turn.
         # Only a question finding no usable index holds both (it builds one); it takes `_lock` first.
@@ -156,7 +156,7 @@ class Engine:
             questions = [f"What is “{d['title']}” about?" for d in docs[:n]]
         return questions[:n]
 
-    def store(self) -> Store:
+    def store(self) -> ReadableStore:
         """The live index, reloaded when a newer generation has been written."""
         with self._lock:
             backend = open_backend(self.settings)
@@ -166,9 +166,10 @@ class Engine:
                 live = False
             if not live:
                 self._store = self._load_store(backend)
+            assert self._store is not None  # loaded now, or live
             return self._store
 
-    def _load_store(self, backend: Backend) -> Store:
+    def _load_store(self, backend: Backend) -> ReadableStore:
         """Load the live index; build it if missing, rebuild it from the corpus if damaged."""
         try:
             store = backend.load()
@@ -188,7 +189,7 @@ class Engine:
         overwrite: bool = False,
         max_bytes: int | None = None,
         progress: Callable[[int, int], None] | None = None,
-    ) -> AddReport:
+    ) -> AddReport[IndexReport]:
         """Save article files into the corpus and update the index (`rag add`, the web page's uploads).
 
         Each file is read first; one that cannot be used is listed in `rejected` with the reason, and the others
@@ -259,7 +260,7 @@ class Engine:
         return answer_from(store, question, query, hits, query.vector, bool(previous), found, k=k)
 
     def _read(
-        self, question: str, store: Store, hits: list[Hit], reorder: bool = True
+        self, question: str, store: ReadableStore, hits: list[Hit], reorder: bool = True
     ) -> tuple[list[Hit], list[Reading | None]]:
         """The leading hits read for the answer span, and re-ordered by the reading model; the rest unread.
 

@@ -2,7 +2,7 @@
 
 `update_summary` is the line `rag index` prints, printed by `rag serve` too.
 
->>> from rag.indexer import IndexReport
+>>> from rag.index.indexer import IndexReport
 >>> update_summary(IndexReport(added=2, passages_embedded=32, passages_total=32, seconds=3.04))
 '2 added, 0 updated, 0 removed, 0 unchanged; 32 passages embedded, 32 in the index (3.0 s).'
 """
@@ -11,25 +11,38 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["update_summary", "no_articles"]
+from .ingest.readers import named_types
+
+__all__ = ["changes", "update_summary", "no_articles"]
 
 
-def update_summary(report) -> str:
-    """What an update did, for a person: articles added, changed, removed, kept; passages embedded."""
+def changes(report) -> str:
+    """The articles an update added, changed and removed: "2 added, 0 updated, 0 removed"."""
+    return f"{report.added} added, {report.updated} updated, {report.removed} removed"
+
+
+def update_summary(report, detail: bool = False) -> str:
+    """What an update did, for a person: articles added, changed, removed, kept; passages embedded.
+
+    With `detail` (`rag index`), also what came from the vector cache and the rate.
+    """
+    cached = report.passages_cached + report.sentences_cached if detail else 0
+    from_cache = f" ({cached} passages and sentences from the cache of an earlier run)" if cached else ""
+    rate = f"; {report.texts_per_second:.0f} texts/s" if detail and report.texts_per_second else ""
     return (
-        f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
-        f"{report.passages_embedded} passages embedded, {report.passages_total} in the index ({report.seconds:.1f} s)."
+        f"{changes(report)}, {report.unchanged} unchanged; "
+        f"{report.passages_embedded} passages embedded{from_cache}, {report.passages_total} in the index "
+        f"({report.seconds:.1f} s{rate})."
     )
 
 
 def no_articles(corpus: Path, skipped: int = 0) -> str:
     """What to say when there is nothing to answer from.
 
-    >>> no_articles(Path("corpus"))
-    "there are no articles in 'corpus' yet: put .txt, .md, .html, .pdf or .docx files there, or run `rag add FILE`."
+    >>> no_articles(Path("corpus")).split(": ")[1]
+    'put .txt, .md, .html, .pdf, .docx or .epub files there, or run `rag add FILE`.'
     """
     other = f" ({skipped} other file(s) could not be used: `rag index` says why)" if skipped else ""
     return (
-        f"there are no articles in {str(corpus)!r} yet{other}: "
-        "put .txt, .md, .html, .pdf or .docx files there, or run `rag add FILE`."
+        f"there are no articles in {str(corpus)!r} yet{other}: put {named_types()} files there, or run `rag add FILE`."
     )

@@ -7,11 +7,11 @@ same text, and the manifest's content hash says whether it is still that file.
 
 from __future__ import annotations
 
-from .backends import open_backend
 from .config import Settings
-from .documents import ArticleFile, file_hash, read_bytes
 from .errors import IndexStateError, InputError
-from .sandbox import read_isolated
+from .index.backends import open_backend
+from .ingest.documents import ArticleFile, file_hash, read_bytes
+from .ingest.sandbox import read_isolated
 
 __all__ = ["indexed_text"]
 

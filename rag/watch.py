@@ -25,9 +25,10 @@ from pathlib import Path
 
 from watchfiles import DefaultFilter, watch
 
-from .documents import ARTICLE_TYPES
 from .errors import RagError
-from .indexer import IndexReport
+from .index.indexer import IndexReport
+from .ingest.documents import ARTICLE_TYPES
+from .messages import changes
 
 __all__ = ["CorpusWatcher", "WatchStatus", "SETTLE_MS", "BURST_MS"]
 
@@ -63,9 +64,8 @@ class WatchStatus:
         r = self.report
         if not r.changed and not r.skipped:
             return NOTHING_AFTER_WAITING if r.waited else NOTHING_CHANGED
-        done = f"{r.added} added, {r.updated} updated, {r.removed} removed"
         skipped = f"; {len(r.skipped)} skipped" if r.skipped else ""
-        return f"{done}{skipped}; {r.passages_total} passages in the index."
+        return f"{changes(r)}{skipped}; {r.passages_total} passages in the index."
 
 
 class CorpusWatcher:

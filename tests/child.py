@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
 
     if args.mode == "hold-lock":
-        from rag.indexer import index_lock
+        from rag.index.indexer import index_lock
 
         lock = index_lock(args.paths[0])
         lock.acquire()
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> None:
         time.sleep(3600)
         return
 
-    import rag.dense  # noqa: F401  imports done before "ready", so a test's clock starts at the update
-    import rag.keyword  # noqa: F401
+    import rag.index.faiss.dense  # noqa: F401  imports done before "ready", so a test's clock starts at the update
+    import rag.index.keyword  # noqa: F401
     from rag.config import Settings
     from rag.engine import Engine
     from tests.conftest import FakeEmbedder

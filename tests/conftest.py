@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,9 +18,11 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.embedding import Embedder
 from rag.engine import Engine
-from rag.keyword import tokenize
+from rag.index.embedding import Embedder
+from rag.index.faiss.integrity import verify
+from rag.index.faiss.reader import Store
+from rag.index.keyword import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -68,7 +76,7 @@ def engine(settings: Settings, fake_embedder: FakeEmbedder) -> Engine:
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from rag.embedding import load_embedder
+    from rag.index.embedding import load_embedder
 
     return load_embedder()
 
@@ -86,7 +94,7 @@ def real_engine(tmp_path_factory, real_embedder) -> Engine:
 @pytest.fixture(scope="session")
 def onnx_index(tmp_path_factory) -> Path:
     """An index folder holding only the bundled model's ONNX export, made once per session."""
-    from rag.export import export_bundled, export_folder
+    from rag.index.export import export_bundled, export_folder
 
     index = tmp_path_factory.mktemp("onnx") / "index"
     export_bundled(export_folder(index))
@@ -95,9 +103,101 @@ def onnx_index(tmp_path_factory) -> Path:
 
 def share_export(onnx_index: Path, index: Path) -> None:
     """Hard-link the session's ONNX export into `index`, as if `rag index` had exported it there."""
-    from rag.export import export_folder
+    from rag.index.export import export_folder
 
     source, target = export_folder(onnx_index), export_folder(index)
     target.mkdir(parents=True)
     for f in source.iterdir():
         os.link(f, target / f.name)
+
+
+# -- shared by several test files ---------------------------------------------
+
+PASSAGE_KEYS = {
+    "rank",
+    "text",
+    "highlight",
+    "score",
+    "title",
+    "source",
+    "url",
+    "start",
+    "end",
+    "section",
+    "pages",
+    "lines",
+    "where",
+    "answers",
+    "also_in",
+}
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(args: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    """Start the app and wait until it answers HTTP; fail with its log if it dies or takes too long."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **env}
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+            return proc
+        except urllib.error.HTTPError:
+            return proc  # it answers (e.g. 401 behind a password)
+        except OSError:
+            time.sleep(1)
+    proc.kill()
+    pytest.fail(f"the app did not start in time:\n{log.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def refused(result, message: str, code: int = 1) -> str:
+    """The run failed the expected way: exit code, message on stderr, no traceback; returns stderr."""
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # not an unexpected exception
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) <= (4 if code == 2 else 2), result.stderr  # 2: click's usage
+    return result.stderr
+
+
+def fingerprint(index: Path) -> str:
+    """Everything a reader can see in the live index, except file times: equal fingerprints, equal indexes."""
+    store = Store.load(index)
+    verify(store.path, store.manifest.files, full=True)
+    docs = [{k: v for k, v in d.items() if k != "mtime_ns"} for d in store.manifest.documents]
+    digest = hashlib.sha256(json.dumps([store.manifest.model, store.manifest.chunking, docs], sort_keys=True).encode())
+    digest.update(np.ascontiguousarray(store.passages).tobytes())
+    digest.update(np.ascontiguousarray(store.vectors()).tobytes())
+    digest.update("\x00".join(store.text(i) for i in range(len(store))).encode())
+    digest.update(np.asarray(store.keyword.scores("rust kernel memory safety")).tobytes())
+    digest.update(store.dense.search(store.vectors()[:1].copy(), 5)[1].tobytes())
+    return digest.hexdigest()

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
-from rag.answer import FOUND, LIKELY, NOT_FOUND, Answer, Citation, Phrase, Result, fold_repeats
+from rag.answer.results import FOUND, LIKELY, NOT_FOUND, Answer, Citation, Phrase, Result, fold_repeats
 from rag.cli import format_answer, main
 from rag.engine import Engine
 

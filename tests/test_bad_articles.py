@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import main
-from rag.documents import read_bytes
 from rag.engine import Engine
 from rag.errors import CorpusError
-from rag.store import Store
+from rag.index.faiss.reader import Store
+from rag.ingest.documents import read_bytes
 
 from .conftest import ROOT
 from .pdfs import make_pdf
@@ -193,18 +193,18 @@ def test_a_file_that_grows_past_the_limit_after_the_scan_is_still_refused(tmp_pa
 
 def test_a_reader_failing_unexpectedly_skips_only_that_article(settings, fake_embedder, monkeypatch):
     """Read in this process (read_workers=0), where the reader can be swapped for one that fails."""
-    import rag.readers
+    import rag.ingest.readers
 
     settings = settings.with_(read_workers=0)
     engine = Engine(settings, embedder=fake_embedder)
-    real = rag.readers.read_html
+    real = rag.ingest.readers.read_html
 
     def broken(data, source):
         if source == "odd.html":
             raise RecursionError("maximum recursion depth exceeded")
         return real(data, source)
 
-    monkeypatch.setitem(rag.readers.READERS, ".html", broken)
+    monkeypatch.setitem(rag.ingest.readers.READERS, ".html", broken)
     (settings.corpus / "odd.html").write_text("<p>" * 10 + "Deeply nested.")
     (settings.corpus / "fine.html").write_text("<p>Quokkas smile.</p>")
     report = engine.update()

@@ -14,7 +14,7 @@ from rag.config import Settings
 from rag.engine import Engine, clean_question
 from rag.errors import ConfigError, InputError
 
-from .conftest import ROOT
+from .conftest import ROOT, refused
 
 
 @pytest.fixture
@@ -28,16 +28,6 @@ def cli(settings, fake_embedder, monkeypatch):
         )
 
     return invoke
-
-
-def refused(result, message: str, code: int = 1) -> str:
-    """The run failed the expected way: exit code, message on stderr, no traceback; returns stderr."""
-    assert result.exit_code == code, result.output
-    assert isinstance(result.exception, SystemExit), result.exception  # not an unexpected exception
-    assert message in result.stderr, result.stderr
-    assert "Traceback" not in result.output
-    assert len(result.stderr.strip().splitlines()) <= (4 if code == 2 else 2), result.stderr  # 2: click's usage
-    return result.stderr
 
 
 # -- questions -------------------------------------------------------------

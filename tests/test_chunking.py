@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import passage_spans, sentence_spans
+from rag.ingest.chunking import passage_spans, sentence_spans
 
 from .conftest import CORPUS
 

@@ -9,9 +9,9 @@ from functools import partial
 from click.testing import CliRunner
 
 from rag.cli import main
-from rag.documents import READER_VERSION
 from rag.engine import Engine
-from rag.store import live_generation
+from rag.index.faiss.generations import live_generation
+from rag.ingest.documents import READER_VERSION
 
 from .pdfs import make_pdf
 

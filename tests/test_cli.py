@@ -12,27 +12,9 @@ from click.testing import CliRunner
 
 from rag.cli import main
 
-from .conftest import ROOT, share_export
+from .conftest import PASSAGE_KEYS, ROOT, share_export
 
 pytestmark = pytest.mark.slow
-
-PASSAGE_KEYS = {
-    "rank",
-    "text",
-    "highlight",
-    "score",
-    "title",
-    "source",
-    "url",
-    "start",
-    "end",
-    "section",
-    "pages",
-    "lines",
-    "where",
-    "answers",
-    "also_in",
-}
 
 
 @pytest.fixture

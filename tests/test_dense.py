@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag import dense
-from rag.dense import build_dense, exact_index, load_dense
+from rag.index.faiss import dense
+from rag.index.faiss.dense import build_dense, exact_index, load_dense
 
 
 def unit(rows: int, dim: int = 32, seed: int = 0) -> np.ndarray:

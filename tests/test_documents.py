@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents import ArticleFile, read_document, scan
 from rag.errors import CorpusError
+from rag.ingest.documents import ArticleFile, read_document, scan
 
 from .pdfs import make_pdf
 

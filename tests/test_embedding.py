@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from rag.embedding import UNFUSED, OnnxEmbedder, SentenceTransformerEmbedder
-from rag.export import export_folder, verified_export
+from rag.index.embedding import UNFUSED, OnnxEmbedder, SentenceTransformerEmbedder
+from rag.index.export import export_folder, verified_export
 
 from .conftest import CORPUS, share_export
 
@@ -141,7 +141,7 @@ def test_a_question_from_the_shell_loads_no_heavy_library(tmp_path, onnx_index):
 def test_an_index_built_before_a_question_is_the_one_rag_index_builds(tmp_path, onnx_index):
     from rag.config import Settings
     from rag.engine import Engine
-    from rag.store import Store
+    from rag.index.faiss.reader import Store
 
     shutil.copytree(CORPUS, tmp_path / "corpus")
     built = {}

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rag.answer import Answer, Citation, Result
-from rag.beir import load_beir, ndcg_at_k, recall_at_k, run_beir
+from rag.answer.results import Answer, Citation, Result
 from rag.cli import main
 from rag.errors import InputError
-from rag.evaluate import Turn, TurnResult, holds_answer, judge, load_questions, summarise
+from rag.evaluate.beir import load_beir, ndcg_at_k, recall_at_k, run_beir
+from rag.evaluate.questions import Turn, TurnResult, holds_answer, judge, load_questions, summarise
 
 
 def _answer(question: str, texts: list[tuple[str, str]], answered: bool = True) -> Answer:

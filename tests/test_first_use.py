@@ -15,8 +15,7 @@ from rag.cli import main
 from rag.config import Settings
 from rag.engine import Engine
 
-from .conftest import ROOT
-from .test_bad_input import refused
+from .conftest import ROOT, refused
 
 REFERENCE = ROOT / "docs" / "cli.md"
 
@@ -185,7 +184,7 @@ def test_eval_json_has_the_documented_keys(settings, fake_engine):
 
 
 def test_beir_json_has_the_documented_keys(tmp_path, fake_embedder):
-    from rag.beir import run_beir
+    from rag.evaluate.beir import run_beir
 
     beir = tmp_path / "tiny"
     (beir / "qrels").mkdir(parents=True)

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from rag.cli import main
 from rag.config import Settings
 from rag.engine import Engine
-from rag.store import Store
+from rag.index.faiss.reader import Store
 
 from .hostile import CANARY, CASES, GOOD_ARTICLE, GOOD_QUESTION, make_canary
 
@@ -226,8 +226,8 @@ def test_a_worker_killed_mid_file_skips_that_file_and_the_next_is_read(tmp_path)
     """A reader that dies (killed here, as a parser that aborts is) costs its file only."""
     import threading
 
-    from rag.documents import ArticleFile
-    from rag.sandbox import Limits, ReaderPool
+    from rag.ingest.documents import ArticleFile
+    from rag.ingest.sandbox import Limits, ReaderPool
 
     slow = ArticleFile(tmp_path / "slow.html", "slow.html", 0, 0)
     good = ArticleFile(tmp_path / "good.txt", "good.txt", 0, 0)

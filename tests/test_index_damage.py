@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import rag.integrity
+import rag.index.faiss.integrity
 from rag.cli import main
 from rag.engine import Engine
 from rag.errors import IndexStateError
-from rag.integrity import verify
-from rag.store import FORMAT_VERSION, Store, live_generation
+from rag.index.faiss.generations import live_generation
+from rag.index.faiss.integrity import verify
+from rag.index.faiss.reader import Store
+from rag.index.schema import FORMAT_VERSION
 
 from .conftest import ROOT, FakeEmbedder
 
@@ -78,10 +80,11 @@ def test_damaged_file_is_detected_and_rebuilt_on_the_next_question(built, settin
 @pytest.fixture
 def graph_index(tmp_path, monkeypatch):
     """A synthetic generation large enough (for this test) to get an HNSW graph."""
-    import rag.dense
-    from rag.store import PASSAGE_DTYPE, Manifest, write_store
+    import rag.index.faiss.dense
+    from rag.index.faiss.writer import write_store
+    from rag.index.schema import PASSAGE_DTYPE, Manifest
 
-    monkeypatch.setattr(rag.dense, "EXACT_LIMIT", 1000)
+    monkeypatch.setattr(rag.index.faiss.dense, "EXACT_LIMIT", 1000)
     n, dim = 1000, 32  # under 1 MiB, so every load hashes it
     vectors = np.random.default_rng(0).standard_normal((n, dim), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -185,7 +188,7 @@ def test_missing_index_folder_is_built(built, settings, engine):
 def test_damage_in_a_large_file_is_caught_before_anything_is_copied_from_it(built, settings, engine, monkeypatch):
     """Big files are only size-checked per question; `rag index` hashes them before reusing their contents."""
     gen, _ = built
-    monkeypatch.setattr(rag.integrity, "QUICK_HASH_LIMIT", 0)  # as if every file were large
+    monkeypatch.setattr(rag.index.faiss.integrity, "QUICK_HASH_LIMIT", 0)  # as if every file were large
     damage(gen, "flip", "vectors.npy")
     assert Store.load(settings.index) is not None  # too costly to notice per question...
     (settings.corpus / "new.txt").write_text("Capybaras are the largest rodents.")
@@ -204,7 +207,7 @@ def test_write_failure_leaves_the_previous_index_and_says_so(built, settings, en
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("rag.store.np.save", disk_full)
+    monkeypatch.setattr("rag.index.faiss.reader.np.save", disk_full)
     (settings.corpus / "new.txt").write_text("Wombats make cube-shaped droppings.")
     with pytest.raises(IndexStateError, match="No space left on device.*previous index is unchanged"):
         engine.update()

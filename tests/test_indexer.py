@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.documents import read_document, scan
 from rag.engine import Engine
-from rag.store import FORMAT_VERSION, Store
+from rag.index.faiss.reader import Store
+from rag.index.schema import FORMAT_VERSION
+from rag.ingest.documents import read_document, scan
 
 from .conftest import CORPUS, FakeEmbedder
 
@@ -123,7 +124,7 @@ def test_empty_questions_are_refused(engine, question):
 
 
 def test_a_sentence_shared_by_two_passages_is_embedded_once(fake_embedder):
-    from rag.indexer import embed_passages
+    from rag.index.indexer import embed_passages
 
     shared = "The kernel accepted Rust code in version 6.1 of Linux."
     texts = [

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rag.errors import IndexBusyError
-from rag.intake import safe_name
-from rag.store import live_generation
+from rag.index.faiss.generations import live_generation
+from rag.ingest.intake import safe_name
 
 from .pdfs import make_pdf
 

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from rag.keyword import KeywordIndex, tokenize
+from rag.index.keyword import KeywordIndex, tokenize
 
 from .conftest import CORPUS
 
@@ -76,7 +76,7 @@ def plain_tokenize(text: str) -> list[str]:
     """The tokenizer written out step by step, without its caches: what `tokenize` must give."""
     import Stemmer
 
-    from rag.keyword import _SPLIT, STOPWORDS_EN
+    from rag.index.keyword import _SPLIT, STOPWORDS_EN
 
     stem = Stemmer.Stemmer("english").stemWord
     terms = []
@@ -115,13 +115,13 @@ def test_tokenize_equals_the_plain_tokenizer(text):
 
 
 def test_tokenize_stays_right_when_its_memory_fills(monkeypatch):
-    import rag.keyword
+    import rag.index.keyword
 
-    monkeypatch.setattr(rag.keyword, "_TERM_CACHE_SIZE", 5)
-    monkeypatch.setattr(rag.keyword, "_TERMS", {})
+    monkeypatch.setattr(rag.index.keyword, "_TERM_CACHE_SIZE", 5)
+    monkeypatch.setattr(rag.index.keyword, "_TERMS", {})
     for text in VARIED * 2:
         assert tokenize(text) == plain_tokenize(text)
-        assert len(rag.keyword._TERMS) <= 5 + len(set(rag.keyword._TOKEN.findall(text.lower())))
+        assert len(rag.index.keyword._TERMS) <= 5 + len(set(rag.index.keyword._TOKEN.findall(text.lower())))
 
 
 def plain_scores(index: KeywordIndex, query: str) -> np.ndarray:
@@ -158,7 +158,9 @@ def test_scores_are_bit_for_bit_the_plain_float32_sums():
 
 
 def test_store_keyword_search_ranks_and_breaks_ties_as_a_full_argpartition(tmp_path):
-    from rag.store import PASSAGE_DTYPE, Manifest, Store, write_store
+    from rag.index.faiss.reader import Store
+    from rag.index.faiss.writer import write_store
+    from rag.index.schema import PASSAGE_DTYPE, Manifest
 
     texts = tied_texts(3000, seed=1)
     n, dim = len(texts), 8

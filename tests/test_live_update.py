@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from .conftest import CORPUS, ROOT, share_export
-from .test_web import CHROMIUM, CHROMIUM_ARGS, DESKTOP, free_port, start, stop
+from .conftest import CHROMIUM, CHROMIUM_ARGS, CORPUS, DESKTOP, ROOT, free_port, share_export, start, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

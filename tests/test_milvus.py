@@ -20,15 +20,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from rag.backends import open_backend
 from rag.cli import main
 from rag.config import Settings
-from rag.documents import read_document, scan
 from rag.engine import Engine
 from rag.errors import IndexStateError
-from rag.indexer import split_sentences
-from rag.keyword import tokenize
-from rag.store import FORMAT_VERSION
+from rag.index.backends import open_backend
+from rag.index.indexer import split_sentences
+from rag.index.keyword import tokenize
+from rag.index.schema import FORMAT_VERSION
+from rag.ingest.documents import read_document, scan
 
 from .conftest import CORPUS, ROOT, FakeEmbedder
 from .test_evaluate import beir_dir, test_beir_set_is_indexed_once_and_scored  # noqa: F401
@@ -268,7 +268,7 @@ def test_a_milvus_lite_file_in_use_gets_a_short_message(settings, engine, tmp_pa
 
 
 def test_a_beir_set_gets_collections_of_its_own(beir_dir, tmp_path, settings, fake_embedder):  # noqa: F811
-    from rag.beir import run_beir
+    from rag.evaluate.beir import run_beir
 
     report = run_beir(beir_dir, tmp_path / "work", settings, embedder=fake_embedder)
     assert report.documents == 3 and report.ndcg_at_10 > 0.5

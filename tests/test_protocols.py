@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.backends import FaissBackend, open_backend
-from rag.milvus import MilvusBackend, MilvusStore
-from rag.protocols import Backend, ReadableStore
-from rag.store import Store
+from rag.index.backends import FaissBackend, open_backend
+from rag.index.faiss.reader import Store
+from rag.index.milvus import MilvusBackend, MilvusStore
+from rag.index.protocols import Backend, ReadableStore
 
 
 def _declared(faiss: FaissBackend, milvus: MilvusBackend) -> tuple[Backend[Store], Backend[MilvusStore]]:

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import main
-from rag.evaluate import load_questions, run_eval
+from rag.evaluate.questions import load_questions, run_eval
 
 from .conftest import ROOT
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import sentence_spans
-from rag.citation import line_of, locate, section_at
-from rag.readers import read
+from rag.ingest.chunking import sentence_spans
+from rag.ingest.citation import line_of, locate, section_at
+from rag.ingest.readers import read
 
 from .pdfs import make_pdf
 

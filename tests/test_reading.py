@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.answer import reading_sentence
+from rag.answer.ranker import RANKER_FILE, load_ranker, reading_signals
+from rag.answer.reading import READER_DIR, Reader, Reading, load_reader
+from rag.answer.results import reading_sentence
 from rag.engine import READ_DEPTH, READ_FIRST, Engine
 from rag.errors import ConfigError
-from rag.ranker import RANKER_FILE, load_ranker, reading_signals
-from rag.reading import READER_DIR, Reader, Reading, load_reader
 from rag.show import indexed_text
 
 ROOT = Path(__file__).resolve().parent.parent

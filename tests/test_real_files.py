@@ -8,10 +8,10 @@ from __future__ import annotations
 import io
 import zipfile
 
-from rag.chunking import sentence_spans
-from rag.citation import line_of, locate, section_at
-from rag.documents import ArticleFile, read_document, scan
-from rag.readers import read
+from rag.ingest.chunking import sentence_spans
+from rag.ingest.citation import line_of, locate, section_at
+from rag.ingest.documents import ArticleFile, read_document, scan
+from rag.ingest.readers import read
 
 from .pdfs import make_placed_pdf
 

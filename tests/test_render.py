@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from rag.answer import Answer, Citation, Phrase, Result
+from rag.answer.results import Answer, Citation, Phrase, Result
 from rag.web.render import CorpusStatus, context_span, esc, render_answer, render_note, render_status
 
 ARTICLE = (

@@ -3,7 +3,7 @@
 import pytest
 
 from rag.errors import IndexStateError
-from rag.retry import attempts
+from rag.index.retry import attempts
 
 
 def read_when_steady(steady_from: int, tries: int) -> tuple[str, list[int]]:

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from rag import scope
+from rag.answer import scope
+from rag.answer.scope import matching_documents
 from rag.errors import InputError
-from rag.scope import matching_documents
 
 FIRST = "Who led the Rust for Linux project?"
 TORVALDS = "torvalds-on-rust-in-linux.txt"

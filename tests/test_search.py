@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.answer import best_sentence
-from rag.chunking import sentence_spans
+from rag.answer.question import Query
+from rag.answer.results import best_sentence
+from rag.answer.signals import PassageView
 from rag.engine import Engine, follow_up_context
-from rag.indexer import split_sentences
-from rag.keyword import tokenize
-from rag.question import Query
-from rag.signals import PassageView
-from rag.store import Store
+from rag.index.faiss.reader import Store
+from rag.index.indexer import split_sentences
+from rag.index.keyword import tokenize
+from rag.ingest.chunking import sentence_spans
 
 from .conftest import FakeEmbedder
 

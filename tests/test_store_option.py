@@ -3,11 +3,11 @@
 import pytest
 from click.testing import CliRunner
 
-from rag.backends import FaissBackend, open_backend, separate_index
 from rag.cli import main
 from rag.config import MilvusLocation, Settings, parse_store_url
 from rag.errors import ConfigError
-from rag.milvus import MilvusBackend, bm25_terms
+from rag.index.backends import FaissBackend, open_backend, separate_index
+from rag.index.milvus import MilvusBackend, bm25_terms
 
 
 @pytest.mark.parametrize(

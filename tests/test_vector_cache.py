@@ -5,13 +5,12 @@ import sqlite3
 import numpy as np
 import pytest
 
-import rag.vector_cache
+import rag.index.vector_cache
 from rag.engine import Engine
-from rag.store import Store
-from rag.vector_cache import VectorCache, cache_file
+from rag.index.faiss.reader import Store
+from rag.index.vector_cache import VectorCache, cache_file
 
-from .conftest import FakeEmbedder
-from .test_crash import fingerprint
+from .conftest import FakeEmbedder, fingerprint
 
 
 class FailingEmbedder(FakeEmbedder):
@@ -50,7 +49,7 @@ def many_articles(corpus, n: int = 30) -> None:
 
 @pytest.fixture
 def small_batches(monkeypatch):
-    monkeypatch.setattr(rag.vector_cache, "FLUSH", 32)
+    monkeypatch.setattr(rag.index.vector_cache, "FLUSH", 32)
 
 
 def test_an_interrupted_index_resumes_where_it_stopped(settings, tmp_path, small_batches):

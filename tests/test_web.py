@@ -12,18 +12,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from .conftest import CORPUS, ROOT, share_export
+from .conftest import CHROMIUM, CHROMIUM_ARGS, CORPUS, DESKTOP, PASSAGE_KEYS, ROOT, free_port, share_export, start, stop
 from .pdfs import make_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -31,17 +27,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 SCREENSHOTS = os.environ.get("RAG_SCREENSHOTS", "")  # a folder (e.g. docs) whose pictures of the chat to refresh
 KEPT = {"desktop-1-answer": "web-chat.png", "phone-1-answer": "web-chat-phone.png"}  # screenshot -> picture
 DATA = Path(__file__).parent / "data"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 WAIT = 180_000  # ms; answers on a busy 2-core machine can be slow
 
@@ -49,23 +34,6 @@ FIRST = "Who led the Rust for Linux project?"
 FOLLOW_UP = "When did he send his first pull request?"
 UNANSWERABLE = "How do I bake sourdough bread?"
 TORVALDS = "torvalds-on-rust-in-linux.txt"
-PASSAGE_KEYS = {
-    "rank",
-    "text",
-    "highlight",
-    "score",
-    "title",
-    "source",
-    "url",
-    "start",
-    "end",
-    "section",
-    "pages",
-    "lines",
-    "where",
-    "answers",
-    "also_in",
-}
 
 
 @dataclass
@@ -75,40 +43,6 @@ class Server:
     index: Path
     process: subprocess.Popen
     log: Path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(args: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    """Start the app and wait until it answers HTTP; fail with its log if it dies or takes too long."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **env}
-    with log.open("w") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
-            return proc
-        except urllib.error.HTTPError:
-            return proc  # it answers (e.g. 401 behind a password)
-        except OSError:
-            time.sleep(1)
-    proc.kill()
-    pytest.fail(f"the app did not start in time:\n{log.read_text()[-3000:]}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(scope="module")

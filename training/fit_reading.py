@@ -1,4 +1,4 @@
-"""Fit how the reader's score re-orders passages and decides "not in these articles" (rag/ranker.json).
+"""Fit how the reader's score re-orders passages and decides "not in these articles" (rag/answer/ranker.json).
 
     python training/fit_reading.py collect ../shared/data/squad/questions.jsonl \
         --corpus ../shared/data/squad/articles --index /tmp/squad-index --out /tmp/reading.pkl --sample 1500
@@ -12,7 +12,7 @@ never saw, replaying the engine's reading (READ_FIRST passages, the rest only wh
 SURE): the reading model (READING_SIGNALS: which passage read holds the answer) and the answered
 model (the old signals plus the best reader score: answerable against off-corpus questions), its
 threshold set on the training folds to refuse at most REFUSE of their answerable questions.
-`--write` fits on everything and saves both into rag/ranker.json, recording the data's SHA-256.
+`--write` fits on everything and saves both into rag/answer/ranker.json, recording the data's SHA-256.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.answer import reading_sentence  # noqa: E402
+from rag.answer.question import Query  # noqa: E402
+from rag.answer.ranker import ANSWER_SIGNALS, RANKER_FILE, READING_SIGNALS, Linear, answer_signals, reading_signals  # noqa: E402
+from rag.answer.results import reading_sentence  # noqa: E402
+from rag.answer.search import search  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.engine import READ_DEPTH, READ_FIRST, SURE, Engine, clean_question  # noqa: E402
-from rag.evaluate import holds_answer, load_questions  # noqa: E402
-from rag.phrase_metrics import exact_match, f1_score  # noqa: E402
-from rag.question import Query  # noqa: E402
-from rag.ranker import ANSWER_SIGNALS, RANKER_FILE, READING_SIGNALS, Linear, answer_signals, reading_signals  # noqa: E402
-from rag.search import search  # noqa: E402
+from rag.evaluate.phrase_metrics import exact_match, f1_score  # noqa: E402
+from rag.evaluate.questions import holds_answer, load_questions  # noqa: E402
 
 REFUSE = 0.015  # share of answerable training questions the threshold may refuse (as the ranker's own fit)
 ANSWERED_BY = ("sentence", "local_sentence_match", "reading")

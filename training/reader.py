@@ -37,7 +37,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from rag.integrity import file_sha256 as sha256  # noqa: E402
+from rag.index.faiss.integrity import file_sha256 as sha256  # noqa: E402
 
 DATA = HERE.parent.parent / "shared" / "data" / "squad-train" / "train-v1.1.json"
 WORD = re.compile(r"\w+")
@@ -449,7 +449,7 @@ def score_reader(args) -> None:
     import torch
     from transformers import AutoTokenizer
 
-    from rag.evaluate import paragraph_at, phrase_scores  # noqa: E402
+    from rag.evaluate.questions import paragraph_at, phrase_scores  # noqa: E402
 
     model, _ = load_trained(args.run)
     tokenizer = AutoTokenizer.from_pretrained(str(bundled_path()))

@@ -19,10 +19,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402 - after the line above, which gradio reads on import
 
-from ..answer import Result
-from ..documents import ARTICLE_TYPES, ArticleFile, read_bytes
+from ..answer.results import Result
 from ..engine import EXAMPLES_FILE
 from ..errors import CorpusError, EmptyQuestionError, RagError
+from ..ingest.documents import ARTICLE_TYPES, ArticleFile, read_bytes
+from ..ingest.readers import named_types
+from ..messages import changes
 from .pages import page_image
 from .render import CorpusStatus, render_answer, render_error, render_note, render_question, render_status
 
@@ -66,7 +68,7 @@ PAGE_SCRIPT = """() => {
 }"""
 PLACEHOLDER = "### Ask anything about the articles\nOr start with one of these questions:"
 NO_ARTICLES = (
-    "There are no articles yet. Add some with Add articles (text, Markdown, HTML or PDF), "
+    f"There are no articles yet. Add some with Add articles ({named_types()} files), "
     "or put files in the corpus folder and press Re-read the corpus folder."
 )
 
@@ -175,9 +177,7 @@ class WebChat:
         except RagError as exc:
             return render_note([str(exc)], "error"), self.status()
         text = (
-            f"{report.added} added, {report.updated} updated, {report.removed} removed."
-            if report.changed
-            else "The index already holds every article in the corpus folder."
+            f"{changes(report)}." if report.changed else "The index already holds every article in the corpus folder."
         )
         skipped = [f"Skipped {s.source}: {s.reason}" for s in report.skipped]
         return render_note([text, *skipped], "warn" if skipped else "ok"), self.status()

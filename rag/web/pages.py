@@ -103,4 +103,4 @@ def passage_boxes(textpage, passage: str) -> list[tuple[float, float, float, flo
             line[2], line[3] = max(line[2], right), max(line[3], top)
         else:
             lines.append([left, bottom, right, top])
-    return [tuple(box) for box in lines]
+    return [(box[0], box[1], box[2], box[3]) for box in lines]

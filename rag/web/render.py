@@ -13,8 +13,9 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
-from ..answer import Answer, Citation, Lead, Result
+from ..answer.results import Answer, Citation, Lead, Result
 
 __all__ = [
     "CorpusStatus",
@@ -133,7 +134,7 @@ def _marked(text: str, a: int, b: int) -> str:
     return f"{_flat(before)}{gap_before}<mark>{_flat(inner)}</mark>{gap_after}{_flat(after)}"
 
 
-def _card(r: Result, article: str | None, explain: bool, pages: list[tuple[int, str]] = ()) -> str:
+def _card(r: Result, article: str | None, explain: bool, pages: Sequence[tuple[int, str]] = ()) -> str:
     c = r.citation
     best = f"<mark>{_flat(r.highlight)}</mark>" if r.answers else _flat(r.highlight)
     passage = f"{_flat(r.text[: r.highlight_start])} {best} {_flat(r.text[r.highlight_end :])}"
@@ -172,6 +173,7 @@ def _pages(c: Citation, pages: Sequence[tuple[int, str]]) -> str:
 
 
 def _fragment_url(c: Citation, sentence: str) -> str:
+    assert c.url is not None  # asked only for a web address (_web_url)
     return text_fragment(c.url, sentence) if c.source.lower().endswith((".html", ".htm")) else c.url
 
 
@@ -281,8 +283,8 @@ def text_fragment(url: str, sentence: str) -> str:
     return f"{base}#:~:text={enc(words[:_FRAGMENT_WORDS])},{enc(words[-_FRAGMENT_WORDS:])}"
 
 
-def _web_url(url: str | None) -> bool:
-    return bool(url) and url.startswith(("https://", "http://"))
+def _web_url(url: str | None) -> TypeGuard[str]:
+    return url is not None and url.startswith(("https://", "http://"))
 
 
 def _link(inner_html: str, url: str | None) -> str:

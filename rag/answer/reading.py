@@ -1,0 +1,125 @@
+"""Reading passages for the answer phrase: the shipped extractive reader, run with ONNX Runtime.
+
+    reader = load_reader()
+    [r] = reader.read("Who led the Rust for Linux project?", ["... Miguel Ojeda, who led the project, ..."])
+    r.start, r.end   # character span of "Miguel Ojeda" in the passage
+    r.score          # best span's logit minus the "no answer here" logit: compares across passages
+
+The reader is all-MiniLM-L6-v2 fine-tuned on SQuAD v1.1 train with a start/end head, trained to
+point at [CLS] where a passage does not answer (training/reader.py; models/READER.md says how well it
+does). Its file is int8 and checked against the SHA-256 in models/reader.json before it is used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..index.faiss.integrity import file_sha256
+
+__all__ = ["Reading", "Reader", "load_reader", "READER_DIR", "MAX_ANSWER_TOKENS"]
+
+log = logging.getLogger(__name__)
+
+READER_DIR = Path(__file__).with_name("models")
+MAX_LENGTH = 256  # tokens of question and passage together; a 600-character passage takes about 150
+STRIDE = 64
+MAX_ANSWER_TOKENS = 30
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The best answer span of one passage: character offsets in it, and its score."""
+
+    start: int
+    end: int
+    score: float  # span logit (start + end) minus the no-answer logit; above 0, the reader prefers the span
+
+
+class Reader:
+    """An ONNX extractive reader and its tokenizer."""
+
+    def __init__(self, folder: Path = READER_DIR, threads: int | None = None) -> None:
+        card = _checked_card(folder)
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.log_severity_level = 3
+        model = str(folder / card["model_file"])
+        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(folder / card["tokenizer_file"]))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_LENGTH, stride=STRIDE, strategy="only_second")
+        self.version = card["sha256"][card["model_file"]][:12]
+
+    def read(self, question: str, passages: list[str]) -> list[Reading]:
+        """The best span of each passage (one batched model call); a passage's longer windows each compete."""
+        if not passages:
+            return []
+        encodings, owner = [], []
+        for i, enc in enumerate(self.tokenizer.encode_batch([(question, p) for p in passages])):
+            for window in [enc, *enc.overflowing]:
+                encodings.append(window)
+                owner.append(i)
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        types = np.zeros_like(ids)
+        mask = np.zeros_like(ids)
+        for r, e in enumerate(encodings):
+            n = len(e.ids)
+            ids[r, :n], types[r, :n], mask[r, :n] = e.ids, e.type_ids, e.attention_mask
+        starts, ends = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        best: list[Reading | None] = [None] * len(passages)
+        for r, e in enumerate(encodings):
+            found = _best_span(starts[r], ends[r], e)
+            held = best[owner[r]]
+            if found is not None and (held is None or found.score > held.score):
+                best[owner[r]] = found
+        return [b if b is not None else Reading(0, 0, -1e9) for b in best]
+
+
+def _best_span(start: np.ndarray, end: np.ndarray, enc) -> Reading | None:
+    """The highest start + end logit over spans of the passage at most MAX_ANSWER_TOKENS long, against [CLS]."""
+    context = np.array([s == 1 for s in enc.sequence_ids] + [False] * (len(start) - len(enc.ids)))
+    if not context.any():
+        return None
+    s = np.where(context, start, -np.inf)
+    e = np.where(context, end, -np.inf)
+    grid = s[:, None] + e[None, :]
+    n = len(s)
+    rows, cols = np.indices((n, n))
+    grid[(cols < rows) | (cols - rows >= MAX_ANSWER_TOKENS)] = -np.inf
+    a, b = np.unravel_index(int(np.argmax(grid)), grid.shape)
+    offsets = enc.offsets
+    return Reading(int(offsets[a][0]), int(offsets[b][1]), float(grid[a, b] - (start[0] + end[0])))
+
+
+def _checked_card(folder: Path) -> dict:
+    """The reader's card, once its files' SHA-256 match it; a clear error otherwise."""
+    try:
+        card = json.loads((folder / "reader.json").read_text(encoding="utf-8"))
+        for name, digest in card["sha256"].items():
+            if file_sha256(folder / name) != digest:
+                raise ConfigError(
+                    f"the reader file {folder / name} is not the one shipped (its SHA-256 differs): "
+                    "reinstall the package to restore it"
+                )
+    except (OSError, ValueError, KeyError) as exc:
+        problem = f"the reader in {folder} cannot be loaded ({exc})"
+        raise ConfigError(f"{problem}: reinstall the package to restore it") from None
+    return card
+
+
+@lru_cache(maxsize=2)
+def load_reader(folder: Path = READER_DIR) -> Reader:
+    """The shipped reader, loaded once per process."""
+    return Reader(folder)

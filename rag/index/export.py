@@ -1,0 +1,204 @@
+"""The bundled model exported to ONNX once, beside the index, so questions are answered without torch.
+
+    index/onnx/all-MiniLM-L6-v2/
+      model.onnx       BERT, mean pooling and normalisation in one float32 graph:
+                       the vectors sentence-transformers gives, to within rounding
+      model.onnx.data  its weights, kept apart so ONNX Runtime maps them instead of parsing them
+      tokenizer.json   the model's tokenizer
+      export.json      the weights' SHA-256, and each file's SHA-256, size and mtime
+
+Exporting needs torch, which is there at index time; the weights are checked
+against their published SHA-256 first. The graph is traced with torch's
+TorchScript exporter, then ONNX Runtime's BERT fusions (attention, embedding,
+GELU) are applied, which makes it faster to open and to run. Two fusions are
+left out because ONNX Runtime runs them slower on the CPU than the ops they
+replace (benchmarks/README.md, "Indexing throughput"): a residual addition
+stays apart from its layer norm (SkipLayerNormalization), and a bias
+addition from its GELU (BiasGelu). Opening the
+export compares each file's size and mtime with export.json and re-hashes a
+file only when they differ, so a cold query does not read 90 MB to hash it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+import warnings
+from pathlib import Path
+
+from ..config import DEFAULT_MODEL
+from ..errors import ConfigError
+from .bundled import BUNDLED_SHA256, bundled_model_path
+from .faiss.integrity import file_sha256
+
+__all__ = ["export_folder", "verified_export", "export_bundled", "FILES"]
+
+log = logging.getLogger(__name__)
+
+FORMAT = 3
+FILES = ("model.onnx", "model.onnx.data", "model-int8.onnx", "tokenizer.json")
+OPSET = 17
+
+
+def export_folder(index_dir: Path) -> Path:
+    return index_dir / "onnx" / DEFAULT_MODEL
+
+
+def verified_export(folder: Path) -> dict | None:
+    """The export record of `folder` when its files are the ones exported, else None.
+
+    A file whose size and mtime match the record is taken as unchanged; one
+    that differs is hashed, and a matching hash refreshes the record.
+    """
+    try:
+        record = json.loads((folder / "export.json").read_text())
+        if record.get("format") != FORMAT:
+            return None
+        refreshed = False
+        for name in FILES:
+            entry, st = record["files"][name], (folder / name).stat()
+            if (st.st_size, st.st_mtime_ns) == (entry["size"], entry["mtime_ns"]):
+                continue
+            if st.st_size != entry["size"] or file_sha256(folder / name) != entry["sha256"]:
+                log.warning("%s has changed since it was exported; exporting it again", folder / name)
+                return None
+            entry["mtime_ns"], refreshed = st.st_mtime_ns, True
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if refreshed:
+        _write_json(folder / "export.json", record)
+    return record
+
+
+def export_bundled(folder: Path) -> dict:
+    """Export the bundled model into `folder` (replacing what is there); returns the record."""
+    source = bundled_model_path()  # checks the weights' SHA-256
+    log.info("exporting %s to ONNX in %s (once)", DEFAULT_MODEL, folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".tmp-{uuid.uuid4().hex[:12]}"
+    tmp.mkdir()
+    try:
+        max_length = _export_onnx(source, tmp / "traced.onnx")
+        _fuse(tmp / "traced.onnx", tmp / "model.onnx")
+        (tmp / "traced.onnx").unlink()
+        _quantize(tmp / "model.onnx", tmp / "model-int8.onnx")
+        shutil.copyfile(source / "tokenizer.json", tmp / "tokenizer.json")
+        record = {
+            "format": FORMAT,
+            "model": DEFAULT_MODEL,
+            "source_sha256": BUNDLED_SHA256,
+            "dim": 384,
+            "max_length": max_length,
+            "files": {name: _file_entry(tmp / name) for name in FILES},
+        }
+        _write_json(tmp / "export.json", record)
+        if verified_export(folder) is not None:  # another process has just exported it
+            return json.loads((folder / "export.json").read_text())
+        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            os.rename(tmp, folder)
+        except OSError:  # another process exported it at the same moment: use theirs
+            if verified_export(folder) is None:
+                raise
+            return json.loads((folder / "export.json").read_text())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return record
+
+
+def _export_onnx(source: Path, target: Path) -> int:
+    """Trace BERT + mean pooling + normalisation into `target`; returns the maximum sequence length."""
+    try:
+        import torch
+        from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        raise ConfigError("exporting the model to ONNX needs torch and transformers: pip install -e .") from None
+
+    class SentenceEncoder(torch.nn.Module):
+        """What sentence-transformers computes for this model: the mean of the token vectors, unit length."""
+
+        def __init__(self, bert) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            tokens = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            mean = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, p=2, dim=1)
+
+    hf_logging.disable_progress_bar()
+    max_length = int(json.loads((source / "sentence_bert_config.json").read_text())["max_seq_length"])
+    model = SentenceEncoder(AutoModel.from_pretrained(str(source), attn_implementation="eager").eval())
+    ids = torch.ones(2, 16, dtype=torch.long)
+    axes = {0: "batch", 1: "tokens"}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the tracer warns about shape checks that hold for every input
+        torch.onnx.export(
+            model,
+            (ids, ids, torch.zeros_like(ids)),
+            str(target),
+            dynamo=False,
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["sentence_embedding"],
+            dynamic_axes={
+                "input_ids": axes,
+                "attention_mask": axes,
+                "token_type_ids": axes,
+                "sentence_embedding": {0: "batch"},
+            },
+            opset_version=OPSET,
+        )
+    return max_length
+
+
+def _fuse(source: Path, target: Path) -> None:
+    """Apply ONNX Runtime's BERT fusions and save with the weights in `target`.data."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = False  # see the module's docstring
+    options.enable_bias_gelu = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = optimize_model(
+            str(source), "bert", num_heads=12, hidden_size=384, optimization_options=options, opt_level=1
+        )
+    model.save_model_to_file(str(target), use_external_data_format=True, all_tensors_to_one_file=True)
+    target.with_name(target.name + ".data").chmod(0o644)
+
+
+def _quantize(source: Path, target: Path) -> None:
+    """int8 weights, one scale per output channel (per tensor costs far more accuracy); used for indexing."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.disable(logging.WARNING)  # it logs advice on the root logger
+        try:
+            quantize_dynamic(
+                str(source),
+                str(target),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # types of the fused ops' outputs
+            )
+        finally:
+            logging.disable(logging.NOTSET)
+
+
+def _file_entry(path: Path) -> dict:
+    st = path.stat()
+    return {"sha256": file_sha256(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)

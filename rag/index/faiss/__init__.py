@@ -1,0 +1,1 @@
+"""The FAISS backend: a folder of generations, read by `reader.Store`, written by `writer`, checked by `integrity`."""
