@@ -18,12 +18,12 @@ threshold set on the training folds to refuse at most REFUSE of their answerable
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import pickle
 import random
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ from rag.config import Settings  # noqa: E402
 from rag.engine import READ_DEPTH, READ_FIRST, SURE, Engine, clean_question  # noqa: E402
 from rag.evaluate.phrase_metrics import exact_match, f1_score  # noqa: E402
 from rag.evaluate.questions import holds_answer, load_questions  # noqa: E402
+from rag.index.faiss.integrity import file_sha256  # noqa: E402
 
 REFUSE = 0.015  # share of answerable training questions the threshold may refuse (as the ranker's own fit)
 ANSWERED_BY = ("sentence", "local_sentence_match", "reading")
@@ -238,7 +239,12 @@ def fit_command(args) -> None:
         data["reading"] = reading.to_json()
         data["answered"] = answered.to_json()
         data["threshold"] = round(threshold, 6)
-        data["fitted_on"] = [{"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in args.data]
+        earlier = data.get("fitted_on") if isinstance(data.get("fitted_on"), dict) else {}
+        data["fitted_on"] = {
+            **earlier,
+            "reading, answered": [{"file": p.name, "sha256": file_sha256(p)} for p in args.data],
+        }
+        data["code_version"] = version("rag")
         RANKER_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {RANKER_FILE}")
 

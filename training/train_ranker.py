@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from sklearn.model_selection import GroupKFold
 from rag.answer.ranker import ANSWER_SIGNALS, FORMAT, RANKER_FILE, Linear, Ranker, answer_signals
 from rag.answer.search import Hit
 from rag.answer.signals import PASSAGE_SIGNALS, SENTENCE_SIGNALS
+from rag.index.faiss.integrity import file_sha256
 
 # Weight of the first ranking's score beside the passage model's: 10 keeps the bundled articles' hit@5
 # (0.917 with the passage model alone, 0.950 with it) and moves SQuAD's held-out hit@1 by less than 0.002.
@@ -166,7 +168,8 @@ def main() -> None:
         ranker, _ = fit_all(records)
         data = {
             "format": FORMAT,
-            "fitted_on": [p.name for p in args.data],
+            "fitted_on": {"passages, sentences": [{"file": p.name, "sha256": file_sha256(p)} for p in args.data]},
+            "code_version": version("rag"),
             "passages": ranker.passages.to_json(),
             "sentences": ranker.sentences.to_json(),
             "answered": ranker.answered_model.to_json(),

@@ -40,6 +40,8 @@ RANKER_FILE = Path(__file__).with_name("ranker.json")
 ANSWER_SIGNALS = (*PASSAGE_SIGNALS, "lead", "reading")
 # Per passage read: its place in the order so far (1 / rank), the reader's score, and that score less the best one.
 READING_SIGNALS = ("order", "reading", "reading_gap")
+# "lead": how far the best hit leads the next on these signals, summed.
+LEAD_BY = [PASSAGE_SIGNALS.index(name) for name in ("dense", "sentence", "coverage", "match")]
 NO_READING = -20.0  # the score of a passage not read, and the floor of every reader score
 FORMAT = 1
 
@@ -119,7 +121,8 @@ def answer_signals(hits, readings=None) -> np.ndarray:
     first = np.asarray(hits[0].signals, dtype=np.float64)
     second = np.asarray(hits[1].signals, dtype=np.float64) if len(hits) > 1 and hits[1].signals else first
     best = max((r.score for r in readings or ()), default=NO_READING)
-    return np.concatenate([first, [float(first[:4].sum() - second[:4].sum()), max(best, NO_READING)]])[None, :]
+    lead = float(first[LEAD_BY].sum() - second[LEAD_BY].sum())
+    return np.concatenate([first, [lead, max(best, NO_READING)]])[None, :]
 
 
 def reading_signals(scores) -> np.ndarray:

@@ -52,6 +52,16 @@ PASSAGE_SIGNALS = (
     "sentence_bigram",  # the best sentence's share of the question's bigrams
 )
 
+PASSAGE_COLUMN = {name: i for i, name in enumerate(PASSAGE_SIGNALS)}
+# Each gap signal: the signal it measures against the best candidate's.
+PASSAGE_GAPS = {
+    "dense_gap": "dense",
+    "sentence_gap": "sentence",
+    "coverage_gap": "coverage",
+    "match_gap": "match",
+    "local_gap": "local_match",
+}
+
 SENTENCE_SIGNALS = (
     "similarity",  # cosine of the sentence
     "match",  # idf share of the question's terms in the sentence
@@ -139,23 +149,27 @@ def passage_signals(query: Query, views: Sequence[PassageView]) -> np.ndarray:
         tokens = [t for s in sentences[i] for t in s]
         matched = held[i]
         window = shortest_window(tokens, wanted)
-        rows[i, :9] = (
-            view.dense,
-            float(np.max(view.similarities)) if len(view.similarities) else view.dense,
-            view.coverage,
-            _share(matched, weights, total),
-            max(_share(wanted.intersection(s), weights, total) for s in sentences[i]),
-            len(q_bigrams & _bigrams(tokens)) / len(q_bigrams) if q_bigrams else 0.0,
-            len(matched) / window if window else 0.0,
-            _share(wanted.intersection(tokenize(view.title)), weights, total),
-            float(bool(query.wanted and query.wanted.search(view.text))),
-        )
-        rows[i, 13] = _share(matched, local, local_total)
-        rows[i, 14] = max(_share(wanted.intersection(s), local, local_total) for s in sentences[i])
-        rows[i, 16] = max(len(q_bigrams & _bigrams(s)) / len(q_bigrams) for s in sentences[i]) if q_bigrams else 0.0
+        values = {
+            "dense": view.dense,
+            "sentence": float(np.max(view.similarities)) if len(view.similarities) else view.dense,
+            "coverage": view.coverage,
+            "match": _share(matched, weights, total),
+            "sentence_match": max(_share(wanted.intersection(s), weights, total) for s in sentences[i]),
+            "bigram": len(q_bigrams & _bigrams(tokens)) / len(q_bigrams) if q_bigrams else 0.0,
+            "proximity": len(matched) / window if window else 0.0,
+            "title": _share(wanted.intersection(tokenize(view.title)), weights, total),
+            "answer_type": float(bool(query.wanted and query.wanted.search(view.text))),
+            "local_match": _share(matched, local, local_total),
+            "local_sentence_match": max(_share(wanted.intersection(s), local, local_total) for s in sentences[i]),
+            "sentence_bigram": (
+                max(len(q_bigrams & _bigrams(s)) / len(q_bigrams) for s in sentences[i]) if q_bigrams else 0.0
+            ),
+        }
+        for name, value in values.items():
+            rows[i, PASSAGE_COLUMN[name]] = value
     if len(views):
-        for gap, column in ((9, 0), (10, 1), (11, 2), (12, 3), (15, 13)):
-            rows[:, gap] = rows[:, column] - rows[:, column].max()
+        for gap, of in PASSAGE_GAPS.items():
+            rows[:, PASSAGE_COLUMN[gap]] = rows[:, PASSAGE_COLUMN[of]] - rows[:, PASSAGE_COLUMN[of]].max()
     return rows
 
 
@@ -188,7 +202,8 @@ def sentence_signals(query: Query, view: PassageView) -> np.ndarray:
             0.0,
         )
     if len(spans):
-        rows[1:, 8] = rows[:-1, 1]
-        order = np.argsort(-rows[:, 1], kind="stable")
-        rows[order, 9] = 1.0 / np.arange(1, len(spans) + 1)
+        match = SENTENCE_SIGNALS.index("match")
+        rows[1:, SENTENCE_SIGNALS.index("next_match")] = rows[:-1, match]
+        order = np.argsort(-rows[:, match], kind="stable")
+        rows[order, SENTENCE_SIGNALS.index("match_rank")] = 1.0 / np.arange(1, len(spans) + 1)
     return rows
