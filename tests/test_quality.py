@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from rag.cli import main
 from rag.evaluate.questions import load_questions, run_eval
 
-from .conftest import ROOT
+from .conftest import PASSAGE_KEYS, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -78,23 +78,7 @@ def test_chat_reads_turns_from_stdin_and_prints_ask_json(real_engine):
     assert [o["question"] for o in objects] == turns.splitlines()
     for o in objects:
         assert set(o) == {"question", "answered", "confidence", "margin", "answer", "passages"}
-        assert set(o["passages"][0]) == {
-            "rank",
-            "text",
-            "highlight",
-            "score",
-            "title",
-            "source",
-            "url",
-            "start",
-            "end",
-            "section",
-            "pages",
-            "lines",
-            "where",
-            "answers",
-            "also_in",
-        }
+        assert set(o["passages"][0]) == PASSAGE_KEYS
     assert "Sept. 20, 2021" in objects[1]["passages"][0]["highlight"]
 
 
