@@ -10,7 +10,7 @@ from __future__ import annotations
 from .config import Settings
 from .errors import IndexStateError, InputError
 from .index.backends import open_backend
-from .ingest.documents import ArticleFile, file_hash, read_bytes
+from .ingest.documents import ArticleFile, file_hash, in_corpus, read_bytes
 from .ingest.sandbox import read_isolated
 
 __all__ = ["indexed_text"]
@@ -19,8 +19,8 @@ __all__ = ["indexed_text"]
 def indexed_text(settings: Settings, article: str) -> tuple[str, str | None]:
     """(text of `article` as the index holds it, a note when the file is not the one indexed or None)."""
     corpus = settings.corpus.resolve()
-    path = (corpus / article).resolve()
-    if not path.is_relative_to(corpus):
+    path = in_corpus(corpus, article)
+    if path is None:
         raise InputError(f"{article} is not in the corpus folder {settings.corpus}; name it as citations do.")
     if not path.is_file():
         raise InputError(f"no article {article!r} in {settings.corpus}: give its source as a citation names it.")

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import CorpusError
-from rag.ingest.documents import ArticleFile, read_document, scan
+from rag.ingest.documents import ArticleFile, in_corpus, read_document, scan
 
 from .pdfs import make_pdf
 
@@ -90,3 +90,13 @@ def test_scan_skips_hidden_and_other_types_and_walks_sub_folders(tmp_path, caplo
 def test_missing_corpus_folder_says_what_to_do(tmp_path):
     with pytest.raises(CorpusError, match="does not exist"):
         scan(tmp_path / "nope")
+
+
+def test_a_source_naming_a_file_outside_the_corpus_is_not_found_in_it(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "notes").mkdir(parents=True)
+    (tmp_path / "secret.txt").write_text("not an article")
+    (corpus / "notes" / "a.txt").write_text("an article")
+    assert in_corpus(corpus, "notes/a.txt") == (corpus / "notes" / "a.txt").resolve()
+    assert in_corpus(corpus, "../secret.txt") is None
+    assert in_corpus(corpus, str(tmp_path / "secret.txt")) is None

@@ -27,6 +27,7 @@ __all__ = [
     "Document",
     "Skipped",
     "scan",
+    "in_corpus",
     "read_bytes",
     "read_document",
     "file_hash",
@@ -294,3 +295,10 @@ def _first_line(text: str) -> str:
 def _opt(value: object) -> str | None:
     text = "" if value is None else str(value).strip()
     return text or None
+
+
+def in_corpus(corpus: Path, source: str) -> Path | None:
+    """The file a citation's `source` names, resolved; None when it would lie outside the corpus folder."""
+    root = corpus.resolve()
+    path = (root / source).resolve()
+    return path if path.is_relative_to(root) else None

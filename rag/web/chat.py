@@ -22,7 +22,7 @@ import gradio as gr  # noqa: E402 - after the line above, which gradio reads on 
 from ..answer.results import Result
 from ..engine import EXAMPLES_FILE
 from ..errors import CorpusError, EmptyQuestionError, RagError
-from ..ingest.documents import ARTICLE_TYPES, ArticleFile, read_bytes
+from ..ingest.documents import ARTICLE_TYPES, ArticleFile, in_corpus, read_bytes
 from ..ingest.readers import named_types
 from ..messages import changes
 from .pages import page_image
@@ -223,9 +223,8 @@ class WebChat:
         c = result.citation
         if not c.source.lower().endswith(".pdf") or not c.pages:
             return []
-        corpus = self.engine.settings.corpus.resolve()
-        path = (corpus / c.source).resolve()
-        if not path.is_relative_to(corpus):
+        path = in_corpus(self.engine.settings.corpus, c.source)
+        if path is None:
             return []
         first, last = c.pages[0], c.pages[-1]
         out = []
@@ -237,9 +236,8 @@ class WebChat:
 
     def article_text(self, source: str) -> str | None:
         """The text of an article in the corpus (as indexed), or None if it is gone or unreadable."""
-        corpus = self.engine.settings.corpus.resolve()
-        path = (corpus / source).resolve()
-        if not path.is_relative_to(corpus) or not path.is_file():
+        path = in_corpus(self.engine.settings.corpus, source)
+        if path is None or not path.is_file():
             return None
         st = path.stat()
         limit = self.engine.settings.max_file_bytes
