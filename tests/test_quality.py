@@ -21,11 +21,7 @@ QUESTIONS = ROOT / "eval" / "questions.jsonl"
         ("Who led the Rust for Linux effort?", "Miguel Ojeda"),
         ("Which AWS container OS has Rust in it?", "Bottlerocket"),
         ("When was the first Rust for Linux pull request submitted?", "Sept. 20, 2021"),
-        pytest.param(
-            "Which kernel release was Rust expected to land in?",
-            "6.1",
-            marks=pytest.mark.xfail(strict=True, reason="a known miss of the learned ranking (docs/quality.md)"),
-        ),
+        ("Which kernel release was Rust expected to land in?", "6.1"),
     ],
 )
 def test_answer_bearing_passage_is_in_the_top_3(real_engine, question, expected):
