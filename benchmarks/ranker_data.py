@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answer.question import Query
+from rag.answer.question import Query, clean_question
 from rag.answer.search import candidates, first_scores, passage_views
 from rag.answer.signals import passage_signals, sentence_signals
 from rag.config import Settings
-from rag.engine import Engine, clean_question
+from rag.engine import Engine
 from rag.evaluate.questions import holds_answer, load_questions
 
 

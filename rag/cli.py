@@ -270,7 +270,7 @@ def _argument_questions(words: tuple[str, ...]) -> list[tuple[int | None, str]]:
 
 def _problem(text: str | None) -> InputError | None:
     """Why a question cannot be asked, or None; None text stands for a line that was not UTF-8."""
-    from .engine import clean_question
+    from .answer.question import clean_question
 
     if text is None:
         return InputError("not valid UTF-8 text; save the questions as UTF-8.")

@@ -8,7 +8,6 @@ engine.ask("Who led Rust for Linux?") # -> Answer
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -17,29 +16,27 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer.question import Query
+from .answer.question import Query, clean_question, follow_up_context
 from .answer.ranker import load_ranker
 from .answer.reading import Reader, Reading, load_reader
 from .answer.results import Answer, answer_from
 from .answer.scope import within as scoped
 from .answer.search import CANDIDATES, Hit, search, search_any
 from .config import Settings
-from .errors import CorpusError, EmptyQuestionError, IndexStateError, InputError, RagError
+from .errors import CorpusError, IndexStateError, InputError, RagError
 from .index.backends import Backend, open_backend
 from .index.embedding import Embedder, load_embedder
 from .index.indexer import IndexReport, stale_reason, update_index
-from .index.keyword import tokenize
 from .index.protocols import ReadableStore
 from .ingest.documents import ArticleFile, Document, scan
 from .ingest.intake import AddReport, add_files
 from .ingest.sandbox import read_isolated
 from .messages import no_articles
 
-__all__ = ["Engine", "EXAMPLES_FILE", "check_folders", "clean_question", "follow_up_context"]
+__all__ = ["Engine", "EXAMPLES_FILE", "check_folders"]
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 2000
 FOLLOW_UP_DEPTH = 2  # earlier questions used to answer the previous one again for a follow-up
 SPARE = 3  # passages found beyond k, to take the place of any that repeat an earlier one's words
 QUESTION_VECTORS = 1024  # recent questions' vectors kept (1.5 KB each): a follow-up asks the previous one again
@@ -307,58 +304,3 @@ def check_folders(settings: Settings, corpus_needed: bool = True) -> None:
         scan(settings.corpus)  # raises, saying what is wrong and what to do
     if settings.index.exists() and not settings.index.is_dir():
         raise IndexStateError(f"{settings.index} is a file, not an index folder", "pass a folder with --index DIR.")
-
-
-_TERMINAL_ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|.)", re.DOTALL)
-
-
-_ANAPHORA = frozenset(
-    "he him his she her hers it its they them their theirs this that these those there then such former latter".split()
-)
-
-
-def follow_up_context(question: str, history: Sequence[str], previous_answer: str = "") -> str | None:
-    """The question read after the last one (and its answer, when given), when it seems to lean on it; else None.
-
-    A question leans on the previous one when it refers back ("he", "it",
-    "that", ...) or is too short to stand alone. The previous answer's
-    sentence often names what "he" or "it" is ("Who led it?" -> "Miguel
-    Ojeda ... led these efforts"), which the previous question does not.
-
-    >>> follow_up_context("When did he send his first pull request?", ["Who led Rust for Linux?"])
-    'Who led Rust for Linux? When did he send his first pull request?'
-    >>> follow_up_context("Which AWS OS uses Rust?", ["Who led Rust for Linux?"]) is None
-    True
-    """
-    earlier = [h for h in history if isinstance(h, str) and h.strip()]
-    if not earlier:
-        return None
-    words = {w.strip(".,;:!?\"'").lower() for w in question.split()}
-    if not (words & _ANAPHORA) and len(tokenize(question)) > 2:
-        return None
-    return " ".join(" ".join((earlier[-1], previous_answer, question)).split())
-
-
-def clean_question(question: str) -> str:
-    """The question with terminal escapes and control characters removed and white space folded.
-
-    Refuses empty, word-less and huge questions.
-
-    >>> clean_question("  Who\tleads\x1b[31m Rust?\x00 ")
-    'Who leads Rust?'
-    """
-    if not isinstance(question, str):
-        raise InputError("the question must be text.")
-    if len(question) > 50 * MAX_QUESTION_CHARS:  # do not spend time cleaning megabytes
-        raise InputError(f"the question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}.")
-    text = _TERMINAL_ESCAPE.sub(" ", question)
-    if not text.isprintable():
-        text = "".join(ch if ch.isprintable() else " " for ch in text)
-    text = " ".join(text.split())
-    if not text:
-        raise EmptyQuestionError("the question is empty: type a question.")
-    if not any(ch.isalnum() for ch in text):
-        raise InputError(f"the question {text[:40]!r} has no words in it: ask in words.")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise InputError(f"the question is {len(text)} characters long; keep it under {MAX_QUESTION_CHARS}.")
-    return text

@@ -9,9 +9,10 @@ from functools import partial
 import pytest
 from click.testing import CliRunner
 
+from rag.answer.question import clean_question
 from rag.cli import main
 from rag.config import Settings
-from rag.engine import Engine, clean_question
+from rag.engine import Engine
 from rag.errors import ConfigError, InputError
 
 from .conftest import ROOT, refused

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.answer.question import Query
+from rag.answer.question import Query, follow_up_context
 from rag.answer.results import best_sentence
 from rag.answer.signals import PassageView
-from rag.engine import Engine, follow_up_context
+from rag.engine import Engine
 from rag.index.faiss.reader import Store
 from rag.index.indexer import split_sentences
 from rag.index.keyword import tokenize

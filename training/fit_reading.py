@@ -30,12 +30,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.answer.question import Query  # noqa: E402
+from rag.answer.question import Query, clean_question  # noqa: E402
 from rag.answer.ranker import ANSWER_SIGNALS, RANKER_FILE, READING_SIGNALS, Linear, answer_signals, reading_signals  # noqa: E402
 from rag.answer.results import reading_sentence  # noqa: E402
 from rag.answer.search import search  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.engine import READ_DEPTH, READ_FIRST, SURE, Engine, clean_question  # noqa: E402
+from rag.engine import READ_DEPTH, READ_FIRST, SURE, Engine  # noqa: E402
 from rag.evaluate.phrase_metrics import exact_match, f1_score  # noqa: E402
 from rag.evaluate.questions import holds_answer, load_questions  # noqa: E402
 from rag.index.faiss.integrity import file_sha256  # noqa: E402
