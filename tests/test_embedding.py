@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -158,3 +159,16 @@ def test_an_index_built_before_a_question_is_the_one_rag_index_builds(tmp_path, 
         built[how] = (np.asarray(store.vectors()), store.sentence_rows(slice(None)))
     assert np.array_equal(built["index"][0], built["ask"][0])  # both with the int8 model, text by text
     assert np.array_equal(built["index"][1], built["ask"][1])
+
+
+def test_quantizing_quiets_only_the_quantizers_advice(onnx_index, tmp_path, caplog):
+    from rag.index.export import _quantize
+
+    for name in ("model.onnx", "model.onnx.data"):  # copies: the shared export's files are hard-linked
+        shutil.copyfile(export_folder(onnx_index) / name, tmp_path / name)
+    with caplog.at_level(logging.INFO):
+        _quantize(tmp_path / "model.onnx", tmp_path / "model-int8.onnx")
+        logging.getLogger("rag.elsewhere").warning("still heard")
+    assert (tmp_path / "model-int8.onnx").stat().st_size > 0
+    assert "pre-processing" not in caplog.text and "still heard" in caplog.text
+    assert not logging.getLogger().filters

@@ -180,7 +180,8 @@ def _quantize(source: Path, target: Path) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        logging.disable(logging.WARNING)  # it logs advice on the root logger
+        root = logging.getLogger()
+        root.addFilter(_above_warning)  # it logs advice on the root logger; other loggers keep theirs
         try:
             quantize_dynamic(
                 str(source),
@@ -190,7 +191,12 @@ def _quantize(source: Path, target: Path) -> None:
                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # types of the fused ops' outputs
             )
         finally:
-            logging.disable(logging.NOTSET)
+            root.removeFilter(_above_warning)
+
+
+def _above_warning(record: logging.LogRecord) -> bool:
+    """Keeps errors only: the quantizer's advice, logged as warnings, is not for the user."""
+    return record.levelno > logging.WARNING
 
 
 def _file_entry(path: Path) -> dict:
