@@ -267,7 +267,7 @@ class Engine:
             return hits, [None] * len(hits)
         read = hits[:READ_FIRST]
         found = self.reader.read(question, [store.text(h.passage) for h in read])
-        if max(r.score for r in found) < SURE:
+        if read_on([r.score for r in found]):
             more = hits[READ_FIRST:READ_DEPTH]
             found += self.reader.read(question, [store.text(h.passage) for h in more])
             read += more
@@ -296,6 +296,11 @@ class Engine:
         except InputError:
             return ""
         return previous.results[0].highlight if previous.answered and previous.results else ""
+
+
+def read_on(first: Sequence[float]) -> bool:
+    """Whether the passages after the first READ_FIRST are read too: none of those answers surely."""
+    return max(first, default=float("-inf")) < SURE
 
 
 def check_folders(settings: Settings, corpus_needed: bool = True) -> None:

@@ -35,7 +35,7 @@ from rag.answer.ranker import ANSWER_SIGNALS, RANKER_FILE, READING_SIGNALS, Line
 from rag.answer.results import reading_sentence  # noqa: E402
 from rag.answer.search import search  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.engine import READ_DEPTH, READ_FIRST, SURE, Engine  # noqa: E402
+from rag.engine import READ_DEPTH, READ_FIRST, Engine, read_on  # noqa: E402
 from rag.evaluate.phrase_metrics import exact_match, f1_score  # noqa: E402
 from rag.evaluate.questions import holds_answer, load_questions  # noqa: E402
 from rag.index.faiss.integrity import file_sha256  # noqa: E402
@@ -147,7 +147,7 @@ def fit_linear(rows: np.ndarray, labels: np.ndarray, names) -> Linear:
 def read_count(record: dict) -> int:
     """How many of the passages collected the engine reads: READ_FIRST, or all when none of those is sure."""
     scores = record["scores"]
-    return len(scores) if scores[:READ_FIRST].max() < SURE else min(READ_FIRST, len(scores))
+    return len(scores) if read_on(scores[:READ_FIRST]) else min(READ_FIRST, len(scores))
 
 
 def order_of(record: dict, reading: Linear | None) -> list[int]:

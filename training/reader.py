@@ -208,7 +208,8 @@ def settings_of(args) -> dict:
         "epochs",
         "seed",
     )
-    return {k: str(getattr(args, k)) if isinstance(getattr(args, k), Path) else getattr(args, k) for k in keys}
+    values = {k: getattr(args, k) for k in keys}
+    return {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
 
 
 def train_reader(args) -> None:
@@ -401,7 +402,7 @@ def export_reader(args) -> None:
     shutil.copyfile(bundled_path() / "tokenizer.json", args.to / "reader-tokenizer.json")
     run = json.loads((args.run / "settings.json").read_text())
     done = args.run / "done.json"
-    stages = stages_of(args.run)
+    stages = stages_of(args.run, state)
     card = {
         "model": "extractive reader fine-tuned from all-MiniLM-L6-v2 (training/reader.py)",
         "model_file": target.name,
@@ -424,21 +425,21 @@ def export_reader(args) -> None:
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) and its card")
 
 
-def stages_of(run: Path) -> list[dict]:
-    """The runs this one continues, earliest first, and itself: settings, steps, seconds, machine."""
+def stages_of(run: Path, state: dict) -> list[dict]:
+    """The runs this one continues, earliest first, and itself: settings, steps, seconds, machine.
+
+    `state` is this run's checkpoint, read when the run has not finished; the runs it continues have
+    finished (--start-from requires it), so their own done.json says.
+    """
     settings = json.loads((run / "settings.json").read_text())["settings"]
     done = run / "done.json"
     if done.exists():
         finished = json.loads(done.read_text())
     else:
-        import torch
-
-        state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
         finished = {"steps": state["step"], "seconds": round(state["seconds"]), "machine": machine()}
-    stage = {"settings": settings, "steps": finished["steps"], "seconds": finished["seconds"]}
-    stage["machine"] = finished["machine"]
+    stage = {"settings": settings, **{k: finished[k] for k in ("steps", "seconds", "machine")}}
     earlier = settings.get("start_from")
-    return (stages_of(Path(earlier)) if earlier else []) + [stage]
+    return (stages_of(Path(earlier), {}) if earlier else []) + [stage]
 
 
 # --- scoring ------------------------------------------------------------------------------------------
