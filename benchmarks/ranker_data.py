@@ -62,7 +62,7 @@ def main() -> None:
         labels, sent_rows, sent_labels = [], [], []
         for p, view in zip(ids.tolist(), views, strict=True):
             doc = store.document(p)
-            row = store.passages[p]
+            row = store.rows([p])[0]
             start, end = int(row["start"]), int(row["end"])
             same = turn.source is not None and doc["source"] == turn.source
             if turn.source is not None and turn.spans:
@@ -76,6 +76,7 @@ def main() -> None:
             labels.append(label)
             sent_rows.append(sentence_signals(query, view))
             sent_labels.append(np.array(slabels, dtype=bool))
+        located = store.rows(ids)
         records.append(
             {
                 "question": text,
@@ -83,9 +84,9 @@ def main() -> None:
                 "group": turn.source or "",
                 "about": about.get(text, ""),
                 "ids": ids,
-                "docs": np.asarray(store.passages[ids]["doc"]),
-                "starts": np.asarray(store.passages[ids]["start"]),
-                "ends": np.asarray(store.passages[ids]["end"]),
+                "docs": np.asarray(located["doc"]),
+                "starts": np.asarray(located["start"]),
+                "ends": np.asarray(located["end"]),
                 "first": first[lead],
                 "rows": rows,
                 "labels": np.array(labels, dtype=bool),

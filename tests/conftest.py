@@ -11,7 +11,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +65,35 @@ def corpus(tmp_path: Path) -> Path:
     return target
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked `both_stores` runs twice: on the FAISS folder, and on Milvus Lite (slow)."""
+    if metafunc.definition.get_closest_marker("both_stores"):
+        kinds = ["faiss", pytest.param("milvus", marks=pytest.mark.slow)]
+        metafunc.parametrize("store_kind", kinds, indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, corpus: Path) -> Settings:
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Where `settings` keeps the index: "faiss" (the folder) unless a test or module asks for "milvus"."""
+    return str(getattr(request, "param", "faiss"))
+
+
+@pytest.fixture(scope="session")
+def milvus_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One Milvus Lite file for the whole session (it takes seconds to start); tests keep collections apart."""
+    return tmp_path_factory.mktemp("milvus") / "rag.db"
+
+
+def milvus_url(milvus_db: Path, key: str) -> str:
+    """The store setting for collections of their own in `milvus_db`, named after `key`."""
+    return f"milvus://{milvus_db}?collection=t{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus: Path, store_kind: str, request: pytest.FixtureRequest) -> Settings:
+    if store_kind == "milvus":
+        store = milvus_url(request.getfixturevalue("milvus_db"), request.node.nodeid)
+        return Settings(corpus=corpus, index=tmp_path / "index", store=store)
     return Settings(corpus=corpus, index=tmp_path / "index")
 
 
@@ -82,13 +110,44 @@ def real_embedder():
 
 
 @pytest.fixture(scope="session")
-def real_engine(tmp_path_factory, real_embedder) -> Engine:
-    """The bundled corpus indexed with the real model, shared by the quality tests."""
-    root = tmp_path_factory.mktemp("real")
-    shutil.copytree(CORPUS, root / "corpus")
-    eng = Engine(Settings(corpus=root / "corpus", index=root / "index"), embedder=real_embedder)
-    eng.update()
-    return eng
+def real_engines(tmp_path_factory, real_embedder, milvus_db: Path) -> Callable[[str], Engine]:
+    """The bundled corpus indexed with the real model, once per store kind, shared by the quality tests."""
+    built: dict[str, Engine] = {}
+
+    def engine_for(kind: str) -> Engine:
+        if kind not in built:
+            root = tmp_path_factory.mktemp(f"real-{kind}")
+            shutil.copytree(CORPUS, root / "corpus")
+            settings = Settings(corpus=root / "corpus", index=root / "index")
+            if kind == "milvus":
+                settings = replace(settings, store=milvus_url(milvus_db, "real"))
+            built[kind] = Engine(settings, embedder=real_embedder)
+            built[kind].update()
+        return built[kind]
+
+    return engine_for
+
+
+@pytest.fixture
+def real_engine(real_engines: Callable[[str], Engine], store_kind: str) -> Engine:
+    return real_engines(store_kind)
+
+
+@pytest.fixture
+def beir_dir(tmp_path: Path) -> Path:
+    """A BEIR set of three documents and two questions."""
+    folder = tmp_path / "tiny"
+    (folder / "qrels").mkdir(parents=True)
+    docs = [
+        ("d1", "Sourdough", "A starter of flour and water is fed daily and leavens the bread."),
+        ("d2", "Kernel", "Rust support was merged into Linux 6.1 after a long review."),
+        ("d3", "Tea", "Green tea is steeped briefly in water below boiling."),
+    ]
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps({"_id": i, "title": t, "text": x}) for i, t, x in docs))
+    queries = [("q1", "Which Linux release merged Rust support?"), ("q2", "How is a sourdough starter fed?")]
+    (folder / "queries.jsonl").write_text("\n".join(json.dumps({"_id": i, "text": t}) for i, t in queries))
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td2\t1\nq2\td1\t2\n")
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -89,22 +89,7 @@ def test_ndcg_and_recall_on_fixed_rankings():
     assert recall_at_k(["b", "x"], gains, k=2) == 0.5 and recall_at_k([], gains) == 0.0
 
 
-@pytest.fixture
-def beir_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "tiny"
-    (folder / "qrels").mkdir(parents=True)
-    docs = [
-        ("d1", "Sourdough", "A starter of flour and water is fed daily and leavens the bread."),
-        ("d2", "Kernel", "Rust support was merged into Linux 6.1 after a long review."),
-        ("d3", "Tea", "Green tea is steeped briefly in water below boiling."),
-    ]
-    (folder / "corpus.jsonl").write_text("\n".join(json.dumps({"_id": i, "title": t, "text": x}) for i, t, x in docs))
-    queries = [("q1", "Which Linux release merged Rust support?"), ("q2", "How is a sourdough starter fed?")]
-    (folder / "queries.jsonl").write_text("\n".join(json.dumps({"_id": i, "text": t}) for i, t in queries))
-    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td2\t1\nq2\td1\t2\n")
-    return folder
-
-
+@pytest.mark.both_stores
 def test_beir_set_is_indexed_once_and_scored(beir_dir, tmp_path, settings, fake_embedder):
     data = load_beir(beir_dir)
     assert len(data.documents) == 3 and data.qrels == {"q1": {"d2": 1}, "q2": {"d1": 2}}

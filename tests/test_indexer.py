@@ -12,6 +12,7 @@ from rag.ingest.documents import read_document, scan
 from .conftest import CORPUS, FakeEmbedder
 
 
+@pytest.mark.both_stores
 def test_first_build_embeds_every_passage(engine, fake_embedder):
     report = engine.update()
     assert (report.added, report.updated, report.removed, report.unchanged) == (2, 0, 0, 0)
@@ -30,6 +31,7 @@ def test_stored_passages_are_exact_spans_of_their_articles(engine, settings):
         assert texts[source][start:end] == store.text(i)
 
 
+@pytest.mark.both_stores
 def test_nothing_changed_embeds_nothing(engine, fake_embedder):
     engine.update()
     before = fake_embedder.embedded
@@ -38,6 +40,7 @@ def test_nothing_changed_embeds_nothing(engine, fake_embedder):
     assert engine.stale_reason() is None
 
 
+@pytest.mark.both_stores
 def test_changing_one_article_embeds_only_its_passages(engine, settings, fake_embedder):
     first = engine.update()
     path = settings.corpus / "torvalds-on-rust-in-linux.txt"
@@ -58,6 +61,7 @@ def test_changing_one_article_embeds_only_its_passages(engine, settings, fake_em
     assert engine.ask("PPR-9087", k=1).results[0].citation.source == path.name
 
 
+@pytest.mark.both_stores
 def test_adding_and_deleting_articles(engine, settings):
     engine.update()
     (settings.corpus / "new").mkdir()
@@ -75,6 +79,7 @@ def test_adding_and_deleting_articles(engine, settings):
     assert all(r.citation.source != "rust-in-the-linux-kernel.txt" for r in hits)
 
 
+@pytest.mark.both_stores
 def test_other_model_or_chunking_rebuilds_everything_and_says_why(engine, settings, fake_embedder):
     engine.update()
 
@@ -114,6 +119,7 @@ def test_ask_builds_a_missing_index_first(engine, settings):
     assert answer.added == 2
 
 
+@pytest.mark.both_stores
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x01"])
 def test_empty_questions_are_refused(engine, question):
     from rag.errors import InputError

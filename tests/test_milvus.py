@@ -1,17 +1,13 @@
-"""The retrieval and update tests again, with the index in Milvus Lite instead of the FAISS folder.
+"""Milvus' own tests: what the FAISS folder's tests check by looking inside the folder, checked in Milvus.
 
-Tests that only go through the Engine are imported from their modules and run
-here with `settings` pointing at Milvus; the ones that look inside the FAISS
-folder have a Milvus counterpart below. One Milvus Lite file serves the whole
-session (it takes seconds to start); each test has collections of its own.
+Tests that only go through the Engine are marked `both_stores` where they are
+and run on both (conftest.py); here `settings` points at Milvus Lite.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -21,7 +17,6 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import main
-from rag.config import Settings
 from rag.engine import Engine
 from rag.errors import IndexStateError
 from rag.index.backends import open_backend
@@ -30,62 +25,14 @@ from rag.index.keyword import tokenize
 from rag.index.schema import FORMAT_VERSION
 from rag.ingest.documents import read_document, scan
 
-from .conftest import CORPUS, ROOT, FakeEmbedder
-from .test_evaluate import beir_dir, test_beir_set_is_indexed_once_and_scored  # noqa: F401
-from .test_indexer import (  # noqa: F401  (collected here, run against Milvus)
-    test_adding_and_deleting_articles,
-    test_changing_one_article_embeds_only_its_passages,
-    test_empty_questions_are_refused,
-    test_first_build_embeds_every_passage,
-    test_nothing_changed_embeds_nothing,
-    test_other_model_or_chunking_rebuilds_everything_and_says_why,
-)
-from .test_protocols import test_the_backend_and_its_store_have_the_declared_interfaces  # noqa: F401
-from .test_quality import (  # noqa: F401
-    own_set_report,
-    test_answer_bearing_passage_is_in_the_top_3,
-    test_follow_up_finds_the_date_of_his_first_pull_request,
-    test_off_topic_question_is_not_answered,
-    test_own_question_set_quality,
-)
-from .test_scope import (  # noqa: F401
-    test_a_follow_up_stays_within_the_chosen_articles,
-    test_a_question_asked_within_one_article_only_cites_it,
-    test_a_selection_naming_no_article_says_so,
-    test_a_small_selection_still_gets_k_passages,
-)
-from .test_search import (  # noqa: F401
-    test_ask_with_history_keeps_the_public_shape,
-    test_identifier_questions_find_their_passage,
-    test_no_passage_is_shown_twice_and_overlaps_are_dropped,
-)
+from .conftest import ROOT, FakeEmbedder
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def milvus_db(tmp_path_factory):
-    return tmp_path_factory.mktemp("milvus") / "rag.db"
-
-
-def store_url(milvus_db, key: str) -> str:
-    return f"milvus://{milvus_db}?collection=t{hashlib.sha1(key.encode()).hexdigest()[:12]}"
-
-
 @pytest.fixture
-def settings(tmp_path, corpus, milvus_db, request) -> Settings:
-    return Settings(corpus=corpus, index=tmp_path / "index", store=store_url(milvus_db, request.node.nodeid))
-
-
-@pytest.fixture(scope="module")
-def real_engine(tmp_path_factory, real_embedder, milvus_db) -> Engine:
-    """The bundled corpus indexed with the real model into Milvus."""
-    root = tmp_path_factory.mktemp("real-milvus")
-    shutil.copytree(CORPUS, root / "corpus")
-    settings = Settings(corpus=root / "corpus", index=root / "index", store=store_url(milvus_db, "real"))
-    engine = Engine(settings, embedder=real_embedder)
-    engine.update()
-    return engine
+def store_kind() -> str:
+    return "milvus"
 
 
 def all_passages(store) -> list[dict]:
@@ -267,7 +214,7 @@ def test_a_milvus_lite_file_in_use_gets_a_short_message(settings, engine, tmp_pa
     assert "open in another process" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_beir_set_gets_collections_of_its_own(beir_dir, tmp_path, settings, fake_embedder):  # noqa: F811
+def test_a_beir_set_gets_collections_of_its_own(beir_dir, tmp_path, settings, fake_embedder):
     from rag.evaluate.beir import run_beir
 
     report = run_beir(beir_dir, tmp_path / "work", settings, embedder=fake_embedder)

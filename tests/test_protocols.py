@@ -9,7 +9,7 @@ or its store leaves the interface.
 
 from __future__ import annotations
 
-import numpy as np
+import pytest
 
 from rag.index.backends import FaissBackend, open_backend
 from rag.index.faiss.reader import Store
@@ -22,6 +22,7 @@ def _declared(faiss: FaissBackend, milvus: MilvusBackend) -> tuple[Backend[Store
     return faiss, milvus
 
 
+@pytest.mark.both_stores
 def test_the_backend_and_its_store_have_the_declared_interfaces(engine, settings):
     engine.update()
     backend = open_backend(settings)
@@ -29,5 +30,5 @@ def test_the_backend_and_its_store_have_the_declared_interfaces(engine, settings
     assert isinstance(backend, Backend) and isinstance(store, ReadableStore)
     assert backend.is_live(store) and len(store) == store.manifest.passages > 0
     ids, _ = store.keyword_search("Rust Linux kernel", 3)
-    rows = store.passages[np.array(ids)]
+    rows = store.rows(ids)
     assert len(rows) == len(ids) and store.doc(int(rows[0]["doc"])) == store.document(ids[0])

@@ -24,14 +24,10 @@ QUESTIONS = ROOT / "eval" / "questions.jsonl"
         ("Which kernel release was Rust expected to land in?", "6.1"),
     ],
 )
+@pytest.mark.both_stores
 def test_answer_bearing_passage_is_in_the_top_3(real_engine, question, expected):
     answer = real_engine.ask(question, k=3)
     assert any(expected in r.text for r in answer.results), [r.text[:80] for r in answer.results]
-
-
-@pytest.fixture(scope="module")
-def own_set_report(real_engine):
-    return run_eval(real_engine, load_questions(QUESTIONS))
 
 
 def test_own_question_set_is_large_enough():
@@ -42,15 +38,17 @@ def test_own_question_set_is_large_enough():
     assert sum(1 for c in conversations if len(c) > 1) >= 5
 
 
-def test_own_question_set_quality(own_set_report):
+@pytest.mark.both_stores
+def test_own_question_set_quality(real_engine):
     """The levels measured when the fusion and thresholds were chosen (docs/quality.md, "Figures")."""
-    r = own_set_report
+    r = run_eval(real_engine, load_questions(QUESTIONS))
     assert r.hit_at_1 >= 0.82 and r.hit_at_5 >= 0.94 and r.mrr >= 0.87, r.to_json()
     assert r.highlight_accuracy >= 0.85, r.to_json()
     # at most 3 % of the answerable questions refused (2 of 67), the bound the abstention is held to
     assert r.false_refusals <= 2 and r.abstention_recall >= 0.7, r.to_json()
 
 
+@pytest.mark.both_stores
 def test_follow_up_finds_the_date_of_his_first_pull_request(real_engine):
     first = real_engine.ask("Who led the Rust for Linux project?", k=3)
     assert "Miguel Ojeda" in first.results[0].text
@@ -59,6 +57,7 @@ def test_follow_up_finds_the_date_of_his_first_pull_request(real_engine):
     assert "Sept. 20, 2021" in answer.results[0].highlight
 
 
+@pytest.mark.both_stores
 def test_off_topic_question_is_not_answered(real_engine):
     answer = real_engine.ask("What is the capital city of Australia?")
     assert not answer.answered and answer.results  # closest passages are still shown

@@ -32,6 +32,7 @@ def test_patterns_name_articles_by_path_file_name_or_folder(patterns, chosen):
     assert [docs[i]["source"] for i in matching_documents(docs, patterns)] == chosen
 
 
+@pytest.mark.both_stores
 def test_a_question_asked_within_one_article_only_cites_it(engine):
     engine.update()
     everywhere = engine.ask(FIRST, k=5)
@@ -41,6 +42,7 @@ def test_a_question_asked_within_one_article_only_cites_it(engine):
     assert all(c.source == TORVALDS for r in answer.results for c in r.also_in)
 
 
+@pytest.mark.both_stores
 @pytest.mark.parametrize("exact", [True, False])
 def test_a_small_selection_still_gets_k_passages(engine, corpus, monkeypatch, exact):
     """A chosen article far down the whole corpus's ranking still fills the answer, searched exactly
@@ -58,12 +60,14 @@ def test_a_small_selection_still_gets_k_passages(engine, corpus, monkeypatch, ex
     assert len(answer.results) == 4 and {r.citation.source for r in answer.results} == {"kept/bread.md"}
 
 
+@pytest.mark.both_stores
 def test_a_follow_up_stays_within_the_chosen_articles(engine):
     engine.update()
     answer = engine.ask("When did he send his first pull request?", k=3, history=[FIRST], within=[TORVALDS])
     assert answer.results and {r.citation.source for r in answer.results} == {TORVALDS}
 
 
+@pytest.mark.both_stores
 def test_a_selection_naming_no_article_says_so(engine):
     engine.update()
     with pytest.raises(InputError, match="no article matches “reports/\\*”; choose articles by their path"):

@@ -32,6 +32,7 @@ def test_identifiers_survive_tokenisation_whole_and_in_parts(text, term):
     assert all(part in terms for part in term.replace("-", ".").split(".") if part)
 
 
+@pytest.mark.both_stores
 @pytest.mark.parametrize("question, needle", [("What is PPR-9087?", "PPR-9087"), ("cve-2021-1234", "CVE-2021-1234")])
 def test_identifier_questions_find_their_passage(engine, corpus, question, needle):
     (corpus / "parts.txt").write_text(
@@ -43,6 +44,7 @@ def test_identifier_questions_find_their_passage(engine, corpus, question, needl
     assert needle in top.text and needle in top.highlight
 
 
+@pytest.mark.both_stores
 def test_no_passage_is_shown_twice_and_overlaps_are_dropped(engine):
     engine.update()
     store = engine.store()
@@ -120,6 +122,7 @@ def test_follow_up_context_reads_the_previous_answer_between_the_questions():
     assert context == "Who led it? Miguel Ojeda led these efforts. Who paid for his work?"
 
 
+@pytest.mark.both_stores
 def test_ask_with_history_keeps_the_public_shape(engine):
     engine.update()
     answer = engine.ask("When did he send it?", k=2, history=["Who submitted the first pull request?"])

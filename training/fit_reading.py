@@ -87,7 +87,7 @@ def collect(args) -> None:
         readings = engine.reader.read(text, [store.text(h.passage) for h in hits])
         rows = []
         for hit, reading in zip(hits, readings, strict=True):
-            doc, row = store.document(hit.passage), store.passages[hit.passage]
+            doc, row = store.document(hit.passage), store.rows([hit.passage])[0]
             start, end = int(row["start"]), int(row["end"])
             passage = store.text(hit.passage)
             same = turn.source is not None and doc["source"] == turn.source

@@ -299,7 +299,7 @@ def answer_from(
         )
         text, spans = view.text, view.spans
         doc = store.document(hit.passage)
-        row = store.passages[hit.passage]
+        row = store.rows([hit.passage])[0]
         hs, he = reading_sentence(spans, reading) if _usable(reading) else best_sentence(query, view)
         start, end = int(row["start"]), int(row["end"])
         where = locate(doc.get("structure"), start, end, at=start + hs)  # the section of the highlight

@@ -73,9 +73,8 @@ class Within:
         self.numbers = numbers
         self.sources = sources
         self._count = count
-        passages = store.passages
-        # The FAISS store holds its passage rows in memory; Milvus is asked to filter by document instead.
-        self._ids = np.flatnonzero(np.isin(passages["doc"], numbers)) if isinstance(passages, np.ndarray) else None
+        # The FAISS store finds the chosen passages in memory; Milvus is asked to filter by document instead.
+        self._ids = store.passages_of(numbers)
         if self._ids is not None:
             self._count = len(self._ids)
 

@@ -280,7 +280,7 @@ def select(
     store: ReadableStore, c: Candidates, scores: np.ndarray, k: int, signals: dict[int, np.ndarray] | None = None
 ) -> list[Hit]:
     """Greedy pick of `k` passages: best score first, no overlap with one already taken, no repeated text."""
-    rows = store.passages[c.ids] if len(c) else store.passages[:0]
+    rows = store.rows(c.ids)
     docs, starts, ends = rows["doc"].tolist(), rows["start"].tolist(), rows["end"].tolist()
     taken: dict[int, list[tuple[int, int]]] = {}
     seen_texts: set[str] = set()
@@ -319,7 +319,7 @@ def fuse_documents(store: ReadableStore, c: Candidates) -> tuple[np.ndarray, np.
     """Document numbers in the pool and their fused scores: each signal of a document is its best passage's."""
     if not len(c):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    docs = np.asarray(store.passages[c.ids]["doc"], dtype=np.int64)
+    docs = np.asarray(store.rows(c.ids)["doc"], dtype=np.int64)
     numbers, inverse = np.unique(docs, return_inverse=True)
     signals = []
     for values in (c.dense, c.sentence, c.keyword, c.coverage):

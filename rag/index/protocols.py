@@ -12,23 +12,16 @@ backends answer alike.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 from ..config import Settings
 from .schema import DocumentEntry, IndexChange, Manifest
 
-__all__ = ["ReadableStore", "PassageRows", "Backend"]
-
-
-class PassageRows(Protocol):
-    """`rows[i]` or `rows[ids]` -> (doc, start, end) records, as the FAISS store's structured array gives them."""
-
-    def __getitem__(self, key: Any, /) -> Any: ...
-
-    def __len__(self) -> int: ...
+__all__ = ["ReadableStore", "Backend"]
 
 
 @runtime_checkable
@@ -37,10 +30,15 @@ class ReadableStore(Protocol):
 
     manifest: Manifest
 
-    @property
-    def passages(self) -> PassageRows: ...
-
     def __len__(self) -> int: ...
+
+    def rows(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The (doc, start, end) record of each passage in `ids`, a `schema.PASSAGE_DTYPE` array."""
+        ...
+
+    def passages_of(self, docs: list[int]) -> np.ndarray | None:
+        """Ids of the passages of documents `docs`; None where searches filter by document instead."""
+        ...
 
     def dense_search(self, vector: np.ndarray, n: int) -> tuple[list[int], list[float]]:
         """Ids and cosines of the `n` passages nearest to `vector`, best first."""

@@ -29,6 +29,7 @@ so a writer deleting that generation afterwards does no harm.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -152,8 +153,16 @@ class Store:
     # -- what search reads (the Milvus store answers the same calls; see protocols.py) --
 
     def doc(self, number: int) -> DocumentEntry:
-        """Metadata of the document that `passages[i]["doc"]` names."""
+        """Metadata of the document that `rows(...)["doc"]` names."""
         return self.manifest.documents[number]
+
+    def rows(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The (doc, start, end) record of each passage in `ids`."""
+        return self.passages[np.asarray(ids, dtype=np.int64)]
+
+    def passages_of(self, docs: list[int]) -> np.ndarray | None:
+        """Ids of the passages of documents `docs`, found in the passage rows held in memory."""
+        return np.flatnonzero(np.isin(self.passages["doc"], docs))
 
     def vector_rows(self, ids: np.ndarray) -> np.ndarray:
         return np.asarray(self._vectors.take(ids, axis=0), dtype=np.float32)

@@ -59,7 +59,6 @@ class MilvusStore:
         self._rows: dict[int, _Row] = {}
         self._df: dict[str, int] = {}
         self._last_keyword: tuple[str, dict[int, float], bool] | None = None  # query, scores, all matches?
-        self.passages = _Passages(self)
 
     def __len__(self) -> int:
         return self.manifest.passages
@@ -165,6 +164,15 @@ class MilvusStore:
         """Metadata of the document that passage `i` belongs to."""
         return self._docs[int(i) >> DOC_SHIFT]
 
+    def rows(self, ids) -> np.ndarray:
+        """The (doc, start, end) record of each passage in `ids`, as `schema.PASSAGE_DTYPE`."""
+        found = self._get(np.asarray(ids).tolist())
+        return np.array([(r.doc, r.start, r.end) for r in found], dtype=PASSAGE_DTYPE)
+
+    def passages_of(self, docs: list[int]) -> np.ndarray | None:
+        """None: Milvus filters by document inside its searches (`dense_search(docs=...)`)."""
+        return None
+
     def doc(self, number: int) -> DocumentEntry:
         """Metadata of the document that `passages[i]["doc"]` names."""
         return self._docs[number]
@@ -186,21 +194,3 @@ class MilvusStore:
 def _of(docs: list[int] | None) -> str:
     """Milvus' filter for the passages of some documents ("" for all): their ids' high bits are the document."""
     return "" if docs is None else f"doc in {sorted(int(d) for d in docs)}"
-
-
-class _Passages:
-    """`store.passages[i]` or `store.passages[ids]` -> (doc, start, end), as the FAISS store's array gives them."""
-
-    def __init__(self, store: MilvusStore) -> None:
-        self._store = store
-
-    def __getitem__(self, key):
-        if isinstance(key, slice) and key.stop == 0:
-            return np.zeros(0, dtype=PASSAGE_DTYPE)
-        if np.ndim(key) == 0:
-            return self[[int(key)]][0]
-        rows = self._store._get(np.asarray(key).tolist())
-        return np.array([(r.doc, r.start, r.end) for r in rows], dtype=PASSAGE_DTYPE)
-
-    def __len__(self) -> int:
-        return len(self._store)
