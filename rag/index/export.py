@@ -29,6 +29,7 @@ import uuid
 import warnings
 from pathlib import Path
 
+from ..atomic import write_atomic
 from ..config import DEFAULT_MODEL
 from ..errors import ConfigError
 from .bundled import BUNDLED_SHA256, bundled_model_path
@@ -69,7 +70,7 @@ def verified_export(folder: Path) -> dict | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if refreshed:
-        _write_json(folder / "export.json", record)
+        write_atomic(folder / "export.json", json.dumps(record, indent=1))
     return record
 
 
@@ -94,7 +95,7 @@ def export_bundled(folder: Path) -> dict:
             "max_length": max_length,
             "files": {name: _file_entry(tmp / name) for name in FILES},
         }
-        _write_json(tmp / "export.json", record)
+        write_atomic(tmp / "export.json", json.dumps(record, indent=1))
         if verified_export(folder) is not None:  # another process has just exported it
             return json.loads((folder / "export.json").read_text())
         shutil.rmtree(folder, ignore_errors=True)
@@ -202,9 +203,3 @@ def _above_warning(record: logging.LogRecord) -> bool:
 def _file_entry(path: Path) -> dict:
     st = path.stat()
     return {"sha256": file_sha256(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)

@@ -18,6 +18,7 @@ from typing import NotRequired, TypedDict
 import numpy as np
 
 from ..errors import IndexStateError
+from ..ingest.citation import structure
 from ..ingest.documents import ArticleFile, Document
 from ..ingest.readers import READER_VERSION
 
@@ -28,6 +29,8 @@ __all__ = [
     "Manifest",
     "Kept",
     "Fresh",
+    "kept_entry",
+    "fresh_entry",
     "NewVectors",
     "IndexChange",
 ]
@@ -127,6 +130,30 @@ def _check_documents(manifest: Manifest) -> None:
 
 Kept = tuple[ArticleFile, DocumentEntry, int]  # an unchanged article: its file, its document entry, its document number
 Fresh = tuple[ArticleFile, Document, list[tuple[int, int]]]  # a new or changed article, read, and its passage spans
+
+
+def kept_entry(kept: Kept) -> DocumentEntry:
+    """An unchanged article's entry, with its file's size and time now (touching a file keeps its rows)."""
+    f, entry, _ = kept
+    return {**entry, "size": f.size, "mtime_ns": f.mtime_ns}
+
+
+def fresh_entry(fresh: Fresh) -> DocumentEntry:
+    """A new or changed article's entry: its file, what its reader found, and where its passages fall."""
+    f, doc, spans = fresh
+    return {
+        "source": f.source,
+        "hash": doc.hash,
+        "size": f.size,
+        "mtime_ns": f.mtime_ns,
+        "title": doc.title,
+        "author": doc.author,
+        "date": doc.date,
+        "url": doc.url,
+        "origin": doc.origin,
+        "structure": structure(doc, spans),
+        "count": len(spans),
+    }
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ every file written is taken back: the corpus and the index are as they were.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from ..atomic import write_atomic
 from ..errors import CorpusError
 from .documents import ARTICLE_TYPES, ArticleFile, Document, read_bytes
 from .sandbox import read_here
@@ -136,7 +136,7 @@ def add_files(
             if old is None:
                 path.unlink(missing_ok=True)
             else:
-                _write_atomic(path, old)
+                write_atomic(path, old)
         raise
     return report
 
@@ -172,7 +172,7 @@ def _save(corpus: Path, name: str, data: bytes, overwrite: bool) -> tuple[Path, 
     if overwrite and (corpus / name).is_file():
         target = corpus / name
         old = target.read_bytes()
-        _write_atomic(target, data)
+        write_atomic(target, data)
         log.info("replaced %s", target)
         return target, old
     stem, suffix = Path(name).stem, Path(name).suffix
@@ -191,13 +191,3 @@ def _save(corpus: Path, name: str, data: bytes, overwrite: bool) -> tuple[Path, 
         log.info("saved %s", target)
         return target, None
     raise CorpusError(f"{name}: too many articles of this name in the corpus; rename the file and try again.")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path`'s bytes all at once: a reader sees the old file or the new one, never a part."""
-    tmp = path.with_name(f".{path.name}.adding")  # hidden: the indexer and the watcher pass it over
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

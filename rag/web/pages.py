@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from difflib import SequenceMatcher
 from pathlib import Path
+
+from ..atomic import replacing
 
 __all__ = ["page_image", "passage_boxes", "SCALE"]
 
@@ -46,13 +46,8 @@ def page_image(pdf: Path, page: int, passage: str, cache: Path) -> Path | None:
     if image is None:
         return None
     cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache, suffix=".tmp")
-    os.close(fd)
-    try:
+    with replacing(target) as tmp:  # whole or absent, even with two answers rendering the same page
         image.save(tmp, format="PNG", optimize=True)
-        os.replace(tmp, target)  # whole or absent, even with two answers rendering the same page
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     return target
 
 

@@ -5,8 +5,8 @@
     remove_stale(index_dir)       # generations and leftovers CURRENT does not name
     read_skipped / write_skipped  # the articles the last update could not index
 
-Writes are durable: a file is written beside its target, fsynced and renamed
-over it (`replace_text`), then its folder is fsynced.
+Writes are durable (`atomic.write_atomic(..., durable=True)`): a file is written
+beside its target, fsynced and renamed over it, then its folder is fsynced.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import json
 import os
 import re
 import shutil
-import uuid
 from pathlib import Path
 
+from ...atomic import fsync_dir, write_atomic
 from ...errors import IndexStateError
 from ..retry import attempts
 from ..schema import Manifest
@@ -29,9 +29,7 @@ __all__ = [
     "remove_stale",
     "read_skipped",
     "write_skipped",
-    "replace_text",
     "fsync_tree",
-    "fsync_dir",
 ]
 
 
@@ -106,17 +104,8 @@ def read_skipped(index_dir: Path) -> list[dict]:
 
 def write_skipped(index_dir: Path, skipped: list[dict]) -> None:
     if read_skipped(index_dir) != skipped:
-        replace_text(index_dir / "skipped.json", json.dumps({"files": skipped}, indent=1, ensure_ascii=False))
-
-
-def replace_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+        text = json.dumps({"files": skipped}, indent=1, ensure_ascii=False)
+        write_atomic(index_dir / "skipped.json", text, durable=True)
 
 
 def fsync_tree(folder: Path) -> None:
@@ -128,11 +117,3 @@ def fsync_tree(folder: Path) -> None:
             finally:
                 os.close(fd)
         fsync_dir(Path(root))
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

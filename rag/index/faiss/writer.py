@@ -16,15 +16,15 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
+from ...atomic import fsync_dir, write_atomic
 from ...config import Settings
-from ...ingest.citation import structure
 from ..quantize import quantize
-from ..schema import PASSAGE_DTYPE, DocumentEntry, IndexChange, Manifest
-from .generations import fsync_dir, fsync_tree, remove_stale, replace_text
+from ..schema import PASSAGE_DTYPE, DocumentEntry, IndexChange, Manifest, fresh_entry, kept_entry
+from .generations import fsync_tree, remove_stale
 from .integrity import record
 from .reader import Store
 
@@ -45,23 +45,21 @@ def write_generation(settings: Settings, old: Store | None, change: IndexChange)
     one run of rows, so an update of a large corpus copies a few runs, not one article at a time.
     """
     model, dim, kept, fresh, new = change.model, change.dim, change.kept, change.fresh, change.vectors
-    entries = []
-    for f, meta, _ in kept:
-        info = {k: meta.get(k) for k in ("hash", "title", "author", "date", "url", "origin", "structure")}
-        entries.append((f.source, f, info, "kept", meta["first"], meta["count"]))
+    entries: list[tuple[DocumentEntry, str, int]] = []  # entry, kept or fresh, its first row where its rows are
+    for k in kept:
+        entries.append((kept_entry(k), "kept", k[1]["first"]))
     at = 0
-    for f, doc, spans in fresh:
-        info = {"hash": doc.hash, **doc.meta, "structure": structure(doc, spans)}
-        entries.append((f.source, f, info, "fresh", at, len(spans)))
-        at += len(spans)
-    entries.sort(key=lambda e: e[0])
+    for fr in fresh:
+        entries.append((fresh_entry(fr), "fresh", at))
+        at += entries[-1][0]["count"]
+    entries.sort(key=lambda e: e[0]["source"])
 
     docs: list[DocumentEntry] = []
     runs: list[list[Any]] = []  # [kind, first row, count]
     total = 0
-    for source, f, info, kind, first, count in entries:
-        entry = {"source": source, **info, "size": f.size, "mtime_ns": f.mtime_ns, "first": total, "count": count}
-        docs.append(cast(DocumentEntry, entry))
+    for entry, kind, first in entries:
+        count = entry["count"]
+        docs.append({**entry, "first": total})
         total += count
         if runs and runs[-1][0] == kind and runs[-1][1] + runs[-1][2] == first:
             runs[-1][2] += count
@@ -173,7 +171,7 @@ def write_store(
         # The generation's name is made durable before CURRENT names it: otherwise a power cut could keep
         # the new CURRENT and lose the rename, leaving CURRENT naming a folder that is not there (docs/indexing.md).
         fsync_dir(index_dir)
-        replace_text(index_dir / "CURRENT", gen.name)
+        write_atomic(index_dir / "CURRENT", gen.name, durable=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -25,8 +25,8 @@ from typing import Any, cast
 
 from ...config import Settings
 from ...errors import ConfigError, IndexBusyError
-from ...ingest.citation import fit, structure
-from ..schema import DocumentEntry, IndexChange, Manifest, NewVectors
+from ...ingest.citation import fit
+from ..schema import DocumentEntry, IndexChange, Manifest, NewVectors, fresh_entry, kept_entry
 from .meta import Meta
 from .pack import bm25_terms, pack_sentences, pack_spans
 from .schema import (
@@ -70,17 +70,19 @@ def apply_update(meta: Meta, settings: Settings, old: MilvusStore | None, change
     gone = [d for d in before if d["source"] not in kept_sources]
     docs: list[dict[str, Any]] = []
     rows = [_doc_row(d, removed=gen) for d in gone]
-    for f, entry, _ in kept:
-        docs.append({**entry, "size": f.size, "mtime_ns": f.mtime_ns})
-        if (f.size, f.mtime_ns) != (entry["size"], entry["mtime_ns"]):
+    for k in kept:
+        docs.append(dict(kept_entry(k)))
+        if docs[-1] != k[1]:
             rows.append(_doc_row(docs[-1]))  # the same content, touched: only the stat changes
     placed = []
-    for f, document, spans in fresh:
+    for fr in fresh:
+        f, document, spans = fr
         if len(spans) >= 1 << DOC_SHIFT:
             raise ConfigError(f"{f.source} makes {len(spans)} passages, more than Milvus ids allow: split it.")
-        doc: dict[str, Any] = {"id": next_doc, "source": f.source, "hash": document.hash, **document.meta}
-        doc["structure"] = fit(structure(document, spans), MAX_VARCHAR // 2)  # one VARCHAR holds the entry
-        docs.append({**doc, "size": f.size, "mtime_ns": f.mtime_ns, "count": len(spans)})
+        entry = fresh_entry(fr)
+        entry["id"] = next_doc
+        entry["structure"] = fit(entry["structure"], MAX_VARCHAR // 2)  # one VARCHAR holds the entry
+        docs.append(dict(entry))
         rows.append(_doc_row(docs[-1], added=gen))
         placed.append((next_doc, document, spans))
         next_doc += 1
