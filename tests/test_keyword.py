@@ -118,10 +118,10 @@ def test_tokenize_stays_right_when_its_memory_fills(monkeypatch):
     import rag.index.keyword
 
     monkeypatch.setattr(rag.index.keyword, "_TERM_CACHE_SIZE", 5)
-    monkeypatch.setattr(rag.index.keyword, "_TERMS", {})
+    monkeypatch.setattr(rag.index.keyword, "_TERMS", rag.index.keyword._TermCache())
     for text in VARIED * 2:
         assert tokenize(text) == plain_tokenize(text)
-        assert len(rag.index.keyword._TERMS) <= 5 + len(set(rag.index.keyword._TOKEN.findall(text.lower())))
+        assert len(rag.index.keyword._TERMS.known) <= 5 + len(set(rag.index.keyword._TOKEN.findall(text.lower())))
 
 
 def plain_scores(index: KeywordIndex, query: str) -> np.ndarray:

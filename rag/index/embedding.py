@@ -173,7 +173,6 @@ class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model, run on the CPU, loaded without network access."""
 
     def __init__(self, name: str = DEFAULT_MODEL) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         path = bundled_model_path() if is_bundled(name) else name
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
@@ -181,7 +180,7 @@ class SentenceTransformerEmbedder(Embedder):
         hf_logging.disable_progress_bar()
 
         try:
-            self.model = SentenceTransformer(str(path), device="cpu")
+            self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         except Exception as exc:  # the library raises OSError, ValueError, HF errors...
             raise ConfigError(
                 f"cannot load embedding model {name!r} ({exc.__class__.__name__}). Use {DEFAULT_MODEL!r} "

@@ -49,7 +49,7 @@ def tokenize(text: str) -> list[str]:
     >>> tokenize("Rust will make it into 6.1, says CVE-2021-1234's author")
     ['rust', 'make', '6.1', '6', '1', 'say', 'cve-2021-1234', 'cve', '2021', '1234', 'author']
     """
-    known = _TERMS  # replaced, never emptied, when full: a thread reading it meanwhile keeps a whole one
+    known = _TERMS.known
     get = known.get
     terms: list[str] = []
     extend = terms.extend
@@ -57,22 +57,30 @@ def tokenize(text: str) -> list[str]:
         found = get(token)
         if found is None:
             if len(known) >= _TERM_CACHE_SIZE:
-                known = _new_term_cache()
+                known = _TERMS.renew()
                 get = known.get
             found = known[token] = _terms_of(token)
         extend(found)
     return terms
 
 
-_TERMS: dict[str, tuple[str, ...]] = {}  # token -> its terms, remembered: texts repeat the same words
+class _TermCache:
+    """Token -> its terms, remembered: texts repeat the same words.
+
+    When full it starts a new dict rather than emptying the old one, so a thread reading meanwhile keeps a whole one.
+    """
+
+    def __init__(self) -> None:
+        self.known: dict[str, tuple[str, ...]] = {}
+
+    def renew(self) -> dict[str, tuple[str, ...]]:
+        self.known = {}
+        return self.known
+
+
+_TERMS = _TermCache()
 _TERM_CACHE_SIZE = 200_000
 _IDF_CACHE_SIZE = 100_000
-
-
-def _new_term_cache() -> dict[str, tuple[str, ...]]:
-    global _TERMS
-    _TERMS = {}
-    return _TERMS
 
 
 def _terms_of(token: str) -> tuple[str, ...]:

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
-import gradio as gr  # noqa: E402 - after the line above, which gradio reads on import
+import gradio as gr
 
 from ..answer.results import Result
 from ..engine import EXAMPLES_FILE

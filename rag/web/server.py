@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import logging
+import os
 import socket
 from collections.abc import Callable
 
@@ -50,6 +51,9 @@ def serve(settings: Settings, open_: bool = False, notify: Callable[[str], None]
     from ..engine import Engine
     from ..watch import CorpusWatcher
     from .chat import build_app
+
+    # The page is built with analytics_enabled=False; Gradio's other telemetry calls read this variable.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
     engine = Engine(settings)
     report = engine.ensure_current(notify)
