@@ -238,10 +238,10 @@ class Engine:
         if within:
             store = scoped(store, within)
         query = Query.read(question, self.question_vector(question), store.idf)
-        context = follow_up_context(question, history)
+        context = follow_up_context(query, history)
         previous = self._previous_answer(history, within) if context else ""
         if context:
-            context = follow_up_context(question, history, previous)
+            context = follow_up_context(query, history, previous)
         depth = max(CANDIDATES, 4 * k)  # as for k passages: the spare ones do not change the first k
         wanted = max(k + SPARE, READ_DEPTH)
         if context:

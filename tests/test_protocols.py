@@ -13,6 +13,7 @@ import pytest
 
 from rag.index.backends import FaissBackend, open_backend
 from rag.index.faiss.reader import Store
+from rag.index.keyword import tokenize
 from rag.index.milvus import MilvusBackend, MilvusStore
 from rag.index.protocols import Backend, ReadableStore
 
@@ -29,6 +30,6 @@ def test_the_backend_and_its_store_have_the_declared_interfaces(engine, settings
     store = backend.load()
     assert isinstance(backend, Backend) and isinstance(store, ReadableStore)
     assert backend.is_live(store) and len(store) == store.manifest.passages > 0
-    ids, _ = store.keyword_search("Rust Linux kernel", 3)
+    ids, _ = store.keyword_search(tokenize("Rust Linux kernel"), 3)
     rows = store.rows(ids)
     assert len(rows) == len(ids) and store.doc(int(rows[0]["doc"])) == store.document(ids[0])

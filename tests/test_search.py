@@ -112,13 +112,15 @@ def test_sentence_rows_and_block_are_the_int8_rows_scaled(engine):
     ],
 )
 def test_follow_up_context_only_when_the_question_leans_on_the_last_one(question, leans):
-    context = follow_up_context(question, ["Who led the Rust for Linux project?"])
+    query = _query(question)
+    context = follow_up_context(query, ["Who led the Rust for Linux project?"])
     assert (context is not None) == leans
-    assert follow_up_context(question, []) is None
+    assert follow_up_context(query, []) is None
 
 
 def test_follow_up_context_reads_the_previous_answer_between_the_questions():
-    context = follow_up_context("Who paid for his work?", ["Who led it?"], "Miguel Ojeda led these efforts.")
+    query = _query("Who paid for his work?")
+    context = follow_up_context(query, ["Who led it?"], "Miguel Ojeda led these efforts.")
     assert context == "Who led it? Miguel Ojeda led these efforts. Who paid for his work?"
 
 

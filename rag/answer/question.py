@@ -76,7 +76,7 @@ _ANAPHORA = frozenset(
 )
 
 
-def follow_up_context(question: str, history: Sequence[str], previous_answer: str = "") -> str | None:
+def follow_up_context(question: Query, history: Sequence[str], previous_answer: str = "") -> str | None:
     """The question read after the last one (and its answer, when given), when it seems to lean on it; else None.
 
     A question leans on the previous one when it refers back ("he", "it",
@@ -84,18 +84,19 @@ def follow_up_context(question: str, history: Sequence[str], previous_answer: st
     sentence often names what "he" or "it" is ("Who led it?" -> "Miguel
     Ojeda ... led these efforts"), which the previous question does not.
 
-    >>> follow_up_context("When did he send his first pull request?", ["Who led Rust for Linux?"])
+    >>> def read(text): return Query.read(text, np.zeros(1), lambda terms: {})
+    >>> follow_up_context(read("When did he send his first pull request?"), ["Who led Rust for Linux?"])
     'Who led Rust for Linux? When did he send his first pull request?'
-    >>> follow_up_context("Which AWS OS uses Rust?", ["Who led Rust for Linux?"]) is None
+    >>> follow_up_context(read("Which AWS OS uses Rust?"), ["Who led Rust for Linux?"]) is None
     True
     """
     earlier = [h for h in history if isinstance(h, str) and h.strip()]
     if not earlier:
         return None
-    words = {w.strip(".,;:!?\"'").lower() for w in question.split()}
-    if not (words & _ANAPHORA) and len(tokenize(question)) > 2:
+    words = {w.strip(".,;:!?\"'").lower() for w in question.text.split()}
+    if not (words & _ANAPHORA) and len(question.terms) > 2:
         return None
-    return " ".join(" ".join((earlier[-1], previous_answer, question)).split())
+    return " ".join(" ".join((earlier[-1], previous_answer, question.text)).split())
 
 
 def clean_question(question: str) -> str:

@@ -107,11 +107,11 @@ class Within:
                 return [i for i, _ in kept[:n]], [s for _, s in kept[:n]]
             depth = min(total, depth * 4)
 
-    def keyword_search(self, query: str, n: int) -> tuple[list[int], list[float]]:
-        """Ids and BM25 scores of the `n` best chosen passages for `query`, best first."""
+    def keyword_search(self, terms: Sequence[str], n: int) -> tuple[list[int], list[float]]:
+        """Ids and BM25 scores of the `n` best chosen passages for `terms`, best first."""
         if self._ids is None:
-            return self._store.keyword_search(query, n, docs=self.numbers)
-        scores = self._store.keyword_scores(query, self._ids)
+            return self._store.keyword_search(terms, n, docs=self.numbers)
+        scores = self._store.keyword_scores(terms, self._ids)
         ids, found = _top(self._ids, scores, n)
         return [i for i, s in zip(ids, found, strict=True) if s > 0], [s for s in found if s > 0]
 

@@ -95,20 +95,20 @@ def candidates(store: ReadableStore, query: Query, depth: int, sentence_vector: 
     sv = qv if sentence_vector is None else np.asarray(sentence_vector, dtype=np.float32)
     dense, sims = store.dense_search(qv, depth)
     dense_sim = dict(zip(dense, sims, strict=True))
-    keyword, _ = store.keyword_search(query.text, depth)
+    keyword, _ = store.keyword_search(query.terms, depth)
     pool = list(dict.fromkeys(dense + keyword))
     missing = [p for p in pool if p not in dense_sim]
     if missing:
         sims_missing = store.vector_rows(np.array(missing)) @ qv
         dense_sim.update(zip(missing, sims_missing.tolist(), strict=True))
     ids_arr = np.array(pool, dtype=np.int64)
-    kw = store.keyword_scores(query.text, ids_arr)
+    kw = store.keyword_scores(query.terms, ids_arr)
     return Candidates(
         ids=ids_arr,
         dense=np.array([dense_sim[p] for p in pool], dtype=np.float32),
         sentence=best_sentence_similarity(store, ids_arr, sv),
         keyword=kw,
-        coverage=np.minimum(kw / max(sum(store.idf(query.terms).values()), 1e-6), 1.0),
+        coverage=np.minimum(kw / max(query.weight_total, 1e-6), 1.0),
         dense_rank={p: r for r, p in enumerate(dense, 1)},
         keyword_rank={p: r for r, p in enumerate(keyword, 1)},
         sentence_vector=sv,

@@ -44,12 +44,13 @@ class ReadableStore(Protocol):
         """Ids and cosines of the `n` passages nearest to `vector`, best first."""
         ...
 
-    def keyword_search(self, query: str, n: int) -> tuple[list[int], list[float]]:
-        """Ids and BM25 scores of the `n` best passages for `query`, best first (none when no term matches)."""
+    def keyword_search(self, terms: Sequence[str], n: int) -> tuple[list[int], list[float]]:
+        """Ids and BM25 scores of the `n` best passages for a question's `terms` (keyword.tokenize), best first
+        (none when no term matches)."""
         ...
 
-    def keyword_scores(self, query: str, ids: np.ndarray) -> np.ndarray:
-        """BM25 score of each passage in `ids` for `query` (0 where no term matches)."""
+    def keyword_scores(self, terms: Sequence[str], ids: np.ndarray) -> np.ndarray:
+        """BM25 score of each passage in `ids` for `terms` (0 where no term matches)."""
         ...
 
     def idf(self, terms: list[str]) -> dict[str, float]: ...

@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import IndexStateError
-from ..keyword import tokenize
 from ..quantize import dequantize
 from ..retry import attempts
 from ..schema import DocumentEntry, Manifest
@@ -56,7 +55,7 @@ class Store:
 
         self.path = path
         self.manifest = manifest
-        self._last_keyword: tuple[str, np.ndarray | None] | None = None
+        self._last_keyword: tuple[tuple[str, ...], np.ndarray | None] | None = None
         try:
             verify(path, manifest.files)
             self.passages = _mapped(path / "passages.npy")
@@ -173,9 +172,9 @@ class Store:
         found = ids[0] >= 0
         return ids[0][found].tolist(), sims[0][found].tolist()
 
-    def keyword_search(self, query: str, n: int) -> tuple[list[int], list[float]]:
-        """Ids and BM25 scores of the `n` best passages for `query`, best first (none when no term matches)."""
-        negated = self._negated_keyword_scores(query)
+    def keyword_search(self, terms: Sequence[str], n: int) -> tuple[list[int], list[float]]:
+        """Ids and BM25 scores of the `n` best passages for `terms`, best first (none when no term matches)."""
+        negated = self._negated_keyword_scores(terms)
         if negated is None:
             return [], []
         top = np.argpartition(negated, min(n, len(negated)) - 1)[:n]
@@ -183,16 +182,16 @@ class Store:
         top = top[negated[top] < 0]  # only passages holding a term
         return top.tolist(), np.negative(negated[top]).tolist()
 
-    def keyword_scores(self, query: str, ids: np.ndarray) -> np.ndarray:
-        """BM25 score of each passage in `ids` for `query` (0 where no term matches)."""
-        negated = self._negated_keyword_scores(query)
+    def keyword_scores(self, terms: Sequence[str], ids: np.ndarray) -> np.ndarray:
+        """BM25 score of each passage in `ids` for `terms` (0 where no term matches)."""
+        negated = self._negated_keyword_scores(terms)
         return np.zeros(len(ids), dtype=np.float32) if negated is None else np.negative(negated[ids])
 
-    def _negated_keyword_scores(self, query: str) -> np.ndarray | None:
+    def _negated_keyword_scores(self, terms: Sequence[str]) -> np.ndarray | None:
         """Minus the BM25 score of every passage (None: no term matches), kept for the calls after the search."""
-        last = self._last_keyword
-        if last is None or last[0] != query:
-            last = self._last_keyword = (query, self.keyword.negated_scores(tokenize(query)))
+        key, last = tuple(terms), self._last_keyword
+        if last is None or last[0] != key:
+            last = self._last_keyword = (key, self.keyword.negated_scores(list(key)))
         return last[1]
 
     def idf(self, terms: list[str]) -> dict[str, float]:

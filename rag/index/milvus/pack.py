@@ -7,13 +7,22 @@ Terms are our own tokenizer's (stems, identifiers such as "6.1" or
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 
 import numpy as np
 
 from ..keyword import tokenize
 from ..quantize import dequantize, quantize
 
-__all__ = ["bm25_terms", "milvus_term", "pack_sentences", "pack_spans", "unpack_sentences", "unpack_spans"]
+__all__ = [
+    "bm25_terms",
+    "bm25_query",
+    "milvus_term",
+    "pack_sentences",
+    "pack_spans",
+    "unpack_sentences",
+    "unpack_spans",
+]
 
 _JOIN = str.maketrans({c: "_" for c in ".-/:+"})
 
@@ -24,7 +33,12 @@ def bm25_terms(text: str) -> str:
     >>> bm25_terms("Rust lands in 6.1, says CVE-2021-1234")
     'rust land 6_1 6 1 say cve_2021_1234 cve 2021 1234'
     """
-    return " ".join(milvus_term(term) for term in tokenize(text))
+    return bm25_query(tokenize(text))
+
+
+def bm25_query(terms: Sequence[str]) -> str:
+    """Terms of ours (keyword.tokenize), space separated, as Milvus' analyzer splits them back."""
+    return " ".join(milvus_term(term) for term in terms)
 
 
 def milvus_term(term: str) -> str:

@@ -15,6 +15,7 @@ store's generation. Passages of documents the generation does not hold
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ from ...errors import IndexStateError
 from ..keyword import K1
 from ..schema import DocumentEntry, Manifest
 from .client import milvus_errors
-from .pack import bm25_terms, milvus_term, unpack_sentences, unpack_spans
+from .pack import bm25_query, milvus_term, unpack_sentences, unpack_spans
 from .schema import DOC_SHIFT, MAX_TERM
 
 __all__ = ["MilvusStore"]
@@ -71,27 +72,28 @@ class MilvusStore:
         data = [np.asarray(vector, dtype=np.float32).tolist()]
         return self._search(data, "vector", n, params, where=_of(docs))[:2]
 
-    def keyword_search(self, query: str, n: int, docs: list[int] | None = None) -> tuple[list[int], list[float]]:
-        """Ids and BM25 scores of the `n` best passages for `query`, best first (none when no term matches);
+    def keyword_search(
+        self, terms: Sequence[str], n: int, docs: list[int] | None = None
+    ) -> tuple[list[int], list[float]]:
+        """Ids and BM25 scores of the `n` best passages for `terms`, best first (none when no term matches);
         only of documents `docs` if given."""
-        terms = bm25_terms(query)
+        query = bm25_query(terms)
         params = {"metric_type": "BM25"}
-        ids, scores, found = self._search([terms], "sparse", n, params, where=_of(docs)) if terms else ([], [], 0)
+        ids, scores, found = self._search([query], "sparse", n, params, where=_of(docs)) if query else ([], [], 0)
         # Milvus Lite reports BM25 as a negative distance, a server as a positive score.
         scores = [abs(s) / (K1 + 1) for s in scores]
         kept = [(i, s) for i, s in zip(ids, scores, strict=True) if s > 0]
         self._last_keyword = (query, dict(kept), found < n)
         return [i for i, _ in kept], [s for _, s in kept]
 
-    def keyword_scores(self, query: str, ids: np.ndarray) -> np.ndarray:
-        """BM25 score of each passage in `ids` for `query` (0 where no term matches)."""
-        last = self._last_keyword
+    def keyword_scores(self, terms: Sequence[str], ids: np.ndarray) -> np.ndarray:
+        """BM25 score of each passage in `ids` for `terms` (0 where no term matches)."""
+        query, last = bm25_query(terms), self._last_keyword
         known, complete = (last[1], last[2]) if last and last[0] == query else ({}, False)
         todo = [int(i) for i in ids if int(i) not in known]
-        terms = bm25_terms(query)
-        if todo and terms and not complete:
+        if todo and query and not complete:
             found, scores, _ = self._search(
-                [terms], "sparse", len(todo), {"metric_type": "BM25"}, where=f"id in {todo}", keep_rows=False
+                [query], "sparse", len(todo), {"metric_type": "BM25"}, where=f"id in {todo}", keep_rows=False
             )
             known = {**known, **{i: abs(s) / (K1 + 1) for i, s in zip(found, scores, strict=True)}}
         return np.array([known.get(int(i), 0.0) for i in ids], dtype=np.float32)
