@@ -21,7 +21,7 @@ import time
 from common import CACHE, machine, median, scifact_docs, scifact_passages, table
 
 from rag.index.embedding import SentenceTransformerEmbedder, load_embedder
-from rag.index.indexer import embed_passages
+from rag.index.passage_vectors import embed_passages
 
 
 def cpu_seconds() -> float:

@@ -29,25 +29,23 @@ from common import CACHE, child_env, machine, median, scifact_index, scifact_pas
 
 from rag.config import Settings
 from rag.engine import Engine
-from rag.index import embedding, indexer, keyword
+from rag.index import changes, embedding, indexer, keyword
 from rag.index.embedding import OnnxEmbedder, SentenceTransformerEmbedder
-from rag.index.faiss import dense
-from rag.index.faiss import reader as store
+from rag.index.faiss import dense, reader
 from rag.index.faiss import writer as faiss_write
 
 # (label, owner, attribute); the last four run inside "write the new generation"
 STEPS = [
     ("scan the corpus", indexer, "scan"),
-    ("hash every article (SHA-256)", indexer, "file_hash"),
-    ("read and split the changed article", indexer, "read_document"),
-    ("open the live generation", indexer.Store, "load"),
+    ("hash every article, read and split the changed one", changes, "read_corpus"),
+    ("open the live generation", reader.Store, "load"),
     ("load the model", OnnxEmbedder, "__init__"),
     ("embed the changed article's passages", OnnxEmbedder, "embed"),
     ("write the new generation", faiss_write, "write_generation"),
     ("  BM25 index (kept passages' terms re-used)", keyword.KeywordIndex, "build"),
     ("  dense index", dense, "build_dense"),
-    ("  fsync", store, "_fsync_tree"),
-    ("  delete the old generation", store, "remove_stale"),
+    ("  fsync", faiss_write, "fsync_tree"),
+    ("  delete the old generation", faiss_write, "remove_stale"),
 ]
 TIMES: dict[str, float] = defaultdict(float)
 
@@ -112,9 +110,7 @@ def main() -> None:
             for label, *_ in STEPS:
                 steps[label].append(TIMES[label])
     top = [label for label, *_ in STEPS if not label.startswith(" ")]
-    steps["other (reading the articles, lock, manifests)"] = [
-        t - sum(steps[s][i] for s in top) for i, t in enumerate(totals)
-    ]
+    steps["other (lock, manifests, vector cache)"] = [t - sum(steps[s][i] for s in top) for i, t in enumerate(totals)]
     embed = steps["embed the changed article's passages"]
     steps["total"] = totals
     steps["total minus embedding"] = [t - e for t, e in zip(totals, embed, strict=True)]

@@ -25,9 +25,11 @@ from .answer.search import CANDIDATES, Hit, search, search_any
 from .config import Settings
 from .errors import CorpusError, IndexStateError, InputError, RagError
 from .index.backends import Backend, open_backend
+from .index.changes import stale_reason
 from .index.embedding import Embedder, load_embedder
-from .index.indexer import IndexReport, stale_reason, update_index
+from .index.indexer import update_index
 from .index.protocols import ReadableStore
+from .index.report import IndexReport
 from .ingest.documents import ArticleFile, Document, scan
 from .ingest.intake import AddReport, add_files
 from .ingest.sandbox import read_isolated

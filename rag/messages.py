@@ -2,7 +2,7 @@
 
 `update_summary` is the line `rag index` prints, printed by `rag serve` too.
 
->>> from rag.index.indexer import IndexReport
+>>> from rag.index.report import IndexReport
 >>> update_summary(IndexReport(added=2, passages_embedded=32, passages_total=32, seconds=3.04))
 '2 added, 0 updated, 0 removed, 0 unchanged; 32 passages embedded, 32 in the index (3.0 s).'
 """

@@ -26,7 +26,7 @@ from pathlib import Path
 from watchfiles import DefaultFilter, watch
 
 from .errors import RagError
-from .index.indexer import IndexReport
+from .index.report import IndexReport
 from .ingest.documents import ARTICLE_TYPES
 from .messages import changes
 

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
 
     if args.mode == "hold-lock":
-        from rag.index.indexer import index_lock
+        from rag.index.lock import index_lock
 
         lock = index_lock(args.paths[0])
         lock.acquire()

@@ -25,7 +25,7 @@ from rag.config import Settings
 from rag.engine import Engine
 from rag.errors import IndexBusyError
 from rag.index.faiss.reader import Store
-from rag.index.indexer import index_lock
+from rag.index.lock import index_lock
 from rag.ingest.documents import read_document, scan
 
 from .child import churn_text

@@ -130,7 +130,7 @@ def test_empty_questions_are_refused(engine, question):
 
 
 def test_a_sentence_shared_by_two_passages_is_embedded_once(fake_embedder):
-    from rag.index.indexer import embed_passages
+    from rag.index.passage_vectors import embed_passages
 
     shared = "The kernel accepted Rust code in version 6.1 of Linux."
     texts = [

@@ -20,8 +20,8 @@ from rag.cli import main
 from rag.engine import Engine
 from rag.errors import IndexStateError
 from rag.index.backends import open_backend
-from rag.index.indexer import split_sentences
 from rag.index.keyword import tokenize
+from rag.index.passage_vectors import split_sentences
 from rag.index.schema import FORMAT_VERSION
 from rag.ingest.documents import read_document, scan
 

@@ -10,8 +10,8 @@ from rag.answer.results import best_sentence
 from rag.answer.signals import PassageView
 from rag.engine import Engine
 from rag.index.faiss.reader import Store
-from rag.index.indexer import split_sentences
 from rag.index.keyword import tokenize
+from rag.index.passage_vectors import split_sentences
 from rag.ingest.chunking import sentence_spans
 
 from .conftest import FakeEmbedder

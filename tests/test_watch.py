@@ -115,7 +115,7 @@ def test_changes_another_process_indexed_meanwhile_leave_nothing_to_do(engine, t
     """The web chat and `rag index --watch` both follow the folder: the one that waited says there is nothing left."""
     from filelock import Timeout
 
-    from rag.index.indexer import index_lock
+    from rag.index.lock import index_lock
 
     from .test_crash import expect, spawn
 

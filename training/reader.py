@@ -1,7 +1,7 @@
 """Fine-tune the bundled all-MiniLM-L6-v2 weights on SQuAD v1.1 train into an extractive reader.
 
     python training/reader.py train  --run runs/reader            # resumes where a stopped run left off
-    python training/reader.py export --run runs/reader --to rag/answer/reader
+    python training/reader.py export --run runs/reader --to rag/answer/models
     python training/reader.py score  --run runs/reader --questions ../shared/data/squad/questions.jsonl \
         --articles ../shared/data/squad/articles
 

@@ -22,20 +22,14 @@ import numpy as np
 
 from ...atomic import fsync_dir, write_atomic
 from ...config import Settings
+from ..passage_vectors import row_offsets
 from ..quantize import quantize
 from ..schema import PASSAGE_DTYPE, DocumentEntry, IndexChange, Manifest, fresh_entry, kept_entry
 from .generations import fsync_tree, remove_stale
 from .integrity import record
 from .reader import Store
 
-__all__ = ["write_generation", "write_store", "row_offsets"]
-
-
-def row_offsets(counts: np.ndarray) -> np.ndarray:
-    """Where each group of rows begins, and the total: [2, 0, 3] -> [0, 2, 2, 5]."""
-    out = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=out[1:])
-    return out
+__all__ = ["write_generation", "write_store"]
 
 
 def write_generation(settings: Settings, old: Store | None, change: IndexChange) -> Manifest:

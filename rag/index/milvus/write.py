@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 
 def apply_update(meta: Meta, settings: Settings, old: MilvusStore | None, change: IndexChange) -> Manifest:
-    """Write the change the indexer worked out (see indexer._update) and return the new manifest."""
+    """Write the change the indexer worked out (see indexer.update_index) and return the new manifest."""
     model, dim, kept, fresh, new = change.model, change.dim, change.kept, change.fresh, change.vectors
     client = meta.client
     ensure_meta(client, meta.name)
