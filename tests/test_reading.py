@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rag.answer.ranker import RANKER_FILE, load_ranker, reading_signals
-from rag.answer.reading import READER_DIR, Reader, Reading, load_reader
+from rag.answer.reading import READER_DIR, Reader, Reading
 from rag.answer.results import reading_sentence
 from rag.engine import READ_DEPTH, READ_FIRST, Engine
 from rag.errors import ConfigError
@@ -70,27 +70,15 @@ def test_the_answer_phrase_names_the_person_and_its_span_is_exact(real_engine):
     assert as_json["text"] == "Miguel Ojeda" and as_json["source"] == first.citation.source
 
 
-class CountingReader:
-    """The shipped reader, counting the passages it is given."""
-
-    def __init__(self) -> None:
-        self.reader = load_reader()
-        self.passages = 0
-
-    def read(self, question, passages):
-        self.passages += len(passages)
-        return self.reader.read(question, passages)
-
-
 @pytest.mark.slow
 def test_a_sure_first_passage_ends_the_reading_and_an_unsure_one_reads_on(real_engine):
-    counting = CountingReader()
+    counting = Reader()  # its own, counting only what this engine reads
     engine = Engine(real_engine.settings, embedder=real_engine.embedder, reader=counting)
     engine.ask("Who led the Rust for Linux project?")
-    assert counting.passages == READ_FIRST
-    counting.passages = 0
+    assert counting.passages_read == READ_FIRST
+    counting.passages_read = 0
     engine.ask("What is the boiling point of tungsten?")
-    assert counting.passages == READ_DEPTH
+    assert counting.passages_read == READ_DEPTH
 
 
 @pytest.mark.slow

@@ -60,11 +60,14 @@ class Reader:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_LENGTH, stride=STRIDE, strategy="only_second")
         self.version = card["sha256"][card["model_file"]][:12]
+        self.calls = self.passages_read = 0  # what it has read: the cost of reading, as benchmarks and tests see it
 
     def read(self, question: str, passages: list[str]) -> list[Reading]:
         """The best span of each passage (one batched model call); a passage's longer windows each compete."""
         if not passages:
             return []
+        self.calls += 1
+        self.passages_read += len(passages)
         encodings, owner = [], []
         for i, enc in enumerate(self.tokenizer.encode_batch([(question, p) for p in passages])):
             for window in [enc, *enc.overflowing]:
