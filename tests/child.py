@@ -23,11 +23,37 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- the parent's side: start a child and read its lines --
+
+
+def spawn(*args: object) -> subprocess.Popen:
+    """`python -m tests.child ARGS...`, its stdin and stdout as text pipes."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.child", *map(str, args)],
+        cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def expect(proc: subprocess.Popen, prefix: str) -> str:
+    """The child's next line, which must start with `prefix`."""
+    line = proc.stdout.readline()
+    if not line.startswith(prefix):
+        proc.kill()
+        raise AssertionError(f"expected {prefix!r} from the child, got {line!r}; stderr:\n{proc.stderr.read()}")
+    return line
+
+
+# -- the child --
 
 
 def churn_text(i: int) -> str:

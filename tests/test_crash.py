@@ -8,7 +8,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -28,24 +27,8 @@ from rag.index.faiss.reader import Store
 from rag.index.lock import index_lock
 from rag.ingest.documents import read_document, scan
 
-from .child import churn_text
-from .conftest import CORPUS, ROOT, FakeEmbedder, fingerprint
-
-
-def spawn(*args: object) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.child", *map(str, args)],
-        cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-
-
-def expect(proc: subprocess.Popen, prefix: str) -> str:
-    line = proc.stdout.readline()
-    if not line.startswith(prefix):
-        proc.kill()
-        raise AssertionError(f"expected {prefix!r} from the child, got {line!r}; stderr:\n{proc.stderr.read()}")
-    return line
+from .child import churn_text, expect, spawn
+from .conftest import CORPUS, FakeEmbedder, fingerprint
 
 
 def start(proc: subprocess.Popen) -> subprocess.Popen:

@@ -117,7 +117,7 @@ def test_changes_another_process_indexed_meanwhile_leave_nothing_to_do(engine, t
 
     from rag.index.lock import index_lock
 
-    from .test_crash import expect, spawn
+    from .child import expect, spawn
 
     settings = engine.settings
     engine.update()
