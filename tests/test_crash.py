@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import rag.index.faiss.reader
-import rag.index.indexer
+import rag.index.lock
 from rag.answer.question import Query
 from rag.answer.search import search
 from rag.config import Settings
@@ -188,7 +188,7 @@ def _lock_is_free(index: Path) -> bool:
 def test_a_lock_left_by_a_killed_process_does_not_block(settings, fake_embedder, monkeypatch, caplog):
     holder = spawn("hold-lock", settings.index)
     expect(holder, "locked")
-    monkeypatch.setattr(rag.index.indexer, "LOCK_TIMEOUT", 0.5)
+    monkeypatch.setattr(rag.index.lock, "LOCK_TIMEOUT", 0.5)
     with pytest.raises(IndexBusyError, match="another process has been updating the index in .* for 0.00833333 min"):
         Engine(settings, embedder=fake_embedder).update()
     holder.kill()
