@@ -74,6 +74,7 @@ SENTENCE_SIGNALS = (
     "next_match",  # idf share in the sentence before it: a lead-in names the topic, the next one answers
     "match_rank",  # 1 for the sentence with the most of the question's wording, 1/2 for the next...
 )
+SENTENCE_COLUMN = {name: i for i, name in enumerate(SENTENCE_SIGNALS)}
 
 _CLOSING = re.compile(r"[.!?:;\"'\u201d\u2019)\]]\s*$")
 
@@ -202,8 +203,8 @@ def sentence_signals(query: Query, view: PassageView) -> np.ndarray:
             0.0,
         )
     if len(spans):
-        match = SENTENCE_SIGNALS.index("match")
-        rows[1:, SENTENCE_SIGNALS.index("next_match")] = rows[:-1, match]
+        match = SENTENCE_COLUMN["match"]
+        rows[1:, SENTENCE_COLUMN["next_match"]] = rows[:-1, match]
         order = np.argsort(-rows[:, match], kind="stable")
-        rows[order, SENTENCE_SIGNALS.index("match_rank")] = 1.0 / np.arange(1, len(spans) + 1)
+        rows[order, SENTENCE_COLUMN["match_rank"]] = 1.0 / np.arange(1, len(spans) + 1)
     return rows

@@ -74,7 +74,7 @@ class ReadableStore(Protocol):
         ...
 
     def doc(self, number: int) -> DocumentEntry:
-        """Metadata of the document that `passages[i]["doc"]` names."""
+        """Metadata of the document that `rows(...)["doc"]` names."""
         ...
 
 

@@ -166,7 +166,7 @@ class MilvusStore:
         """Metadata of the document that passage `i` belongs to."""
         return self._docs[int(i) >> DOC_SHIFT]
 
-    def rows(self, ids) -> np.ndarray:
+    def rows(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """The (doc, start, end) record of each passage in `ids`, as `schema.PASSAGE_DTYPE`."""
         found = self._get(np.asarray(ids).tolist())
         return np.array([(r.doc, r.start, r.end) for r in found], dtype=PASSAGE_DTYPE)
@@ -176,7 +176,7 @@ class MilvusStore:
         return None
 
     def doc(self, number: int) -> DocumentEntry:
-        """Metadata of the document that `passages[i]["doc"]` names."""
+        """Metadata of the document that `rows(...)["doc"]` names."""
         return self._docs[number]
 
     def vector_rows(self, ids: np.ndarray) -> np.ndarray:
