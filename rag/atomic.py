@@ -13,18 +13,21 @@ power cut too. A failed write leaves `path` as it was and no temporary file.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["replacing", "write_atomic", "fsync_dir"]
+_SUFFIX = ".tmp"
+
+__all__ = ["replacing", "write_atomic", "fsync_dir", "is_temporary"]
 
 
 @contextmanager
 def replacing(path: Path, durable: bool = False) -> Iterator[Path]:
     """A temporary path beside `path`, renamed over `path` when the block ends without an error."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{_SUFFIX}")
     try:
         yield tmp
         if durable:
@@ -40,6 +43,16 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> None:
     """Replace `path`'s content with `data` (text is written as UTF-8) all at once."""
     with replacing(path, durable) as tmp:
         tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def is_temporary(name: str, of: str) -> bool:
+    """Whether `name` is a temporary file that `replacing(<folder>/of)` made (one a killed writer leaves behind)."""
+    head, _, tail = name.rpartition(".")
+    return (
+        f".{tail}" == _SUFFIX
+        and head.startswith(f".{of}.")
+        and re.fullmatch(r"[0-9a-f]{8}", head[len(of) + 2 :]) is not None
+    )
 
 
 def fsync_dir(folder: Path) -> None:

@@ -112,6 +112,19 @@ def test_only_the_live_generation_is_kept(engine, settings):
     assert gens == [(settings.index / "CURRENT").read_text().strip()]
 
 
+def test_temporary_files_a_killed_writer_left_are_removed_by_the_next_update(engine, settings):
+    engine.update()
+    left = [".CURRENT.0badc0de.tmp", ".skipped.json.12345678.tmp"]
+    kept = ["notes.txt", ".CURRENT.notahex0.tmp"]  # not ours: left alone
+    for name in left + kept:
+        (settings.index / name).write_text("half")
+    (settings.corpus / "x.txt").write_text("Extra article.")
+    engine.update()
+    names = {p.name for p in settings.index.iterdir()}
+    assert not names & set(left)
+    assert set(kept) <= names
+
+
 def test_ask_builds_a_missing_index_first(engine, settings):
     assert not settings.index.exists()
     assert engine.stale_reason() == "no index yet"

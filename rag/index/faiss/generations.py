@@ -17,7 +17,7 @@ import re
 import shutil
 from pathlib import Path
 
-from ...atomic import fsync_dir, write_atomic
+from ...atomic import fsync_dir, is_temporary, write_atomic
 from ...errors import IndexStateError
 from ..retry import attempts
 from ..schema import Manifest
@@ -86,11 +86,8 @@ def remove_stale(index_dir: Path) -> None:
     for entry in index_dir.iterdir():
         if entry.is_dir() and entry != live and (entry.name.startswith("gen-") or entry.name.startswith(".tmp-")):
             shutil.rmtree(entry, ignore_errors=True)
-        elif _LEFTOVER.fullmatch(entry.name):
+        elif any(is_temporary(entry.name, of) for of in ("CURRENT", "skipped.json")):
             entry.unlink(missing_ok=True)
-
-
-_LEFTOVER = re.compile(r"\.(CURRENT|skipped\.json)\.[0-9a-f]{8}")
 
 
 def read_skipped(index_dir: Path) -> list[dict]:
