@@ -144,6 +144,7 @@ def test_empty_questions_are_refused(engine, question):
 
 def test_a_sentence_shared_by_two_passages_is_embedded_once(fake_embedder):
     from rag.index.passage_vectors import embed_passages
+    from rag.index.quantize import quantize
 
     shared = "The kernel accepted Rust code in version 6.1 of Linux."
     texts = [
@@ -158,6 +159,9 @@ def test_a_sentence_shared_by_two_passages_is_embedded_once(fake_embedder):
     rows = {(p, int(spans[r][0])): r for p in range(2) for r in range(offsets[p], offsets[p + 1])}
     np.testing.assert_array_equal(sentence_vectors[rows[0, first]], sentence_vectors[rows[1, second]])
     assert vectors.shape == (2, fake_embedder.dim)
+    # sentence vectors are int8 from the start, as the index keeps them
+    assert sentence_vectors.dtype == np.int8
+    np.testing.assert_array_equal(sentence_vectors[rows[1, second]], quantize(fake_embedder.embed_batch([shared]))[0])
 
 
 def test_an_update_writes_the_generation_a_full_rebuild_writes(tmp_path):

@@ -161,14 +161,14 @@ class NewVectors:
     """What was embedded for the fresh passages, in their order."""
 
     passages: np.ndarray  # (N, dim) float32, one unit vector per passage
-    sentences: np.ndarray  # (S, dim) float32, the passages' sentences one passage after another
+    sentences: np.ndarray  # (S, dim) int8 (quantize.py), the passages' sentences one passage after another
     first_sentence: np.ndarray  # (N + 1,) int64: passage i's sentences are rows first_sentence[i]:first_sentence[i+1]
     sentence_spans: np.ndarray  # (S, 2) int32: each sentence's start and end in its passage
 
     @classmethod
     def empty(cls, dim: int) -> NewVectors:
         none = np.zeros((0, dim), dtype=np.float32)
-        return cls(none, none, np.zeros(1, dtype=np.int64), np.zeros((0, 2), dtype=np.int32))
+        return cls(none, none.astype(np.int8), np.zeros(1, dtype=np.int64), np.zeros((0, 2), dtype=np.int32))
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,8 @@ def cache_file(index_dir: Path) -> Path:
 
 @dataclass
 class Embedded:
-    vectors: np.ndarray  # one row per text, float32
+    vectors: np.ndarray  # float32, one row per exact text, in order
+    codes: np.ndarray  # int8 (quantize.py), one row per text not exact, in order
     cached: np.ndarray  # per text: True where the vector came from the cache
     seconds: float  # spent embedding (not looking up)
 
@@ -84,17 +85,28 @@ def embed_cached(
     the last and the remaining time `progress(done, total)` allows is one a
     person can trust; its first call counts what the cache already held.
     `exact[i]` False marks a text whose vector is only ever kept as int8 (a
-    sentence): the cache keeps it so too, a quarter of the size, and gives
-    back what the index would have kept.
+    sentence): it comes back among `codes`, a quarter of the size of a float32
+    row, and the cache keeps it so too.
     """
-    out = np.zeros((len(texts), emb.dim), dtype=np.float32)
+    is_exact = np.ones(len(texts), dtype=bool) if exact is None else np.asarray(exact, dtype=bool)
+    slot = np.where(is_exact, np.cumsum(is_exact) - 1, np.cumsum(~is_exact) - 1)
+    out = np.zeros((int(is_exact.sum()), emb.dim), dtype=np.float32)
+    codes = np.zeros((len(texts) - len(out), emb.dim), dtype=np.int8)
+
+    def keep(rows: list[int], vectors: np.ndarray) -> None:
+        where = is_exact[rows]
+        out[slot[rows][where]] = vectors[where]
+        codes[slot[rows][~where]] = quantize(vectors[~where])
+
     cached = np.zeros(len(texts), dtype=bool)
     if cache is not None and reuse and keys is not None:
-        found = cache.get(keys, exact)
-        for i, key in enumerate(keys):
-            vector = found.get(key)
-            if vector is not None:
-                out[i], cached[i] = vector, True
+        for start in range(0, len(keys), FLUSH):  # a part at a time: the float32 copies stay few
+            part = keys[start : start + FLUSH]
+            found = cache.get(part, None if exact is None else exact[start : start + FLUSH])
+            rows = [start + j for j, key in enumerate(part) if key in found]
+            if rows:
+                keep(rows, np.stack([found[keys[i]] for i in rows]))
+                cached[rows] = True
     missing = sorted(np.flatnonzero(~cached).tolist(), key=lambda i: len(texts[i]), reverse=True)
     done, total = int(cached.sum()), len(texts)
     if progress:
@@ -112,10 +124,10 @@ def embed_cached(
         t0 = time.perf_counter()
         vectors = emb.embed([texts[i] for i in rows], progress=step)
         seconds += time.perf_counter() - t0
-        out[rows] = vectors
+        keep(rows, vectors)
         if cache is not None and keys is not None:
             cache.put([keys[i] for i in rows], vectors, None if exact is None else [exact[i] for i in rows])
-    return Embedded(out, cached, seconds)
+    return Embedded(out, codes, cached, seconds)
 
 
 class VectorCache:

@@ -143,6 +143,10 @@ class Store:
         block = self._sentences[rows] if isinstance(rows, slice) else self._sentences.take(rows, axis=0)
         return dequantize(block)
 
+    def sentence_codes(self, rows: slice) -> np.ndarray:
+        """Sentence vectors as the index keeps them: int8 (quantize.py)."""
+        return self._sentences[rows]
+
     def sentence_spans(self) -> np.ndarray:
         return self._sentence_spans
 

@@ -84,7 +84,7 @@ def write_generation(settings: Settings, old: Store | None, change: IndexChange)
             rows = old.passages[first:last]
             bounds.append(np.stack([rows["start"], rows["end"]], axis=1))
             reuse.append(np.arange(first, last))
-            arrays = (old.vectors(), old.sentence_rows, old.sentence_offsets(), old.sentence_spans())
+            arrays = (old.vectors(), old.sentence_codes, old.sentence_offsets(), old.sentence_spans())
         else:
             texts.extend(fresh_texts[first:last])
             bounds.append(fresh_bounds[first:last])
@@ -101,7 +101,7 @@ def write_generation(settings: Settings, old: Store | None, change: IndexChange)
     all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
     reuse_ids = np.concatenate(reuse) if reuse else np.zeros(0, dtype=np.int64)
     sentences = (
-        np.concatenate(sentence_vectors) if sentence_vectors else np.zeros((0, dim), dtype=np.float32),
+        np.concatenate(sentence_vectors) if sentence_vectors else np.zeros((0, dim), dtype=np.int8),
         row_offsets(np.concatenate(sentence_counts) if sentence_counts else np.zeros(0, dtype=np.int64)),
         np.concatenate(spans_rows) if spans_rows else np.zeros((0, 2), dtype=np.int32),
     )
@@ -128,6 +128,8 @@ def write_store(
 ) -> Path:
     """Write a new generation and make it live; returns its folder.
 
+    `sentences` are (vectors, first row of each passage, spans); float vectors are
+    quantized here, int8 ones are taken as quantize.py's codes.
     `reuse_ids[i] >= 0` says passage i is that passage of `previous`, unchanged:
     its keyword terms are taken from there instead of tokenizing it again.
     """
@@ -151,7 +153,8 @@ def write_store(
         np.save(tmp / "offsets.npy", offsets)
         np.save(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE))
         np.save(tmp / "vectors.npy", vectors.astype(np.float32, copy=False))
-        np.save(tmp / "sentence_vectors.npy", quantize(sentences[0]))
+        codes = sentences[0] if sentences[0].dtype == np.int8 else quantize(sentences[0])
+        np.save(tmp / "sentence_vectors.npy", codes)
         np.save(tmp / "sentence_offsets.npy", sentences[1].astype(np.int64))
         np.save(tmp / "sentence_spans.npy", sentences[2].astype(np.int32))
         build_dense(tmp, vectors)

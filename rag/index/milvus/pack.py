@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..keyword import tokenize
-from ..quantize import dequantize, quantize
+from ..quantize import dequantize
 
 __all__ = [
     "bm25_terms",
@@ -46,9 +46,10 @@ def milvus_term(term: str) -> str:
     return term.translate(_JOIN)
 
 
-def pack_sentences(vectors: np.ndarray) -> str:
-    """Sentence vectors as int8 (quantize.py, as the FAISS index keeps them), base64 text for a VARCHAR."""
-    return base64.b64encode(quantize(vectors).tobytes()).decode("ascii")
+def pack_sentences(codes: np.ndarray) -> str:
+    """Sentence vectors as int8 codes (quantize.py, as the FAISS index keeps them), base64 text for a VARCHAR."""
+    assert codes.dtype == np.int8, "sentence vectors are packed as the indexer keeps them: int8 codes"
+    return base64.b64encode(np.ascontiguousarray(codes).tobytes()).decode("ascii")
 
 
 def pack_spans(spans: np.ndarray) -> str:

@@ -1,0 +1,120 @@
+"""Peak memory of `rag index` as the folder grows: is it flat in the folder's size?
+
+Each folder is indexed from scratch by `rag index` in a process of its own,
+once as it is and once for each `--copies` count, where the corpus holds that
+many copies of the folder side by side. The process and its article-reading
+workers are sampled every 50 ms from /proc; the table gives the indexer's own
+peak resident memory and the peak of the whole process tree (indexer plus
+workers), with the seconds it took.
+
+Copies are the same text, and `rag index` embeds a text met twice only once,
+so the seconds grow with reading and writing, not embedding: the copies
+measure how memory grows with the number of files and passages, quickly.
+
+    python benchmarks/index_memory.py [--folders DIR,DIR] [--copies 1,2,4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from common import ROOT, machine, table
+
+REALDOCS = ROOT.parent / "shared" / "data" / "realdocs-dev"
+PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def rss(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE_MB
+    except OSError:
+        return 0.0
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def tree(pid: int) -> list[int]:
+    pids, at = [pid], 0
+    while at < len(pids):
+        pids += children(pids[at])
+        at += 1
+    return pids
+
+
+def index_peak(corpus: Path, index: Path) -> tuple[float, float, float, str]:
+    """(seconds, peak MB of the indexer, peak MB of the indexer and its workers, last line it printed)."""
+    cmd = [sys.executable, "-m", "rag.cli", "index", "--corpus", str(corpus), "--index", str(index)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    peaks = [0.0, 0.0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            own = rss(proc.pid)
+            peaks[0] = max(peaks[0], own)
+            peaks[1] = max(peaks[1], own + sum(rss(p) for p in tree(proc.pid)[1:]))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    out, _ = proc.communicate()
+    seconds = time.perf_counter() - t0
+    watcher.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"rag index failed on {corpus}:\n{out}")
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    return seconds, peaks[0], peaks[1], last
+
+
+def corpus_of(folder: Path, copies: int, tmp: Path) -> Path:
+    if copies == 1:
+        return folder
+    corpus = tmp / f"{folder.parent.name}-x{copies}"
+    for n in range(copies):
+        shutil.copytree(folder, corpus / f"copy{n + 1}")
+    return corpus
+
+
+def size_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--folders", default=f"{REALDOCS / 'tech' / 'corpus'},{REALDOCS / 'prose' / 'corpus'}")
+    ap.add_argument("--copies", default="1,2,4")
+    args = ap.parse_args()
+    print(machine())
+    rows = []
+    for folder in map(Path, args.folders.split(",")):
+        for copies in map(int, args.copies.split(",")):
+            with tempfile.TemporaryDirectory(prefix="index-memory-") as tmp:
+                corpus = corpus_of(folder, copies, Path(tmp))
+                seconds, own, whole, last = index_peak(corpus, Path(tmp) / "index")
+                name = folder.parent.name if folder.name == "corpus" else folder.name
+                rows.append([f"{name} x{copies}", f"{size_mb(corpus):.1f}", seconds, own, whole, last])
+                print(f"  {rows[-1]}", flush=True)
+    print(table(["folder", "MB of files", "seconds", "indexer peak MB", "with workers MB", "report"], rows))
+    print(machine())
+
+
+if __name__ == "__main__":
+    main()
