@@ -411,7 +411,7 @@ def export_reader(args) -> None:
         "base_sha256": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
         "data": "SQuAD v1.1 train (squad-train/train-v1.1.json)",
         "data_sha256": run["data_sha256"],
-        "settings": run["settings"],
+        "settings": stages[-1]["settings"],
         "steps": state["step"],
         "steps_planned": state["steps"],
         "training_seconds": round(state["seconds"]),
@@ -432,13 +432,15 @@ def stages_of(run: Path, state: dict) -> list[dict]:
     finished (--start-from requires it), so their own done.json says.
     """
     settings = json.loads((run / "settings.json").read_text())["settings"]
+    earlier = settings.get("start_from")
+    if earlier:  # the card names the run folder, not where it lay on the machine that trained it
+        settings = {**settings, "start_from": Path(earlier).name}
     done = run / "done.json"
     if done.exists():
         finished = json.loads(done.read_text())
     else:
         finished = {"steps": state["step"], "seconds": round(state["seconds"]), "machine": machine()}
     stage = {"settings": settings, **{k: finished[k] for k in ("steps", "seconds", "machine")}}
-    earlier = settings.get("start_from")
     return (stages_of(Path(earlier), {}) if earlier else []) + [stage]
 
 
