@@ -101,7 +101,7 @@ def write_generation(settings: Settings, old: Store | None, change: IndexChange)
     all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
     reuse_ids = np.concatenate(reuse) if reuse else np.zeros(0, dtype=np.int64)
     sentences = (
-        np.concatenate(sentence_vectors) if sentence_vectors else np.zeros((0, dim), dtype=np.int8),
+        _joined(sentence_vectors) if sentence_vectors else np.zeros((0, dim), dtype=np.int8),
         row_offsets(np.concatenate(sentence_counts) if sentence_counts else np.zeros(0, dtype=np.int64)),
         np.concatenate(spans_rows) if spans_rows else np.zeros((0, 2), dtype=np.int32),
     )
@@ -146,10 +146,11 @@ def write_store(
     tmp = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
     tmp.mkdir()
     try:
-        encoded = [t.encode("utf-8") for t in texts]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(b) for b in encoded], out=offsets[1:])
-        (tmp / "texts.bin").write_bytes(b"".join(encoded))
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        with (tmp / "texts.bin").open("wb") as out:  # a text at a time: no copy of them all in memory
+            for i, text in enumerate(texts):
+                offsets[i + 1] = out.write(text.encode("utf-8"))
+        np.cumsum(offsets, out=offsets)
         np.save(tmp / "offsets.npy", offsets)
         np.save(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE))
         np.save(tmp / "vectors.npy", vectors.astype(np.float32, copy=False))
@@ -174,3 +175,8 @@ def write_store(
         raise
     remove_stale(index_dir)
     return gen
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts one after another; a single part as it is, not copied."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
