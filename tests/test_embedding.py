@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import os
@@ -172,3 +173,26 @@ def test_quantizing_quiets_only_the_quantizers_advice(onnx_index, tmp_path, capl
     assert (tmp_path / "model-int8.onnx").stat().st_size > 0
     assert "pre-processing" not in caplog.text and "still heard" in caplog.text
     assert not logging.getLogger().filters
+
+
+def test_exporting_keeps_torch_out_of_the_process_that_asks_for_it(tmp_path):
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from rag.index.export import export_bundled, export_folder\n"
+        f"export_bundled(export_folder(Path({str(tmp_path / 'index')!r})))\n"
+        "print(sorted({name.split('.')[0] for name in sys.modules}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    loaded = set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+    assert "torch" not in loaded and "transformers" not in loaded
+    assert verified_export(export_folder(tmp_path / "index")) is not None
+
+
+def test_a_failed_export_step_is_a_message_not_a_traceback(tmp_path):
+    from rag.errors import ConfigError
+    from rag.index.export import _child
+
+    with pytest.raises(ConfigError, match=r"exporting the model to ONNX failed \(fuse: .*\); run `rag index` again"):
+        _child("fuse", tmp_path / "missing.onnx", tmp_path / "model.onnx")

@@ -7,7 +7,8 @@
       tokenizer.json   the model's tokenizer
       export.json      the weights' SHA-256, and each file's SHA-256, size and mtime
 
-Exporting needs torch, which is there at index time; the weights are checked
+Exporting needs torch, which is there at index time, and runs in a process of
+its own, so the indexer's memory never holds torch; the weights are checked
 against their published SHA-256 first. The graph is traced with torch's
 TorchScript exporter, then ONNX Runtime's BERT fusions (attention, embedding,
 GELU) are applied, which makes it faster to open and to run. Two fusions are
@@ -25,6 +26,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 import warnings
 from pathlib import Path
@@ -40,6 +43,7 @@ __all__ = ["export_folder", "verified_export", "export_bundled", "FILES"]
 log = logging.getLogger(__name__)
 
 FORMAT = 3
+_EXPLAINED = 3  # a step's exit code when its last line of stderr is a message for the user
 FILES = ("model.onnx", "model.onnx.data", "model-int8.onnx", "tokenizer.json")
 OPSET = 17
 
@@ -82,11 +86,7 @@ def export_bundled(folder: Path) -> dict:
     tmp = folder.parent / f".tmp-{uuid.uuid4().hex[:12]}"
     tmp.mkdir()
     try:
-        max_length = _export_onnx(source, tmp / "traced.onnx")
-        _fuse(tmp / "traced.onnx", tmp / "model.onnx")
-        (tmp / "traced.onnx").unlink()
-        _quantize(tmp / "model.onnx", tmp / "model-int8.onnx")
-        shutil.copyfile(source / "tokenizer.json", tmp / "tokenizer.json")
+        max_length = _build_in_child(source, tmp)
         record = {
             "format": FORMAT,
             "model": DEFAULT_MODEL,
@@ -108,6 +108,35 @@ def export_bundled(folder: Path) -> dict:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return record
+
+
+def _build_in_child(source: Path, folder: Path) -> int:
+    """The export's model files and tokenizer in `folder`; returns the maximum sequence length.
+
+    Each step runs in a process of its own: torch never enters this one (once
+    imported it would hold hundreds of MB for as long as this process runs: an
+    indexer, a web server), and no step's memory adds to another's (each peaks
+    below 800 MB; all three in one process, at 1.1 GB: benchmarks/README.md).
+    """
+    max_length = int(_child("trace", source, folder / "traced.onnx"))
+    _child("fuse", folder / "traced.onnx", folder / "model.onnx")
+    (folder / "traced.onnx").unlink()
+    _child("quantize", folder / "model.onnx", folder / "model-int8.onnx")
+    shutil.copyfile(source / "tokenizer.json", folder / "tokenizer.json")
+    return max_length
+
+
+def _child(step: str, source: Path, target: Path) -> str:
+    """Run one step of the export in `python -m rag.index.export STEP SOURCE TARGET`; what it printed."""
+    proc = subprocess.run(
+        [sys.executable, "-m", __name__, step, str(source), str(target)], capture_output=True, text=True, check=False
+    )
+    if proc.returncode == _EXPLAINED:
+        raise ConfigError(proc.stderr.strip().splitlines()[-1])
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+        raise ConfigError(f"exporting the model to ONNX failed ({step}: {last}); run `rag index` again")
+    return proc.stdout.strip().rsplit("\n", 1)[-1]
 
 
 def _export_onnx(source: Path, target: Path) -> int:
@@ -203,3 +232,15 @@ def _above_warning(record: logging.LogRecord) -> bool:
 def _file_entry(path: Path) -> dict:
     st = path.stat()
     return {"sha256": file_sha256(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+if __name__ == "__main__":  # python -m rag.index.export STEP SOURCE TARGET: one step, run by _child
+    _step, _source, _target = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    try:
+        if _step == "trace":
+            print(_export_onnx(_source, _target))
+        else:
+            {"fuse": _fuse, "quantize": _quantize}[_step](_source, _target)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(_EXPLAINED)
