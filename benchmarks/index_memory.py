@@ -59,18 +59,38 @@ def tree(pid: int) -> list[int]:
     return pids
 
 
-def index_peak(corpus: Path, index: Path) -> tuple[float, float, float, str]:
-    """(seconds, peak MB of the indexer, peak MB of the indexer and its workers, last line it printed)."""
+def role(pid: int) -> str:
+    """What a process of the tree is: the indexer, an article reader, a step of the model's export."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read().decode(errors="replace").split("\0")
+    except OSError:
+        return "gone"
+    if "rag.ingest.sandbox" in args:
+        return "reader"
+    if "rag.index.export" in args:
+        return f"export {args[args.index('rag.index.export') + 1]}"
+    return args[0].rsplit("/", 1)[-1]
+
+
+def index_peak(corpus: Path, index: Path) -> tuple[float, float, float, str, str]:
+    """(seconds, peak MB of the indexer, peak MB of the indexer and its workers, what that peak was made of,
+    last line it printed)."""
     cmd = [sys.executable, "-m", "rag.cli", "index", "--corpus", str(corpus), "--index", str(index)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     peaks = [0.0, 0.0]
+    made_of = [""]
 
     def sample() -> None:
         while proc.poll() is None:
             own = rss(proc.pid)
+            others = {p: rss(p) for p in tree(proc.pid)[1:]}
             peaks[0] = max(peaks[0], own)
-            peaks[1] = max(peaks[1], own + sum(rss(p) for p in tree(proc.pid)[1:]))
+            if own + sum(others.values()) > peaks[1]:
+                peaks[1] = own + sum(others.values())
+                parts = [f"indexer {own:.0f}"] + [f"{role(p)} {mb:.0f}" for p, mb in others.items()]
+                made_of[0] = " + ".join(parts)
             time.sleep(0.05)
 
     watcher = threading.Thread(target=sample, daemon=True)
@@ -81,7 +101,7 @@ def index_peak(corpus: Path, index: Path) -> tuple[float, float, float, str]:
     if proc.returncode != 0:
         raise SystemExit(f"rag index failed on {corpus}:\n{out}")
     last = out.strip().splitlines()[-1] if out.strip() else ""
-    return seconds, peaks[0], peaks[1], last
+    return seconds, peaks[0], peaks[1], made_of[0], last
 
 
 def corpus_of(folder: Path, copies: int, tmp: Path) -> Path:
@@ -108,11 +128,12 @@ def main() -> None:
         for copies in map(int, args.copies.split(",")):
             with tempfile.TemporaryDirectory(prefix="index-memory-") as tmp:
                 corpus = corpus_of(folder, copies, Path(tmp))
-                seconds, own, whole, last = index_peak(corpus, Path(tmp) / "index")
+                seconds, own, whole, made_of, last = index_peak(corpus, Path(tmp) / "index")
                 name = folder.parent.name if folder.name == "corpus" else folder.name
-                rows.append([f"{name} x{copies}", f"{size_mb(corpus):.1f}", seconds, own, whole, last])
+                rows.append([f"{name} x{copies}", f"{size_mb(corpus):.1f}", seconds, own, whole, made_of, last])
                 print(f"  {rows[-1]}", flush=True)
-    print(table(["folder", "MB of files", "seconds", "indexer peak MB", "with workers MB", "report"], rows))
+    headers = ["folder", "MB of files", "seconds", "indexer peak MB", "with workers MB", "that peak, MB", "report"]
+    print(table(headers, rows))
     print(machine())
 
 

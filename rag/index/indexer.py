@@ -68,8 +68,10 @@ def update_index(
 def _update(settings, backend: Backend, files, embedder, full, progress, reuse: bool = True) -> IndexReport:
     model = embedder.name if isinstance(embedder, Embedder) else settings.model
     old, reason = _open_old(settings, backend, model, full)
-    if reason and files and not isinstance(embedder, Embedder):
-        embedder = embedder()  # an unknown model fails here, before any work is done
+    if (reason or old is None) and files and not isinstance(embedder, Embedder):
+        # everything is to be embedded: an unknown model fails here, before any work is done, and a
+        # first export of the model runs before the article readers start, not beside them
+        embedder = embedder()
     known = {d["source"]: (i, d) for i, d in enumerate(old.manifest.documents)} if old else {}
 
     report = IndexReport(rebuilt=reason)
