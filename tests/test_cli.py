@@ -143,6 +143,7 @@ def test_ctrl_c_stops_index_watch_with_exit_code_130(settings, onnx_index):
     proc = subprocess.Popen(
         [sys.executable, "-m", "rag", "index", "--watch", *paths],
         env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # heard even if pytest runs in the background
     )  # fmt: skip
     try:
         for line in proc.stderr:

@@ -170,8 +170,15 @@ class Rag:
     def start(self, *args: str) -> subprocess.Popen:
         log = open(self.work / "serve.log", "w")  # noqa: SIM115 - the server writes to it until stopped
         return subprocess.Popen(
-            [str(self.exe), *args], cwd=self.work, env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
+            [str(self.exe), *args], cwd=self.work, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=hears_ctrl_c,
+        )  # fmt: skip
+
+
+def hears_ctrl_c() -> None:
+    """In the child: SIGINT acts as in a terminal, even when this check was started in the background
+    (where a shell without job control makes its children ignore it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def offline_env() -> dict[str, str]:
