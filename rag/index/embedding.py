@@ -207,7 +207,7 @@ def load_embedder(name: str = DEFAULT_MODEL, index_dir: Path | None = None, quan
     """The embedder for `name`, loaded once per process.
 
     With an index folder, the bundled model runs from its ONNX export there
-    (made on first use, which needs torch once); `quantized` picks its int8
+    (made on first use, in child processes that need torch once); `quantized` picks its int8
     weights, about three times as fast as float32 (benchmarks/README.md), for indexing.
     """
     if index_dir is None or not is_bundled(name):
