@@ -47,12 +47,7 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> None:
 
 def is_temporary(name: str, of: str) -> bool:
     """Whether `name` is a temporary file that `replacing(<folder>/of)` made (one a killed writer leaves behind)."""
-    head, _, tail = name.rpartition(".")
-    return (
-        f".{tail}" == _SUFFIX
-        and head.startswith(f".{of}.")
-        and re.fullmatch(r"[0-9a-f]{8}", head[len(of) + 2 :]) is not None
-    )
+    return re.fullmatch(rf"\.{re.escape(of)}\.[0-9a-f]{{8}}{re.escape(_SUFFIX)}", name) is not None
 
 
 def fsync_dir(folder: Path) -> None:

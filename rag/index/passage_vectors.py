@@ -70,14 +70,15 @@ def embed_passages(
     keys = [cache.key(t) for t in distinct] if cache is not None else None
     exact = [i < n_passages for i in range(len(distinct))]
     got = embed_cached(emb, distinct, keys, cache, reuse, progress, exact=exact)
-    vectors = got.vectors[[row[t] for t in texts]]
+    passage_rows = [row[t] for t in texts]
+    vectors = got.vectors[passage_rows]
     passage_codes = quantize(got.vectors)
     sentence_codes = np.zeros((len(sentences), got.vectors.shape[1]), dtype=np.int8)
     at = np.array([row[t] for t in sentences], dtype=np.int64)
     of_passage = at < n_passages
     sentence_codes[of_passage] = passage_codes[at[of_passage]]
     sentence_codes[~of_passage] = got.codes[at[~of_passage] - n_passages]
-    found = got.cached[:n_passages][[row[t] for t in texts]]
+    found = got.cached[:n_passages][passage_rows]
     sentence_only = got.cached[n_passages:]
     report = EmbedCounts(
         passages_embedded=int((~found).sum()),
@@ -94,7 +95,7 @@ def embed_passages(
         ]
     return (
         vectors,
-        sentence_rows(passage_codes[[row[t] for t in texts]], sentence_codes, counts),
+        sentence_rows(passage_codes[passage_rows], sentence_codes, counts),
         row_offsets(np.maximum(counts, 1)),
         spans,
         report,
