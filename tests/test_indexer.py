@@ -188,3 +188,47 @@ def test_an_update_writes_the_generation_a_full_rebuild_writes(tmp_path):
     assert a.keyword.terms == b.keyword.terms
     for name in ("data", "indices", "indptr", "tokens", "offsets"):
         assert getattr(a.keyword, name).tobytes() == getattr(b.keyword, name).tobytes(), name
+
+
+def test_a_folder_embedded_and_written_a_few_passages_at_a_time_gives_the_same_index(tmp_path, monkeypatch):
+    """Large folders are embedded a slice of articles at a time and copied into the generation a step of
+    rows at a time; with both tiny, the index is byte for byte the one a single slice gives."""
+    import rag.index.faiss.writer
+    import rag.index.passage_vectors
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    paragraphs = [p for f in sorted(CORPUS.glob("*.txt")) for p in f.read_text().split("\n\n") if len(p) > 200]
+    for i, text in enumerate(paragraphs[:12]):
+        (corpus / f"{i:02d}.txt").write_text(f"Article {i}\n\n{text}\n\n{paragraphs[-1 - i]}\n\n{paragraphs[0]}\n")
+    whole = Engine(Settings(corpus=corpus, index=tmp_path / "whole"), embedder=FakeEmbedder())
+    whole_report = whole.update()
+
+    monkeypatch.setattr(rag.index.passage_vectors, "SLICE", 3)
+    monkeypatch.setattr(rag.index.faiss.writer, "STEP", 2)
+    seen: list[tuple[int, int]] = []
+    sliced = Engine(Settings(corpus=corpus, index=tmp_path / "sliced"), embedder=FakeEmbedder())
+    report = sliced.update(progress=lambda done, total: seen.append((done, total)))
+    a, b = whole.store(), sliced.store()
+    assert a.manifest.documents == b.manifest.documents and a.passages.tobytes() == b.passages.tobytes()
+    assert [a.text(i) for i in range(len(a))] == [b.text(i) for i in range(len(b))]
+    for name in ("vectors", "sentence_vectors", "sentence_offsets", "sentence_spans"):
+        assert getattr(a, name)().tobytes() == getattr(b, name)().tobytes(), name
+    for name in ("data", "indices", "indptr", "tokens", "offsets"):
+        assert getattr(a.keyword, name).tobytes() == getattr(b.keyword, name).tobytes(), name
+    # a paragraph repeated in every article is embedded in the first slice and found in the cache by the others
+    assert report.passages_embedded + report.passages_cached == whole_report.passages_embedded
+    assert sliced._given.embedded == whole._given.embedded
+    # one bar over every slice: from 0 to its total, never backwards
+    assert seen[0] == (0, seen[0][1]) and seen[-1][0] == seen[-1][1]
+    assert all(x[0] <= y[0] and x[1] == y[1] for x, y in zip(seen, seen[1:], strict=False))
+    assert not list((tmp_path / "sliced").glob(".tmp-*"))  # the staging folder is gone
+
+    (corpus / "04.txt").write_text((corpus / "04.txt").read_text() + "\nAn added line about PPR-9087.\n")
+    (corpus / "07.txt").unlink()
+    for engine in (whole, sliced):
+        engine.update()
+    a, b = whole.store(), sliced.store()
+    assert [a.text(i) for i in range(len(a))] == [b.text(i) for i in range(len(b))]
+    for name in ("vectors", "sentence_vectors", "sentence_offsets", "sentence_spans"):
+        assert getattr(a, name)().tobytes() == getattr(b, name)().tobytes(), name

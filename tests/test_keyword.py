@@ -192,3 +192,16 @@ def test_store_keyword_search_ranks_and_breaks_ties_as_a_full_argpartition(tmp_p
             not_by_id += top != by_id  # argpartition leaves ties in no simple order: it must be the one deciding
         assert store.keyword_scores(tokenize(query), ids).tobytes() == scores[ids].tobytes()
     assert not_by_id  # the test would catch ties broken another way
+
+
+def test_a_matrix_built_a_few_passages_at_a_time_is_the_same(monkeypatch):
+    import rag.index.keyword
+
+    texts = corpus_passages()
+    whole = KeywordIndex.build(texts)
+    monkeypatch.setattr(rag.index.keyword, "_BLOCK", 3)
+    blocks = KeywordIndex.build(texts)
+    assert blocks.terms == whole.terms
+    for name in KeywordIndex._ARRAYS:
+        assert getattr(blocks, name).dtype == getattr(whole, name).dtype
+        assert getattr(blocks, name).tobytes() == getattr(whole, name).tobytes(), name

@@ -4,7 +4,7 @@ unchanged (kept), new or changed (read and split: fresh), and unreadable (skippe
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..config import Settings
@@ -14,7 +14,7 @@ from ..ingest.documents import READER_VERSION, ArticleFile, Skipped, file_hash, 
 from ..ingest.sandbox import read_documents
 from .backends import open_backend
 from .report import IndexReport
-from .schema import Fresh, Kept, Manifest
+from .schema import Fresh, Kept, Manifest, fresh_entry
 
 __all__ = ["rebuild_reason", "stale_reason", "read_corpus"]
 
@@ -78,12 +78,18 @@ def same_content(f: ArticleFile, doc: Mapping) -> bool:
 
 
 def read_corpus(
-    settings: Settings, files: list[ArticleFile], known: Mapping[str, tuple[int, Any]], report: IndexReport
+    settings: Settings,
+    files: list[ArticleFile],
+    known: Mapping[str, tuple[int, Any]],
+    report: IndexReport,
+    stage: Callable[[list[str]], None],
 ) -> tuple[list[Kept], list[Fresh], list[dict]]:
     """Sort the corpus into kept (unchanged), fresh (read and split) and unusable (skipped, with why).
 
     Files are read by the worker processes of sandbox.py, a few at a time: a
     reader that crashes, runs out of memory or overruns skips that file only.
+    The passage texts of each fresh article go to `stage` as it is read; only
+    its entry and passage spans are kept, not its text.
     """
     kept: list[Kept] = []
     fresh: list[Fresh] = []
@@ -114,7 +120,9 @@ def read_corpus(
             skip(f, doc.reason)
             continue
         prior = known.get(f.source)
-        fresh.append((f, doc, passage_spans(doc.text, settings.chunk_size, settings.chunk_overlap)))
+        spans = passage_spans(doc.text, settings.chunk_size, settings.chunk_overlap)
+        stage([doc.text[s:e] for s, e in spans])
+        fresh.append((f, fresh_entry(f, doc, spans), spans))
         report.updated += bool(prior)
         report.added += not prior
     return kept, fresh, unusable

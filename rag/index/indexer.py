@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 
 from ..config import Settings
 from ..errors import IndexStateError
@@ -22,9 +23,10 @@ from .changes import read_corpus, rebuild_reason
 from .embedding import Embedder
 from .faiss.reader import Store
 from .lock import Locked
-from .passage_vectors import dim_of, document_keys, embed_passages, open_cache
+from .passage_vectors import dim_of, embed_staged, open_cache, stage_passages
 from .report import IndexReport
 from .schema import IndexChange, NewVectors
+from .staging import Staging
 from .vector_cache import cache_file
 
 __all__ = ["update_index"]
@@ -75,43 +77,50 @@ def _update(settings, backend: Backend, files, embedder, full, progress, reuse: 
     known = {d["source"]: (i, d) for i, d in enumerate(old.manifest.documents)} if old else {}
 
     report = IndexReport(rebuilt=reason)
-    kept, fresh, unusable = read_corpus(settings, files, known, report)
-    present = {f.source for f, *_ in kept} | {f.source for f, *_ in fresh}
-    report.removed = sum(1 for s in known if s not in present)
-    backend.write_skipped(unusable)
+    # the fresh articles' passages wait on disk to be embedded: an index kept in Milvus writes nothing beside the corpus
+    with Staging(settings.index if settings.store is None else None) as staged:
+        kept, fresh, unusable = read_corpus(settings, files, known, report, partial(stage_passages, staged))
+        present = {f.source for f, *_ in kept} | {f.source for f, *_ in fresh}
+        report.removed = sum(1 for s in known if s not in present)
+        backend.write_skipped(unusable)
 
-    old_docs = old.manifest.documents if old else []
-    stat_drift = any(f.size != d["size"] or f.mtime_ns != d["mtime_ns"] for f, d, _ in kept)
-    if old and not report.changed and not stat_drift and len(old_docs) == len(kept):
-        report.passages_total = len(old)
-        backend.tidy()
-        return report
-    if old:
-        try:
-            backend.verify(old)  # the new generation is built on the old: check all of it
-        except IndexStateError as exc:
-            log.warning("rebuilding the whole index: %s", exc.problem)
-            report = _update(settings, backend, files, embedder, True, progress, reuse)
-            report.rebuilt = exc.problem
+        old_docs = old.manifest.documents if old else []
+        stat_drift = any(f.size != d["size"] or f.mtime_ns != d["mtime_ns"] for f, d, _ in kept)
+        if old and not report.changed and not stat_drift and len(old_docs) == len(kept):
+            report.passages_total = len(old)
+            backend.tidy()
             return report
+        if old:
+            try:
+                backend.verify(old)  # the new generation is built on the old: check all of it
+            except IndexStateError as exc:
+                log.warning("rebuilding the whole index: %s", exc.problem)
+                staged.close()
+                report = _update(settings, backend, files, embedder, True, progress, reuse)
+                report.rebuilt = exc.problem
+                return report
+        manifest = _write(settings, backend, old, model, kept, fresh, staged, embedder, progress, reuse, report)
+    report.passages_total = manifest.passages
+    return report
 
-    new_texts = [doc.text[s:e] for _, doc, spans in fresh for s, e in spans]
+
+def _write(settings, backend: Backend, old, model, kept, fresh, staged: Staging, embedder, progress, reuse, report):
+    """Embed the staged passages of the fresh articles and write the new generation; its manifest."""
     cache = None
     try:
-        if new_texts:
+        if len(staged.passages):
             emb = embedder() if not isinstance(embedder, Embedder) else embedder
             # the cache lives in the index folder; an index kept in Milvus writes nothing beside the corpus
             cache = open_cache(settings.index, emb.fingerprint, emb.dim) if settings.store is None else None
-            *arrays, counts = embed_passages(emb, new_texts, progress, cache, reuse)
-            new = NewVectors(*arrays)
+            documents = [(f.source, entry["hash"], len(spans)) for f, entry, spans in fresh]
+            new, counts = embed_staged(emb, staged, documents, progress, cache, reuse)
             report.count(counts)
             dim = emb.dim
-            if cache is not None:  # before the write: what the new generation will use is known to the cache
-                cache.record_documents(document_keys(fresh, counts.keys))
         else:
             dim = old.manifest.dim if old else dim_of(embedder)
             new = NewVectors.empty(dim)
-        manifest = backend.write(settings, old, IndexChange(model, dim, kept, fresh, new))
+        change = IndexChange(model, dim, kept, fresh, new, staged.passages.get)
+        manifest = backend.write(settings, old, change)
         if cache is None and settings.store is None and cache_file(settings.index).is_file():
             cache = open_cache(settings.index, "", dim)  # only to drop what the deleted articles used
         if cache is not None:
@@ -119,8 +128,7 @@ def _update(settings, backend: Backend, files, embedder, full, progress, reuse: 
     finally:
         if cache is not None:
             cache.close()
-    report.passages_total = manifest.passages
-    return report
+    return manifest
 
 
 def _open_old(settings: Settings, backend: Backend, model: str, full: bool) -> tuple[Store | None, str | None]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from array import array
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -114,39 +115,43 @@ class KeywordIndex:
     def build(
         cls, texts: Sequence[str], reuse: KeywordIndex | None = None, reuse_ids: np.ndarray | None = None
     ) -> KeywordIndex:
-        """Index `texts`; passage i with `reuse_ids[i] >= 0` takes the terms of that passage of `reuse`."""
+        """Index `texts`; passage i with `reuse_ids[i] >= 0` takes the terms of that passage of `reuse`.
+
+        `texts[i]` is read once, and only for the passages not reused; the term ids of all of them are
+        held as one int32 array, not an array per passage, so a large corpus costs a few bytes a term.
+        """
         n = len(texts)
         if reuse is None or reuse_ids is None:
             reuse, reuse_ids = cls([], *_empty_arrays()), np.full(n, -1)
         reuse_ids = np.asarray(reuse_ids, dtype=np.int64)
         new_terms: dict[str, int] = {}  # terms not in `reuse`, numbered after its terms
-        fresh = {int(i): cls._ids_of(tokenize(texts[int(i)]), reuse, new_terms) for i in np.flatnonzero(reuse_ids < 0)}
+        fresh = np.flatnonzero(reuse_ids < 0)
+        fresh_tokens = array("i")
         lengths = np.zeros(n, dtype=np.int64)
+        for i in fresh.tolist():
+            ids = cls._ids_of(tokenize(texts[i]), reuse, new_terms)
+            fresh_tokens.extend(ids)
+            lengths[i] = len(ids)
         kept = np.flatnonzero(reuse_ids >= 0)
         lengths[kept] = np.diff(reuse.offsets)[reuse_ids[kept]]
-        for i, ids in fresh.items():
-            lengths[i] = len(ids)
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        tokens = np.empty(offsets[-1], dtype=np.int64)
+        tokens = np.empty(offsets[-1], dtype=np.int32)
         tokens[_runs(offsets[kept], lengths[kept])] = reuse.tokens[_runs(reuse.offsets[reuse_ids[kept]], lengths[kept])]
-        for i, ids in fresh.items():
-            tokens[offsets[i] : offsets[i + 1]] = ids
+        tokens[_runs(offsets[fresh], lengths[fresh])] = np.frombuffer(fresh_tokens, dtype=np.int32)
+        del fresh_tokens
         terms = list(reuse.terms) + list(new_terms)
         terms, tokens = _compact(terms, tokens)
         return cls(terms, *_bm25_matrix(tokens, offsets, len(terms)), tokens, offsets)
 
     @staticmethod
-    def _ids_of(words: list[str], reuse: KeywordIndex, new_terms: dict[str, int]) -> np.ndarray:
+    def _ids_of(words: list[str], reuse: KeywordIndex, new_terms: dict[str, int]) -> list[int]:
         base = len(reuse.terms)
         ids = [reuse.term_id(w) for w in words]
-        return np.array(
-            [
-                i if i is not None else base + new_terms.setdefault(w, len(new_terms))
-                for w, i in zip(words, ids, strict=True)
-            ],
-            dtype=np.int64,
-        )
+        return [
+            i if i is not None else base + new_terms.setdefault(w, len(new_terms))
+            for w, i in zip(words, ids, strict=True)
+        ]
 
     def term_id(self, term: str) -> int | None:
         """Id of `term` (the terms are sorted, so no dictionary is built), or None."""
@@ -247,19 +252,42 @@ def _bm25_matrix(tokens: np.ndarray, offsets: np.ndarray, n_terms: int) -> tuple
 
     score(t, d) = idf(t) * tf / (tf + k1 * (1 - b + b * len(d) / avglen)),
     idf(t) = log(1 + (N - df + 0.5) / (df + 0.5)).
+
+    Built a block of passages at a time: each block's (term, passage) counts go straight to their
+    place in the matrix, so what is held beside the result is one block's worth, not a copy per term.
     """
     n = len(offsets) - 1
     lengths = np.diff(offsets)
     if n == 0 or len(tokens) == 0:
         return np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(n_terms + 1, np.int64)
-    passage = np.repeat(np.arange(n, dtype=np.int64), lengths)
-    pairs, tf = np.unique(tokens.astype(np.int64) * n + passage, return_counts=True)  # sorted by term, then passage
-    term, doc = pairs // n, pairs % n
-    df = np.bincount(term, minlength=n_terms)
-    idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
-    tf = tf.astype(np.float64)
-    tfc = tf / (K1 * ((1 - B) + B * lengths[doc] / lengths.mean()) + tf)
-    data = (idf[term] * tfc).astype(np.float32)
+    blocks = [(a, min(a + _BLOCK, n)) for a in range(0, n, _BLOCK)]
+
+    def pairs(a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Term, passage and count of each distinct (term, passage) of passages a .. b - 1, by term then passage."""
+        passage = np.repeat(np.arange(a, b, dtype=np.int64), lengths[a:b])
+        keys, tf = np.unique(tokens[offsets[a] : offsets[b]].astype(np.int64) * n + passage, return_counts=True)
+        return keys // n, keys % n, tf
+
+    df = np.zeros(n_terms, dtype=np.int64)
+    for a, b in blocks:
+        df += np.bincount(pairs(a, b)[0], minlength=n_terms)
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
-    return data, doc.astype(np.int32), indptr
+    idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    average = lengths.mean()
+    data = np.empty(indptr[-1], dtype=np.float32)
+    indices = np.empty(indptr[-1], dtype=np.int32)
+    filled = indptr[:-1].copy()  # where each term's next entry goes: blocks come in passage order
+    for a, b in blocks:
+        term, doc, tf64 = pairs(a, b)
+        first_of_term = np.searchsorted(term, term)  # entries of a term are together, by passage
+        at = filled[term] + np.arange(len(term)) - first_of_term
+        tf = tf64.astype(np.float64)
+        tfc = tf / (K1 * ((1 - B) + B * lengths[doc] / average) + tf)
+        data[at] = (idf[term] * tfc).astype(np.float32)
+        indices[at] = doc
+        filled += np.bincount(term, minlength=n_terms)
+    return data, indices, indptr
+
+
+_BLOCK = 4096  # passages per block of _bm25_matrix

@@ -17,13 +17,25 @@ import numpy as np
 from ..ingest.chunking import sentence_spans
 from .embedding import Embedder
 from .quantize import quantize
-from .vector_cache import VectorCache, embed_cached
+from .schema import NewVectors
+from .staging import Staging
+from .vector_cache import FLUSH, VectorCache, embed_cached
 
-__all__ = ["EmbedCounts", "embed_passages", "split_sentences", "sentence_rows", "row_offsets", "open_cache"]
+__all__ = [
+    "EmbedCounts",
+    "embed_passages",
+    "stage_passages",
+    "embed_staged",
+    "split_sentences",
+    "sentence_rows",
+    "row_offsets",
+    "open_cache",
+]
 
 log = logging.getLogger(__name__)
 
 MIN_SENTENCE_CHARS = 40
+SLICE = 4096  # passages embedded at a time by embed_staged: what an update holds of them in memory
 
 
 def dim_of(embedder) -> int:
@@ -41,6 +53,14 @@ class EmbedCounts:
     sentences_cached: int = 0
     seconds: float = 0.0  # spent embedding
     keys: list[list[bytes]] = field(default_factory=list)  # per passage: the cache keys of it and its sentences
+
+    def add(self, other: EmbedCounts) -> None:
+        """Count `other` in too (its keys are not kept)."""
+        self.passages_embedded += other.passages_embedded
+        self.passages_cached += other.passages_cached
+        self.sentences_embedded += other.sentences_embedded
+        self.sentences_cached += other.sentences_cached
+        self.seconds += other.seconds
 
 
 def embed_passages(
@@ -62,6 +82,136 @@ def embed_passages(
     of the memory.
     """
     sentences, counts, spans = split_sentences(texts)
+    vectors, rows, report = _embed(emb, texts, sentences, counts, progress, cache, reuse)
+    return vectors, rows, row_offsets(np.maximum(counts, 1)), spans, report
+
+
+def stage_passages(staged: Staging, texts: list[str]) -> None:
+    """Put an article's passages and the sentence texts split from them (split_sentences) in `staged`."""
+    sentences, counts, spans = split_sentences(texts)
+    staged.passages.extend(texts)
+    staged.sentences.extend(sentences)
+    staged.counts.append(counts)
+    staged.spans.append(spans)
+
+
+def embed_staged(
+    emb: Embedder,
+    staged: Staging,
+    documents: list[tuple[str, str, int]],
+    progress: Callable[[int, int], None] | None = None,
+    cache: VectorCache | None = None,
+    reuse: bool = True,
+) -> tuple[NewVectors, EmbedCounts]:
+    """embed_passages over the passages in `staged`, whole articles at a time, written back to `staged`.
+
+    `documents` are (source, content hash, passages) of the staged articles,
+    in order. Articles are embedded SLICE passages or so at a time and their
+    vectors appended to files of the staging folder, so memory stays that of
+    one slice however large the folder. A text met in two slices is embedded
+    once all the same when there is a cache: the second finds it there.
+    What each article used is recorded in the cache slice by slice.
+    """
+    counts = staged.counts.read()[:][:, 0]
+    first_sentence = row_offsets(counts)
+    slices = _slices([n for *_, n in documents], SLICE)
+    vectors = staged.rows("vectors", emb.dim, np.float32)
+    codes = staged.rows("sentence_codes", emb.dim, np.int8)
+    total = EmbedCounts()
+    ticks = _Ticks(progress, staged, slices, first_sentence, cache, reuse) if len(slices) > 1 else None
+    for d0, d1, p0, p1 in slices:
+        texts = staged.passages.get(p0, p1 - p0)
+        sentences = staged.sentences.get(int(first_sentence[p0]), int(first_sentence[p1] - first_sentence[p0]))
+        tick = ticks.slice() if ticks else progress
+        part_vectors, part_codes, part = _embed(emb, texts, sentences, counts[p0:p1], tick, cache, reuse)
+        if ticks:
+            ticks.end_slice()
+        vectors.append(part_vectors)
+        codes.append(part_codes)
+        total.add(part)
+        if cache is not None:
+            cache.record_documents(document_keys(documents[d0:d1], part.keys))
+    new = NewVectors(vectors.read(), codes.read(), row_offsets(np.maximum(counts, 1)), staged.spans.read())
+    return new, total
+
+
+def _slices(passages: list[int], size: int) -> list[tuple[int, int, int, int]]:
+    """(first article, end article, first passage, end passage) of runs of whole articles of about `size` passages.
+
+    >>> _slices([3, 3, 5, 1], 4)
+    [(0, 2, 0, 6), (2, 3, 6, 11), (3, 4, 11, 12)]
+    """
+    out, d0, p0, p = [], 0, 0, 0
+    for d, n in enumerate(passages):
+        p += n
+        if p - p0 >= size or d == len(passages) - 1:
+            out.append((d0, d + 1, p0, p))
+            d0, p0 = d + 1, p
+    return out
+
+
+class _Ticks:
+    """One progress bar over several slices: distinct texts of each slice, the cache's share counted first.
+
+    Before the first slice, the texts of every slice are looked up in the cache (a second lookup, far
+    quicker than embedding), so the bar starts at what an earlier run left and its total holds.
+    """
+
+    def __init__(self, progress, staged, slices, first_sentence, cache, reuse) -> None:
+        self.progress = progress
+        self.todo: list[int] = []  # per slice: distinct texts not in the cache
+        cached_total = total = 0
+        for _, _, p0, p1 in slices:
+            passages = dict.fromkeys(staged.passages.get(p0, p1 - p0))
+            sentences = staged.sentences.get(int(first_sentence[p0]), int(first_sentence[p1] - first_sentence[p0]))
+            distinct = {**passages, **{t: None for t in sentences if t not in passages}}
+            cached = _cached(list(distinct), len(passages), cache) if reuse else 0
+            self.todo.append(len(distinct) - cached)
+            cached_total += cached
+            total += len(distinct)
+        self.done, self.total, self.at = cached_total, total, 0
+        if progress:
+            progress(self.done, self.total)
+
+    def slice(self) -> Callable[[int, int], None]:
+        first: list[int] = []
+        base, most = self.done, self.todo[self.at]
+
+        def tick(done: int, _total: int) -> None:
+            if not first:
+                first.append(done)
+            if self.progress:
+                self.progress(base + min(done - first[0], most), self.total)
+
+        return tick
+
+    def end_slice(self) -> None:
+        self.done += self.todo[self.at]
+        self.at += 1
+        if self.progress:
+            self.progress(self.done, self.total)
+
+
+def _cached(texts: list[str], exact: int, cache: VectorCache | None) -> int:
+    """How many of `texts` the cache holds; the first `exact` need their float32 vector."""
+    if cache is None:
+        return 0
+    keys = [cache.key(t) for t in texts]
+    wanted = [i < exact for i in range(len(texts))]
+    return sum(len(cache.get(keys[at : at + FLUSH], wanted[at : at + FLUSH])) for at in range(0, len(keys), FLUSH))
+
+
+def _embed(
+    emb: Embedder,
+    texts: list[str],
+    sentences: list[str],
+    counts: np.ndarray,
+    progress: Callable[[int, int], None] | None,
+    cache: VectorCache | None,
+    reuse: bool,
+) -> tuple[np.ndarray, np.ndarray, EmbedCounts]:
+    """Passage vectors (float32) and sentence rows (int8) of `texts`, whose sentences (as split_sentences
+    gives them) are `sentences`, `counts[i]` of them for passage i."""
     row = {t: i for i, t in enumerate(dict.fromkeys(texts))}
     n_passages = len(row)  # the distinct passages come first, then sentences that are not also a passage
     for t in sentences:
@@ -93,13 +243,7 @@ def embed_passages(
             [keys[row[text]]] + [keys[row[t]] for t in sentences[end - n : end]]
             for text, n, end in zip(texts, counts.tolist(), ends, strict=True)
         ]
-    return (
-        vectors,
-        sentence_rows(passage_codes[passage_rows], sentence_codes, counts),
-        row_offsets(np.maximum(counts, 1)),
-        spans,
-        report,
-    )
+    return vectors, sentence_rows(passage_codes[passage_rows], sentence_codes, counts), report
 
 
 def split_sentences(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -156,10 +300,11 @@ def open_cache(index_dir: Path, fingerprint: str, dim: int) -> VectorCache | Non
         return None
 
 
-def document_keys(fresh, keys: list[list[bytes]]) -> list[tuple[str, str, list[bytes]]]:
-    """(source, hash, cache keys of its passages and sentences) of each fresh article."""
+def document_keys(documents, keys: list[list[bytes]]) -> list[tuple[str, str, list[bytes]]]:
+    """(source, hash, cache keys of its passages and sentences) of each article, from its (source, hash,
+    passages) and the keys of each passage in turn."""
     out, at = [], 0
-    for f, doc, spans in fresh:
-        out.append((f.source, doc.hash, [k for passage in keys[at : at + len(spans)] for k in passage]))
-        at += len(spans)
+    for source, digest, n in documents:
+        out.append((source, digest, [k for passage in keys[at : at + n] for k in passage]))
+        at += n
     return out

@@ -2,7 +2,7 @@
 
     manifest = Manifest.from_json(data, where)   # refuses another format version, checks the documents
     manifest.to_json()
-    IndexChange(model, dim, kept, fresh, vectors)   # what the indexer hands a backend to write
+    IndexChange(model, dim, kept, fresh, vectors, texts)   # what the indexer hands a backend to write
 
 `DocumentEntry` is one article's row in the manifest; `PASSAGE_DTYPE` the
 (doc, start, end) record of one passage. The FAISS folder (faiss/) and
@@ -11,6 +11,7 @@ Milvus (milvus/) both keep these.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NotRequired, TypedDict
@@ -21,6 +22,7 @@ from ..errors import IndexStateError
 from ..ingest.citation import structure
 from ..ingest.documents import ArticleFile, Document
 from ..ingest.readers import READER_VERSION
+from .staging import Rows
 
 __all__ = [
     "FORMAT_VERSION",
@@ -129,7 +131,8 @@ def _check_documents(manifest: Manifest) -> None:
 
 
 Kept = tuple[ArticleFile, DocumentEntry, int]  # an unchanged article: its file, its document entry, its document number
-Fresh = tuple[ArticleFile, Document, list[tuple[int, int]]]  # a new or changed article, read, and its passage spans
+# a new or changed article: its file, its entry (fresh_entry, made as it is read), its passage spans
+Fresh = tuple[ArticleFile, DocumentEntry, list[tuple[int, int]]]
 
 
 def kept_entry(kept: Kept) -> DocumentEntry:
@@ -138,9 +141,8 @@ def kept_entry(kept: Kept) -> DocumentEntry:
     return {**entry, "size": f.size, "mtime_ns": f.mtime_ns}
 
 
-def fresh_entry(fresh: Fresh) -> DocumentEntry:
+def fresh_entry(f: ArticleFile, doc: Document, spans: list[tuple[int, int]]) -> DocumentEntry:
     """A new or changed article's entry: its file, what its reader found, and where its passages fall."""
-    f, doc, spans = fresh
     return {
         "source": f.source,
         "hash": doc.hash,
@@ -160,10 +162,10 @@ def fresh_entry(fresh: Fresh) -> DocumentEntry:
 class NewVectors:
     """What was embedded for the fresh passages, in their order."""
 
-    passages: np.ndarray  # (N, dim) float32, one unit vector per passage
-    sentences: np.ndarray  # (S, dim) int8 (quantize.py), the passages' sentences one passage after another
+    passages: Rows  # (N, dim) float32, one unit vector per passage
+    sentences: Rows  # (S, dim) int8 (quantize.py), the passages' sentences one passage after another
     first_sentence: np.ndarray  # (N + 1,) int64: passage i's sentences are rows first_sentence[i]:first_sentence[i+1]
-    sentence_spans: np.ndarray  # (S, 2) int32: each sentence's start and end in its passage
+    sentence_spans: Rows  # (S, 2) int32: each sentence's start and end in its passage
 
     @classmethod
     def empty(cls, dim: int) -> NewVectors:
@@ -180,3 +182,4 @@ class IndexChange:
     kept: list[Kept]  # unchanged articles: their rows are reused
     fresh: list[Fresh]  # new and changed articles, with their passage spans
     vectors: NewVectors  # the fresh passages' vectors
+    texts: Callable[[int, int], list[str]] = lambda first, count: []  # fresh passage texts, `count` from `first`

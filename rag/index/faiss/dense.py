@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..staging import Rows
+
 __all__ = ["EXACT_LIMIT", "build_dense", "load_dense", "exact_index", "ef_search"]
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ def ef_search(n: int) -> int:
     return 128 if n <= 100_000 else 512 if n <= 1_000_000 else 1024
 
 
-def build_dense(folder: Path, vectors: np.ndarray) -> None:
+def build_dense(folder: Path, vectors: Rows) -> None:
     """Write the FAISS index for `vectors` into `folder`/dense.faiss, and what kind it is into dense.json."""
     import faiss
 
@@ -60,7 +62,7 @@ def build_dense(folder: Path, vectors: np.ndarray) -> None:
     (folder / "dense.json").write_text(json.dumps(info))
 
 
-def exact_index(vectors: np.ndarray):
+def exact_index(vectors: Rows):
     """An exact inner-product FAISS index holding `vectors` (also the reference for recall)."""
     import faiss
 

@@ -14,7 +14,8 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from ...atomic import fsync_dir, write_atomic
 from ...config import Settings
 from ..passage_vectors import row_offsets
 from ..quantize import quantize
-from ..schema import PASSAGE_DTYPE, DocumentEntry, IndexChange, Manifest, fresh_entry, kept_entry
+from ..schema import PASSAGE_DTYPE, DocumentEntry, IndexChange, Manifest, kept_entry
+from ..staging import Rows, RowsOnDisk
 from .generations import fsync_tree, remove_stale
 from .integrity import record
 from .reader import Store
@@ -37,15 +39,17 @@ def write_generation(settings: Settings, old: Store | None, change: IndexChange)
 
     Articles that follow each other in the old generation, or among the fresh ones, are copied as
     one run of rows, so an update of a large corpus copies a few runs, not one article at a time.
+    Rows are copied STEP passages at a time straight into the new files: memory does not grow with
+    the corpus.
     """
     model, dim, kept, fresh, new = change.model, change.dim, change.kept, change.fresh, change.vectors
     entries: list[tuple[DocumentEntry, str, int]] = []  # entry, kept or fresh, its first row where its rows are
     for k in kept:
         entries.append((kept_entry(k), "kept", k[1]["first"]))
     at = 0
-    for fr in fresh:
-        entries.append((fresh_entry(fr), "fresh", at))
-        at += entries[-1][0]["count"]
+    for _, entry, spans in fresh:
+        entries.append((entry, "fresh", at))
+        at += len(spans)
     entries.sort(key=lambda e: e[0]["source"])
 
     docs: list[DocumentEntry] = []
@@ -60,59 +64,82 @@ def write_generation(settings: Settings, old: Store | None, change: IndexChange)
         else:
             runs.append([kind, first, count])
 
-    new_vectors, new_sentences, new_offsets, new_spans = (
-        new.passages,
-        new.sentences,
-        new.first_sentence,
-        new.sentence_spans,
-    )
-    fresh_texts = [doc.text[s:e] for _, doc, spans in fresh for s, e in spans]
     fresh_bounds = np.array([span for _, _, spans in fresh for span in spans], dtype=np.int64).reshape(-1, 2)
-    texts: list[str] = []
-    vectors: list[np.ndarray] = []
-    reuse: list[np.ndarray] = []
     bounds: list[np.ndarray] = []
-    sentence_vectors: list[np.ndarray] = []
+    reuse: list[np.ndarray] = []
     sentence_counts: list[np.ndarray] = []
-    spans_rows: list[np.ndarray] = []
-    arrays: tuple[np.ndarray, Callable[[slice], np.ndarray], np.ndarray, np.ndarray]
+    parts: list[_Part] = []  # the runs cut into steps of at most STEP passages
     for kind, first, count in runs:
-        last = first + count
         if kind == "kept":
             assert old is not None  # kept rows come from the old generation
-            texts.extend(old.texts(first, count))
-            rows = old.passages[first:last]
+            rows = old.passages[first : first + count]
             bounds.append(np.stack([rows["start"], rows["end"]], axis=1))
-            reuse.append(np.arange(first, last))
-            arrays = (old.vectors(), old.sentence_codes, old.sentence_offsets(), old.sentence_spans())
+            reuse.append(np.arange(first, first + count))
+            source = _Part(old.texts, old.vectors(), old.sentence_codes, old.sentence_offsets(), old.sentence_spans())
         else:
-            texts.extend(fresh_texts[first:last])
-            bounds.append(fresh_bounds[first:last])
+            bounds.append(fresh_bounds[first : first + count])
             reuse.append(np.full(count, -1))
-            arrays = (new_vectors, new_sentences.__getitem__, new_offsets, new_spans)
-        passage_vectors, sentence_rows_of, offsets, span_rows = arrays
-        vectors.append(passage_vectors[first:last])
-        sentence_vectors.append(sentence_rows_of(slice(offsets[first], offsets[last])))
-        spans_rows.append(span_rows[offsets[first] : offsets[last]])
-        sentence_counts.append(np.diff(offsets[first : last + 1]))
+            source = _Part(
+                change.texts, new.passages, new.sentences.__getitem__, new.first_sentence, new.sentence_spans
+            )
+        sentence_counts.append(np.diff(source.offsets[first : first + count + 1]))
+        parts += [source.step(a, min(STEP, first + count - a)) for a in range(first, first + count, STEP)]
     manifest = Manifest(
         model=model, dim=dim, chunking=settings.chunking, documents=docs, passages=total, created=time.time()
-    )
-    all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
-    reuse_ids = np.concatenate(reuse) if reuse else np.zeros(0, dtype=np.int64)
-    sentences = (
-        _joined(sentence_vectors) if sentence_vectors else np.zeros((0, dim), dtype=np.int8),
-        row_offsets(np.concatenate(sentence_counts) if sentence_counts else np.zeros(0, dtype=np.int64)),
-        np.concatenate(spans_rows) if spans_rows else np.zeros((0, 2), dtype=np.int32),
     )
     passages = np.zeros(total, dtype=PASSAGE_DTYPE)
     passages["doc"] = np.repeat(np.arange(len(docs)), [d["count"] for d in docs])
     if bounds:
         passages["start"], passages["end"] = np.concatenate(bounds).T
-    write_store(
-        settings.index, manifest, passages, texts, all_vectors, sentences=sentences, previous=old, reuse_ids=reuse_ids
-    )
+    offsets = row_offsets(np.concatenate(sentence_counts) if sentence_counts else np.zeros(0, dtype=np.int64))
+    reuse_ids = np.concatenate(reuse) if reuse and old is not None else None
+
+    def fill(folder: Path) -> None:
+        np.save(folder / "passages.npy", passages)
+        np.save(folder / "sentence_offsets.npy", offsets)
+        sentences = int(offsets[-1])
+        with (
+            _TextWriter(folder, total) as texts,
+            _RowWriter(folder / "vectors.npy", total, dim, np.float32) as vectors,
+            _RowWriter(folder / "sentence_vectors.npy", sentences, dim, np.int8) as codes,
+            _RowWriter(folder / "sentence_spans.npy", sentences, 2, np.int32) as spans,
+        ):
+            for part in parts:
+                texts.write(part.texts())
+                part_vectors, part_codes, part_spans = part.rows()
+                vectors.write(part_vectors)
+                codes.write(part_codes)
+                spans.write(part_spans)
+
+    _publish(settings.index, manifest, fill, old, reuse_ids)
     return manifest
+
+
+STEP = 8192  # passages copied into the new generation at a time
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Rows `first` .. `first + count - 1` of the old generation or of the fresh passages: where to read them."""
+
+    texts_of: Callable[[int, int], list[str]]
+    vectors: Rows
+    codes_of: Callable[[slice], np.ndarray]
+    offsets: np.ndarray  # first sentence row of each passage
+    spans: Rows
+    first: int = 0
+    count: int = 0
+
+    def step(self, first: int, count: int) -> _Part:
+        return replace(self, first=first, count=count)
+
+    def texts(self) -> list[str]:
+        return self.texts_of(self.first, self.count)
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Passage vectors, sentence codes and sentence spans of these passages."""
+        a, b = int(self.offsets[self.first]), int(self.offsets[self.first + self.count])
+        return self.vectors[self.first : self.first + self.count], self.codes_of(slice(a, b)), self.spans[a:b]
 
 
 def write_store(
@@ -126,40 +153,55 @@ def write_store(
     previous: Store | None = None,
     reuse_ids: np.ndarray | None = None,
 ) -> Path:
-    """Write a new generation and make it live; returns its folder.
+    """Write a new generation from arrays in memory and make it live; returns its folder.
 
     `sentences` are (vectors, first row of each passage, spans); float vectors are
     quantized here, int8 ones are taken as quantize.py's codes.
     `reuse_ids[i] >= 0` says passage i is that passage of `previous`, unchanged:
     its keyword terms are taken from there instead of tokenizing it again.
     """
+    if sentences is None:  # each passage one sentence: its own vector and whole span
+        spans = np.array([(0, len(t)) for t in texts], dtype=np.int32).reshape(-1, 2)
+        sentences = (vectors, np.arange(len(texts) + 1), spans)
+
+    def fill(folder: Path) -> None:
+        with _TextWriter(folder, len(texts)) as out:
+            out.write(texts)
+        np.save(folder / "passages.npy", passages.astype(PASSAGE_DTYPE))
+        np.save(folder / "vectors.npy", vectors.astype(np.float32, copy=False))
+        codes = sentences[0] if sentences[0].dtype == np.int8 else quantize(sentences[0])
+        np.save(folder / "sentence_vectors.npy", codes)
+        np.save(folder / "sentence_offsets.npy", sentences[1].astype(np.int64))
+        np.save(folder / "sentence_spans.npy", sentences[2].astype(np.int32))
+
+    return _publish(index_dir, manifest, fill, previous, reuse_ids)
+
+
+def _publish(
+    index_dir: Path,
+    manifest: Manifest,
+    fill: Callable[[Path], None],
+    previous: Store | None,
+    reuse_ids: np.ndarray | None,
+) -> Path:
+    """Make a generation folder, let `fill` write its passages, texts and vectors, build its FAISS and keyword
+    indexes from what it wrote, and make it live."""
     from ..keyword import KeywordIndex
     from .dense import build_dense
 
     if previous is None:
         reuse_ids = None
-
-    if sentences is None:  # each passage one sentence: its own vector and whole span
-        spans = np.array([(0, len(t)) for t in texts], dtype=np.int32).reshape(-1, 2)
-        sentences = (vectors, np.arange(len(texts) + 1), spans)
     index_dir.mkdir(parents=True, exist_ok=True)
     tmp = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
     tmp.mkdir()
     try:
-        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-        with (tmp / "texts.bin").open("wb") as out:  # a text at a time: no copy of them all in memory
-            for i, text in enumerate(texts):
-                offsets[i + 1] = out.write(text.encode("utf-8"))
-        np.cumsum(offsets, out=offsets)
-        np.save(tmp / "offsets.npy", offsets)
-        np.save(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE))
-        np.save(tmp / "vectors.npy", vectors.astype(np.float32, copy=False))
-        codes = sentences[0] if sentences[0].dtype == np.int8 else quantize(sentences[0])
-        np.save(tmp / "sentence_vectors.npy", codes)
-        np.save(tmp / "sentence_offsets.npy", sentences[1].astype(np.int64))
-        np.save(tmp / "sentence_spans.npy", sentences[2].astype(np.int32))
-        build_dense(tmp, vectors)
-        KeywordIndex.build(texts, previous.keyword if previous else None, reuse_ids).save(tmp / "keyword")
+        fill(tmp)
+        build_dense(tmp, RowsOnDisk.npy(tmp / "vectors.npy"))
+        texts = _TextsOnDisk(tmp)
+        try:
+            KeywordIndex.build(texts, previous.keyword if previous else None, reuse_ids).save(tmp / "keyword")
+        finally:
+            texts.close()
         manifest.files = record(tmp)
         # no indent: json's C encoder only runs without one, ten times faster on a large corpus
         (tmp / "manifest.json").write_text(json.dumps(manifest.to_json(), ensure_ascii=False))
@@ -177,6 +219,69 @@ def write_store(
     return gen
 
 
-def _joined(parts: list[np.ndarray]) -> np.ndarray:
-    """The parts one after another; a single part as it is, not copied."""
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+class _RowWriter:
+    """A .npy file of `rows` x `width`, written a batch of rows at a time (no memory map: what is written
+    does not stay in the process's memory)."""
+
+    def __init__(self, path: Path, rows: int, width: int, dtype) -> None:
+        self.path, self.rows, self.width, self.dtype = path, rows, width, np.dtype(dtype)
+        self.out = path.open("wb")
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": (rows, width)}
+        np.lib.format.write_array_header_1_0(self.out, header)
+        self.written = 0
+
+    def write(self, rows: np.ndarray) -> None:
+        rows = np.ascontiguousarray(rows, dtype=self.dtype).reshape(-1, self.width)
+        self.out.write(rows.tobytes())
+        self.written += len(rows)
+
+    def __enter__(self) -> _RowWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.out.close()
+        if exc[0] is None and self.written != self.rows:
+            raise AssertionError(f"{self.path.name}: {self.written} rows written of {self.rows}")
+
+
+class _TextWriter:
+    """texts.bin and offsets.npy of a generation, written a batch of texts at a time."""
+
+    def __init__(self, folder: Path, count: int) -> None:
+        self.folder = folder
+        self.out = (folder / "texts.bin").open("wb")
+        self.offsets = np.zeros(count + 1, dtype=np.int64)
+        self.at = 0
+
+    def write(self, texts: list[str]) -> None:
+        for text in texts:
+            self.offsets[self.at + 1] = self.offsets[self.at] + self.out.write(text.encode("utf-8"))
+            self.at += 1
+
+    def __enter__(self) -> _TextWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.out.close()
+        if exc[0] is None:
+            np.save(self.folder / "offsets.npy", self.offsets)
+
+
+class _TextsOnDisk(Sequence[str]):
+    """The passage texts a generation folder holds, each read when asked for (for the keyword index).
+
+    Plain reads, not a memory map: the texts read stay out of the process's memory."""
+
+    def __init__(self, folder: Path) -> None:
+        self.offsets = np.load(folder / "offsets.npy")
+        self.file = (folder / "texts.bin").open("rb")
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i):
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        return os.pread(self.file.fileno(), b - a, a).decode("utf-8")
+
+    def close(self) -> None:
+        self.file.close()

@@ -26,7 +26,7 @@ from typing import Any, cast
 from ...config import Settings
 from ...errors import ConfigError, IndexBusyError
 from ...ingest.citation import fit
-from ..schema import DocumentEntry, IndexChange, Manifest, NewVectors, fresh_entry, kept_entry
+from ..schema import DocumentEntry, IndexChange, Manifest, NewVectors, kept_entry
 from .meta import Meta
 from .pack import bm25_terms, pack_sentences, pack_spans
 from .schema import (
@@ -75,21 +75,22 @@ def apply_update(meta: Meta, settings: Settings, old: MilvusStore | None, change
         if docs[-1] != k[1]:
             rows.append(_doc_row(docs[-1]))  # the same content, touched: only the stat changes
     placed = []
-    for fr in fresh:
-        f, document, spans = fr
+    at = 0
+    for f, fresh_doc, spans in fresh:
         if len(spans) >= 1 << DOC_SHIFT:
             raise ConfigError(f"{f.source} makes {len(spans)} passages, more than Milvus ids allow: split it.")
-        entry = fresh_entry(fr)
+        entry: dict[str, Any] = dict(fresh_doc)
         entry["id"] = next_doc
         entry["structure"] = fit(entry["structure"], MAX_VARCHAR // 2)  # one VARCHAR holds the entry
         docs.append(dict(entry))
         rows.append(_doc_row(docs[-1], added=gen))
-        placed.append((next_doc, document, spans))
+        placed.append((next_doc, at, spans))
         next_doc += 1
+        at += len(spans)
     for batch in _batches(rows):
         client.upsert(meta.name, batch)
     counts: Counter[str] = Counter()  # change in how many passages hold each term
-    for batch in _batches(_passage_rows(placed, new, settings.chunk_size, counts)):
+    for batch in _batches(_passage_rows(placed, new, change.texts, settings.chunk_size, counts)):
         client.insert(collection, batch)
     if old is not None:
         counts.subtract(_terms_of(meta, collection, gone))
@@ -161,13 +162,13 @@ def _live_documents(meta: Meta, header: dict | None) -> list[dict]:
     return [json.loads(r["value"]) for r in rows]
 
 
-def _passage_rows(placed, new: NewVectors, chunk_size: int, counts: Counter) -> Iterator[dict]:
+def _passage_rows(placed, new: NewVectors, texts_of, chunk_size: int, counts: Counter) -> Iterator[dict]:
     """Rows of the fresh passages; adds one to `counts` for each term of each passage."""
     vectors, sentences, offsets, spans = new.passages, new.sentences, new.first_sentence, new.sentence_spans
     at = 0
-    for doc_id, document, passage_spans in placed:
-        for n, (start, end) in enumerate(passage_spans):
-            text = document.text[start:end]
+    for doc_id, first, passage_spans in placed:
+        texts = texts_of(first, len(passage_spans))
+        for n, ((start, end), text) in enumerate(zip(passage_spans, texts, strict=True)):
             terms = bm25_terms(text)
             counts.update(set(terms.split()))
             a, b = offsets[at], offsets[at + 1]
