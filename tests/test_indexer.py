@@ -179,7 +179,11 @@ def test_an_update_writes_the_generation_a_full_rebuild_writes(tmp_path):
     updated.update()
     rebuilt = Engine(Settings(corpus=corpus, index=tmp_path / "rebuilt"), embedder=FakeEmbedder())
     rebuilt.update()
-    a, b = updated.store(), rebuilt.store()
+    assert_same_generation(updated.store(), rebuilt.store())
+
+
+def assert_same_generation(a: Store, b: Store) -> None:
+    """Byte for byte the same passages, texts, vectors and keyword index."""
     assert a.manifest.documents == b.manifest.documents
     assert a.passages.tobytes() == b.passages.tobytes()
     assert [a.text(i) for i in range(len(a))] == [b.text(i) for i in range(len(b))]
@@ -209,13 +213,7 @@ def test_a_folder_embedded_and_written_a_few_passages_at_a_time_gives_the_same_i
     seen: list[tuple[int, int]] = []
     sliced = Engine(Settings(corpus=corpus, index=tmp_path / "sliced"), embedder=FakeEmbedder())
     report = sliced.update(progress=lambda done, total: seen.append((done, total)))
-    a, b = whole.store(), sliced.store()
-    assert a.manifest.documents == b.manifest.documents and a.passages.tobytes() == b.passages.tobytes()
-    assert [a.text(i) for i in range(len(a))] == [b.text(i) for i in range(len(b))]
-    for name in ("vectors", "sentence_vectors", "sentence_offsets", "sentence_spans"):
-        assert getattr(a, name)().tobytes() == getattr(b, name)().tobytes(), name
-    for name in ("data", "indices", "indptr", "tokens", "offsets"):
-        assert getattr(a.keyword, name).tobytes() == getattr(b.keyword, name).tobytes(), name
+    assert_same_generation(whole.store(), sliced.store())
     # a paragraph repeated in every article is embedded in the first slice and found in the cache by the others
     assert report.passages_embedded + report.passages_cached == whole_report.passages_embedded
     assert sliced._given.embedded == whole._given.embedded
@@ -228,7 +226,4 @@ def test_a_folder_embedded_and_written_a_few_passages_at_a_time_gives_the_same_i
     (corpus / "07.txt").unlink()
     for engine in (whole, sliced):
         engine.update()
-    a, b = whole.store(), sliced.store()
-    assert [a.text(i) for i in range(len(a))] == [b.text(i) for i in range(len(b))]
-    for name in ("vectors", "sentence_vectors", "sentence_offsets", "sentence_spans"):
-        assert getattr(a, name)().tobytes() == getattr(b, name)().tobytes(), name
+    assert_same_generation(whole.store(), sliced.store())
