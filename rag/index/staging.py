@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -24,14 +26,22 @@ __all__ = ["Staging", "TextRows", "ArrayRows", "RowsOnDisk", "Rows"]
 
 
 class TextRows:
-    """Texts appended to a file, UTF-8, back to back, with the byte offset where each ends."""
+    """Texts appended to a file, UTF-8, back to back, with the byte offset where each ends.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._out = path.open("w+b")
+    The file is made by the first text (`path_of()` names it)."""
+
+    def __init__(self, path_of: Callable[[], Path]) -> None:
+        self._path_of = path_of
+        self._file: BinaryIO | None = None
         self._ends: list[np.ndarray] = []  # int64 runs of end offsets, one run per extend()
         self._size = 0
         self._offsets: np.ndarray | None = np.zeros(1, dtype=np.int64)
+
+    @property
+    def _out(self) -> BinaryIO:
+        if self._file is None:
+            self._file = self._path_of().open("w+b")
+        return self._file
 
     def extend(self, texts: list[str]) -> None:
         ends = np.empty(len(texts), dtype=np.int64)
@@ -63,7 +73,8 @@ class TextRows:
         return [data[a - bounds[0] : b - bounds[0]].decode("utf-8") for a, b in zip(bounds, bounds[1:], strict=False)]
 
     def close(self) -> None:
-        self._out.close()
+        if self._file is not None:
+            self._file.close()
 
 
 class RowsOnDisk:
@@ -100,47 +111,61 @@ class RowsOnDisk:
         return out[0] if one else out
 
 
+Rows = np.ndarray | RowsOnDisk  # rows in memory, or in a file read a slice at a time
+
+
 class ArrayRows:
     """Rows of `width` values of one dtype, appended to a file and read back a slice at a time."""
 
-    def __init__(self, path: Path, width: int, dtype) -> None:
-        self.path, self.width, self.dtype = path, width, np.dtype(dtype)
-        self._out = path.open("wb")
+    def __init__(self, path_of: Callable[[], Path], width: int, dtype) -> None:
+        self._path_of, self.width, self.dtype = path_of, width, np.dtype(dtype)
+        self._out: BinaryIO | None = None  # made by the first rows
         self.rows = 0
 
     def append(self, rows: np.ndarray) -> None:
         rows = np.ascontiguousarray(rows, dtype=self.dtype).reshape(-1, self.width)
+        if self._out is None:
+            self._out = self._path_of().open("wb")
         self._out.write(rows.tobytes())
         self.rows += len(rows)
 
-    def read(self) -> RowsOnDisk:
+    def read(self) -> Rows:
         """Every row so far, to be read a slice at a time."""
+        if self._out is None:
+            return np.zeros((0, self.width), dtype=self.dtype)
         self._out.flush()
-        return RowsOnDisk(self.path, 0, self.rows, self.width, self.dtype)
+        return RowsOnDisk(Path(self._out.name), 0, self.rows, self.width, self.dtype)
 
     def close(self) -> None:
-        self._out.close()
-
-
-Rows = np.ndarray | RowsOnDisk  # rows in memory, or in a file read a slice at a time
+        if self._out is not None:
+            self._out.close()
 
 
 class Staging:
-    """The fresh passages of an update, their sentences, and what was embedded for them, on disk."""
+    """The fresh passages of an update, their sentences, and what was embedded for them, on disk.
+
+    The folder is made when the first file is: an update with nothing new writes nothing."""
 
     def __init__(self, folder: Path | None) -> None:
-        if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(prefix=".tmp-stage-", dir=folder))
-        self.passages = TextRows(self.path / "passages.bin")
-        self.sentences = TextRows(self.path / "sentences.bin")  # the texts embedded for them (split_sentences)
-        self.counts = ArrayRows(self.path / "counts.bin", 1, np.int64)  # sentence texts of each passage
-        self.spans = ArrayRows(self.path / "spans.bin", 2, np.int32)  # each sentence row's span in its passage
+        self.folder = folder
+        self.path: Path | None = None
+        self.passages = TextRows(self._file("passages.bin"))
+        self.sentences = TextRows(self._file("sentences.bin"))  # the texts embedded for them (split_sentences)
+        self.counts = ArrayRows(self._file("counts.bin"), 1, np.int64)  # sentence texts of each passage
+        self.spans = ArrayRows(self._file("spans.bin"), 2, np.int32)  # each sentence row's span in its passage
         self._arrays: list[ArrayRows] = [self.counts, self.spans]
+
+    def _file(self, name: str) -> Callable[[], Path]:
+        def path() -> Path:
+            if self.path is None:
+                self.path = Path(tempfile.mkdtemp(prefix=".tmp-stage-", dir=self.folder))
+            return self.path / name
+
+        return path
 
     def rows(self, name: str, width: int, dtype) -> ArrayRows:
         """Another file of rows in the staging folder."""
-        rows = ArrayRows(self.path / f"{name}.bin", width, dtype)
+        rows = ArrayRows(self._file(f"{name}.bin"), width, dtype)
         self._arrays.append(rows)
         return rows
 
@@ -148,7 +173,8 @@ class Staging:
         parts: list[TextRows | ArrayRows] = [self.passages, self.sentences, *self._arrays]
         for part in parts:
             part.close()
-        shutil.rmtree(self.path, ignore_errors=True)
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
 
     def __enter__(self) -> Staging:
         return self
