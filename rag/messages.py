@@ -27,7 +27,7 @@ def update_summary(report, detail: bool = False) -> str:
     With `detail` (`rag index`), also what came from the vector cache and the rate.
     """
     cached = report.passages_cached + report.sentences_cached if detail else 0
-    from_cache = f" ({cached} passages and sentences from the cache of an earlier run)" if cached else ""
+    from_cache = f" ({cached} passages and sentences from the vector cache)" if cached else ""
     rate = f"; {report.texts_per_second:.0f} texts/s" if detail and report.texts_per_second else ""
     return (
         f"{changes(report)}, {report.unchanged} unchanged; "
