@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -166,11 +167,7 @@ def test_a_sentence_shared_by_two_passages_is_embedded_once(fake_embedder):
 
 def test_an_update_writes_the_generation_a_full_rebuild_writes(tmp_path):
     """Kept articles are copied in runs of rows; what comes out must be what rebuilding writes."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    paragraphs = [p for f in sorted(CORPUS.glob("*.txt")) for p in f.read_text().split("\n\n") if len(p) > 200]
-    for i, text in enumerate(paragraphs[:8]):
-        (corpus / f"{i:02d}.txt").write_text(f"Article {i}\n\n{text}\n\n{paragraphs[-1 - i]}\n")
+    corpus = paragraph_articles(tmp_path / "corpus", 8)
     updated = Engine(Settings(corpus=corpus, index=tmp_path / "updated"), embedder=FakeEmbedder())
     updated.update()
     (corpus / "03.txt").write_text((corpus / "03.txt").read_text() + "\nAn added line about PPR-9087.\n")
@@ -180,6 +177,16 @@ def test_an_update_writes_the_generation_a_full_rebuild_writes(tmp_path):
     rebuilt = Engine(Settings(corpus=corpus, index=tmp_path / "rebuilt"), embedder=FakeEmbedder())
     rebuilt.update()
     assert_same_generation(updated.store(), rebuilt.store())
+
+
+def paragraph_articles(corpus: Path, n: int, shared: bool = False) -> Path:
+    """`n` articles of two paragraphs of the bundled articles each (if `shared`, and one paragraph all hold)."""
+    corpus.mkdir()
+    paragraphs = [p for f in sorted(CORPUS.glob("*.txt")) for p in f.read_text().split("\n\n") if len(p) > 200]
+    for i, text in enumerate(paragraphs[:n]):
+        tail = f"\n\n{paragraphs[0]}" if shared else ""
+        (corpus / f"{i:02d}.txt").write_text(f"Article {i}\n\n{text}\n\n{paragraphs[-1 - i]}{tail}\n")
+    return corpus
 
 
 def assert_same_generation(a: Store, b: Store) -> None:
@@ -200,11 +207,7 @@ def test_a_folder_embedded_and_written_a_few_passages_at_a_time_gives_the_same_i
     import rag.index.faiss.writer
     import rag.index.passage_vectors
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    paragraphs = [p for f in sorted(CORPUS.glob("*.txt")) for p in f.read_text().split("\n\n") if len(p) > 200]
-    for i, text in enumerate(paragraphs[:12]):
-        (corpus / f"{i:02d}.txt").write_text(f"Article {i}\n\n{text}\n\n{paragraphs[-1 - i]}\n\n{paragraphs[0]}\n")
+    corpus = paragraph_articles(tmp_path / "corpus", 12, shared=True)
     whole = Engine(Settings(corpus=corpus, index=tmp_path / "whole"), embedder=FakeEmbedder())
     whole_report = whole.update()
 
