@@ -120,8 +120,7 @@ def embed_staged(
     total = EmbedCounts()
     ticks = _Ticks(progress, staged, slices, first_sentence, cache, reuse) if len(slices) > 1 else None
     for d0, d1, p0, p1 in slices:
-        texts = staged.passages.get(p0, p1 - p0)
-        sentences = staged.sentences.get(int(first_sentence[p0]), int(first_sentence[p1] - first_sentence[p0]))
+        texts, sentences = _staged_texts(staged, first_sentence, p0, p1)
         tick = ticks.slice() if ticks else progress
         part_vectors, part_codes, part = _embed(emb, texts, sentences, counts[p0:p1], tick, cache, reuse)
         if ticks:
@@ -133,6 +132,12 @@ def embed_staged(
             cache.record_documents(document_keys(documents[d0:d1], part.keys))
     new = NewVectors(vectors.read(), codes.read(), row_offsets(np.maximum(counts, 1)), staged.spans.read())
     return new, total
+
+
+def _staged_texts(staged: Staging, first_sentence: np.ndarray, p0: int, p1: int) -> tuple[list[str], list[str]]:
+    """The texts of staged passages p0 .. p1 - 1, and of their sentences."""
+    a, b = int(first_sentence[p0]), int(first_sentence[p1])
+    return staged.passages.get(p0, p1 - p0), staged.sentences.get(a, b - a)
 
 
 def _slices(passages: list[int], size: int) -> list[tuple[int, int, int, int]]:
@@ -162,10 +167,9 @@ class _Ticks:
         self.todo: list[int] = []  # per slice: distinct texts not in the cache
         cached_total = total = 0
         for _, _, p0, p1 in slices:
-            passages = dict.fromkeys(staged.passages.get(p0, p1 - p0))
-            sentences = staged.sentences.get(int(first_sentence[p0]), int(first_sentence[p1] - first_sentence[p0]))
-            distinct = {**passages, **{t: None for t in sentences if t not in passages}}
-            cached = _cached(list(distinct), len(passages), cache) if reuse else 0
+            passages, sentences = _staged_texts(staged, first_sentence, p0, p1)
+            distinct = list(dict.fromkeys(passages + sentences))  # the distinct passages first, as _embed has them
+            cached = _cached(distinct, len(set(passages)), cache) if reuse else 0
             self.todo.append(len(distinct) - cached)
             cached_total += cached
             total += len(distinct)
