@@ -87,11 +87,40 @@ def test_html_headings_lists_and_tables_are_readable_and_cited():
     r = read(".html", WIKI_PAGE, "Normans.html")
     assert "History\n\nRollo agreed" in r.text
     assert "First raid in 820\nTreaty in 911" in r.text
-    assert "Year | Event\n1066 | Battle of Hastings" in r.text
+    assert "Year | Event\nYear: 1066 | Event: Battle of Hastings" in r.text
     assert [(level, text) for _, level, text in r.headings] == [(1, "Normans"), (2, "History"), (2, "Legacy")]
     at = r.text.index("Treaty in 911")
     assert section_at([list(h) for h in r.headings], at) == ("Normans", "History")
     assert r.meta["title"] == "Normans" and r.meta["url"] == "https://en.wikipedia.org/wiki/Normans"
+
+
+def test_html_table_rows_name_their_cells_by_the_header_row():
+    page = b"""<html><body><main><h1>struct</h1><p>Format characters have the following meaning.</p>
+<table><thead><tr><th>Format</th><th>C Type</th><th>Notes</th></tr></thead><tbody>
+<tr><td>h</td><td>short</td><td>(2)</td></tr><tr><td>q</td><td>long long</td><td></td></tr></tbody></table>
+<table><tr><td>layout</td><td>cells</td></tr><tr><td>with no</td><td>header</td></tr></table></main></body></html>"""
+    text = read(".html", page, "struct.html").text
+    assert "Format | C Type | Notes\nFormat: h | C Type: short | Notes: (2)\nFormat: q | C Type: long long\n" in text
+    assert "layout | cells\nwith no | header" in text
+
+
+def test_html_table_inside_a_list_keeps_its_rows():
+    # An API page's member summary: a table inside list items, whose rows an extractor can lose.
+    rows = "".join(
+        f"<tr><td><code>static interface</code></td><th scope='row'><a href='#{n}'>Parameterized.{n}</a></th>"
+        f"<td><div class='block'>Annotation for {what}.</div></td></tr>"
+        for n, what in (("AfterParam", "methods run after the tests of one set of parameters"), ("Parameter", "fields"))
+    )
+    page = f"""<html><body><main><h1>Class Parameterized</h1><p>The custom runner Parameterized implements
+parameterized tests, one instance for each set of parameters and each test method.</p>
+<ul><li><ul><li><h3>Nested Class Summary</h3><table><caption>Nested Classes</caption>
+<tr><th scope='col'>Modifier and Type</th><th scope='col'>Class</th><th scope='col'>Description</th></tr>
+{rows}</table></li></ul></li></ul></main></body></html>""".encode()
+    text = read(".html", page, "Parameterized.html").text
+    assert (
+        "Modifier and Type: static interface | Class: Parameterized.AfterParam | "
+        "Description: Annotation for methods run after the tests of one set of parameters.\n"
+    ) in text
 
 
 def test_html_title_without_site_suffix_when_there_is_no_h1():
@@ -137,6 +166,13 @@ def test_markdown_renders_links_emphasis_badges_and_wrapped_lines():
     for markup in ("https://", "shields", "*", "[", "(intro)=", "Author 1", "build"):
         assert markup not in r.text
     assert r.meta == {"title": "From the front matter", "author": "Ada"}
+
+
+def test_markdown_table_rows_name_their_cells_by_the_header_row():
+    table = b"# Limits\n\n| Setting | Default |\n|---|---|\n| SQLITE_MAX_LENGTH | 1000000000 |\n"
+    table += b"| SQLITE_MAX_COLUMN | 2000 |\n"
+    text = read(".md", table, "limits.md").text
+    assert "Setting | Default\nSetting: SQLITE_MAX_LENGTH | Default: 1000000000\nSetting: SQLITE_MAX_COLUMN" in text
 
 
 def test_markdown_title_is_the_first_real_heading():
@@ -238,6 +274,22 @@ def test_word_runs_headings_tables_and_properties():
     assert "Wikipedia" not in r.text and "licence" not in r.text  # header and footer
     assert [(level, text) for _, level, text in r.headings] == [(2, "Origins")]
     assert r.meta == {"title": "Normans", "author": "Wikipedia contributors"}
+
+
+def test_word_table_under_a_bold_header_row_names_its_cells():
+    import docx
+
+    document = docx.Document()
+    table = document.add_table(rows=3, cols=2)
+    for row, cells in zip(table.rows, [("Setting", "Default"), ("Timeout", "30 s"), ("Retries", "3")], strict=True):
+        for cell, text in zip(row.cells, cells, strict=True):
+            cell.paragraphs[0].add_run(text).bold = text in ("Setting", "Default")
+    out = io.BytesIO()
+    document.save(out)
+    assert (
+        "Setting | Default\nSetting: Timeout | Default: 30 s\nSetting: Retries | Default: 3"
+        in read(".docx", out.getvalue(), "a.docx").text
+    )
 
 
 def test_squad_word_file_reads_as_the_article():

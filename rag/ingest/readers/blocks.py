@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Reading", "Builder", "fold", "is_back_matter", "with_byline"]
+__all__ = ["Reading", "Builder", "fold", "is_back_matter", "table_row", "with_byline"]
 
 _SPACE = re.compile(r"\s+")
 # What documentation generators put after a heading to link to it: a pilcrow, a section or hash sign, a link
@@ -118,6 +118,21 @@ class Builder:
         text = self.text
         pages = [min(p, len(text)) for p in self.pages]
         return Reading(text, meta or {}, self.headings, pages, self.lines)
+
+
+def table_row(cells: list[str], header: list[str] | None = None) -> str:
+    """A table's row as one line, cells separated by " | ". Under a header row of as many cells, each cell
+    is named by its column's header, so a row read far from the header still says what it holds.
+
+    >>> table_row(["q", "long long", ""], ["Format", "C Type", "Notes"])
+    'Format: q | C Type: long long'
+    >>> table_row(["1066", "Battle of Hastings"])
+    '1066 | Battle of Hastings'
+    """
+    if not header or len(header) != len(cells) or sum(bool(h) for h in header) < 2:
+        return " | ".join(cells)
+    named = [f"{h}: {c}" if h and c != h else c for h, c in zip(header, cells, strict=True) if c]
+    return " | ".join(named)
 
 
 def with_byline(reading: Reading, byline: str) -> Reading:

@@ -44,12 +44,14 @@ def read_html(data: bytes, source: str, extractor: str = "trafilatura") -> Readi
     clean_tree(tree)
     byline = _byline(tree)
     merge_terms(tree)
-    reading = _blocks(EXTRACTORS[extractor](tree), meta)
+    extracted = EXTRACTORS[extractor](tree)
+    reading = _blocks(extracted, meta)
     if extractor != "page":
         whole = _blocks(tree, meta)
-        if len(reading.text.split("\n\n")) < 2 or _lost_headings(reading, whole):
-            # A page too small for the extractor comes back as one run of text (or none), and some pages
-            # come back without their headings: the cleaned page itself is then the better reading.
+        if len(reading.text.split("\n\n")) < 2 or _lost_headings(reading, whole) or _broken_table(extracted):
+            # A page too small for the extractor comes back as one run of text (or none), some pages come
+            # back without their headings, and some with a table's cells out of their rows (run together):
+            # the cleaned page itself is then the better reading.
             reading = whole if len(whole.text) >= len(reading.text) else reading
     if not reading.text.strip():  # all of it was named like furniture: the page less its <nav>, <aside>, ...
         tree = parse_html(html, source)
@@ -81,6 +83,13 @@ def _lost_headings(extracted: Reading, whole: Reading) -> bool:
         len(whole.headings) >= 3
         and len(extracted.headings) < len(whole.headings) / 2
         and len(extracted.text) >= 0.7 * len(whole.text)
+    )
+
+
+def _broken_table(root) -> bool:
+    """Whether the extractor left a table cell outside any row (it does so with tables inside list items)."""
+    return root is not None and any(
+        not any(a.tag == "tr" for a in cell.iterancestors()) for cell in root.iter("td", "th")
     )
 
 

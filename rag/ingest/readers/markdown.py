@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .blocks import Builder, Reading, fold, is_back_matter, with_byline
+from .blocks import Builder, Reading, fold, is_back_matter, table_row, with_byline
 from .text import decode, split_front_matter
 
 __all__ = ["read_markdown"]
@@ -57,6 +57,8 @@ def _render(tokens, b: Builder) -> None:
     back_matter = 0  # level of a References or Notes heading whose section is being skipped
     row: list[str] | None = None
     row_line = 0
+    header: list[str] | None = None  # the header row of the table being read
+    in_head = False
     for i, tok in enumerate(tokens):
         kind = tok.type
         if kind == "footnote_block_open":
@@ -78,10 +80,15 @@ def _render(tokens, b: Builder) -> None:
             lists += 1
         elif kind in ("bullet_list_close", "ordered_list_close"):
             lists -= 1
+        elif kind in ("thead_open", "thead_close"):
+            in_head = kind == "thead_open"
+        elif kind == "table_open":
+            header = None
         elif kind == "tr_open":
             row, row_line = [], _line(tok)
         elif kind == "tr_close" and row is not None:
-            b.add(" | ".join(row), tight=True, line=row_line)
+            b.add(" | ".join(row) if in_head else table_row(row, header), tight=True, line=row_line)
+            header = row if in_head else header
             row = None
         elif kind == "inline" and row is not None:
             row.append(fold(_inline(tok)[0]))

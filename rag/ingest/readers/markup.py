@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .blocks import Builder, fold
+from .blocks import Builder, fold, table_row
 
 __all__ = ["add_blocks", "merge_terms", "BLOCK_TAGS", "HEADING_LEVELS"]
 
@@ -117,10 +117,20 @@ def _code_block(pre) -> str:
 
 
 def _table(table, b: Builder) -> None:
-    """One line per row, cells separated by " | "; a caption first."""
+    """One line per row, cells separated by " | "; a caption first. When the first row is a header (all
+    <th>, or inside <thead>), the rows under it name each cell by its column (`table_row`)."""
     for caption in table.iter("caption"):
         b.paragraph(caption.text_content())
+    header: list[str] | None = None
+    first = True
     for row in table.iter("tr"):
-        cells = [fold(cell.text_content()) for cell in row if _CELL.match(_tag(cell))]
-        if any(cells):
-            b.item(" | ".join(cells))
+        cells = [c for c in row if _CELL.match(_tag(c))]
+        texts = [fold(c.text_content()) for c in cells]
+        if not any(texts):
+            continue
+        if first and (all(_tag(c) == "th" for c in cells) or _tag(row.getparent()) == "thead"):
+            header = texts
+            b.item(" | ".join(texts))
+        else:
+            b.item(table_row(texts, header))
+        first = False

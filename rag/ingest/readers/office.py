@@ -15,7 +15,7 @@ import re
 import zipfile
 
 from ...errors import CorpusError
-from .blocks import Builder, Reading, fold
+from .blocks import Builder, Reading, fold, table_row
 from .markup import add_blocks
 
 __all__ = ["read_docx", "read_epub"]
@@ -158,11 +158,26 @@ def _boxes_and_notes(p, b: Builder, notes: dict[str, list[str]]) -> None:
 
 
 def _table(table, b: Builder) -> None:
-    for row in table.rows:
+    """One line per row. A first row marked to repeat as the header on each page, or set all in bold,
+    names the cells of the rows under it (`table_row`)."""
+    header: list[str] | None = None
+    for i, row in enumerate(table.rows):
         cells = list(dict.fromkeys(cell._tc for cell in row.cells))  # a merged cell appears once per column
         texts = [fold(" ".join(p.text for p in _cell(row, tc).paragraphs)) for tc in cells]
-        if any(texts):
+        if not any(texts):
+            continue
+        if i == 0 and _is_header(row, cells):
+            header = texts
             b.item(" | ".join(texts))
+        else:
+            b.item(table_row(texts, header))
+
+
+def _is_header(row, cells) -> bool:
+    if row._tr.xpath("./w:trPr/w:tblHeader"):
+        return True
+    runs = [r for tc in cells for p in _cell(row, tc).paragraphs for r in p.runs if r.text.strip()]
+    return bool(runs) and all(r.bold for r in runs)
 
 
 def _cell(row, tc):
