@@ -223,6 +223,26 @@ def test_pdf_paragraphs_hyphenation_and_page_furniture():
     assert r.meta["title"] == "Annual report"
 
 
+def test_pdf_and_word_tables_of_contents_are_skipped():
+    contents = "Contents\n1 Scope . . . . . . . . . . . . . . 2\n2 Conformance ............... 2\nPreface . . . . . iii"
+    body = "1 Scope\nThis standard defines the text format.\n2 Conformance\nA text conforms when it follows it."
+    text = read(".pdf", make_pdf([contents, body]), "standard.pdf").text
+    assert ". . . ." not in text and "...." not in text and "Preface" not in text
+    assert "This standard defines the text format." in text
+
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+
+    document = docx.Document()
+    document.styles.add_style("toc 1", WD_STYLE_TYPE.PARAGRAPH)
+    document.add_paragraph("1\tScope\t2", style="toc 1")
+    document.add_heading("Scope", 1)
+    document.add_paragraph("This standard defines the text format.")
+    out = io.BytesIO()
+    document.save(out)
+    assert read(".docx", out.getvalue(), "standard.docx").text == "Scope\n\nThis standard defines the text format."
+
+
 def test_pdf_page_numbers_of_passages():
     r = read(".pdf", make_pdf(report_pages()), "report.pdf")
     entry = {"pages": r.pages}

@@ -139,6 +139,12 @@ Status of This Memo
    does not specify an Internet standard of any kind.  Distribution of
    this memo is unlimited.
 
+Table of Contents
+
+   1. Introduction ................................................ 1
+   2. Overall conventions ......................................... 1
+   3. Security Considerations ..................................... 3
+
 1. Introduction
 
    The purpose of this specification is to define a lossless compressed
@@ -201,6 +207,7 @@ def test_hard_wrapped_text_is_read_as_paragraphs_without_page_furniture():
     assert "[Page" not in r.text and "\f" not in r.text and "RFC 9999  " not in r.text
     assert "GZIP File Format Specification" not in r.text  # the running head; the title is in capitals otherwise
     assert "|ID1|ID2|CM |FLG|     MTIME     |XFL|OS |" in r.text  # a picture keeps its lines and spacing
+    assert "...." not in r.text and r.text.count("Security Considerations") == 1  # the contents' entries
 
 
 def test_numbered_and_outdented_plain_text_headings_are_sections_and_lines_are_cited():

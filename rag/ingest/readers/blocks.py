@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Reading", "Builder", "fold", "is_back_matter", "table_row", "with_byline"]
+__all__ = ["Reading", "Builder", "fold", "is_back_matter", "is_contents_entry", "table_row", "with_byline"]
 
 _SPACE = re.compile(r"\s+")
 # What documentation generators put after a heading to link to it: a pilcrow, a section or hash sign, a link
@@ -34,6 +34,21 @@ _BACK_MATTER = frozenset(
 def is_back_matter(heading: str) -> bool:
     """Whether a heading opens a section of references, notes or links rather than article text."""
     return fold(heading).lower().rstrip(":") in _BACK_MATTER
+
+
+# A line of a table of contents: a title, dot leaders, a page number ("2.8. CAVEATS . . . . . 7", "Scope ....1").
+_CONTENTS_ENTRY = re.compile(r"\S.*?(?:\.\s?){4,}\s*(?:\d{1,4}|x{0,3}(?:ix|iv|v?i{1,3}|v)|x{1,3})")
+
+
+def is_contents_entry(line: str) -> bool:
+    """Whether a line is an entry of a table of contents, which a reader skips (its words are the headings').
+
+    >>> is_contents_entry("   4.1. Coordinated Universal Time (UTC) ...................... 4")
+    True
+    >>> is_contents_entry("It was quiet... then 4"), is_contents_entry("I said them....Did I?")
+    (False, False)
+    """
+    return bool(_CONTENTS_ENTRY.fullmatch(line.strip()))
 
 
 def fold(text: str) -> str:

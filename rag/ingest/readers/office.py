@@ -2,7 +2,7 @@
 
 Word: body paragraphs and tables in order; "Title" and "Heading N" styles
 become headings; headers and footers are left out (they repeat on every
-page); runs that split a word are joined, as Word shows them. Title and
+page), and so is a table of contents ("TOC" styles); runs that split a word are joined, as Word shows them. Title and
 author come from the document's properties. EPUB: each chapter of the spine
 in order, read like an HTML page, its first heading as the chapter's section.
 """
@@ -90,6 +90,8 @@ def _paragraph(paragraph, b: Builder) -> None:
     text = paragraph.text  # the runs' text back to back: a word split over runs comes out whole
     style = (paragraph.style.name if paragraph.style is not None else "") or ""
     match = _HEADING_STYLE.match(style.strip())
+    if style.strip().lower().startswith("toc"):  # a table of contents: its entries repeat the headings
+        return
     if style.strip().lower() == "title":
         b.heading(text, 1)
     elif match:

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ...errors import CorpusError
-from .blocks import Reading, fold
+from .blocks import Reading, fold, is_contents_entry
 from .html import site_title
 
 __all__ = ["read_pdf", "Line", "dehyphenate"]
@@ -145,7 +145,8 @@ def _key(text: str) -> str:
 
 
 def _drop_furniture(pages: list[list[Line]]) -> list[Line]:
-    """All lines but running heads and feet (repeated at the top or bottom of most pages) and page numbers."""
+    """All lines but running heads and feet (repeated at the top or bottom of most pages), page numbers and
+    the entries of a table of contents."""
     edges: Counter[str] = Counter()
     for lines in pages:
         edges.update({_key(line.text) for line in lines[:2] + lines[-2:]})
@@ -155,7 +156,7 @@ def _drop_furniture(pages: list[list[Line]]) -> list[Line]:
         for i, line in enumerate(lines):
             at_edge = i < 2 or i >= len(lines) - 2
             key = _key(line.text)
-            if at_edge and (key in repeated or _PAGE_NUMBER.match(key)):
+            if (at_edge and (key in repeated or _PAGE_NUMBER.match(key))) or is_contents_entry(line.text):
                 continue
             out.append(Line(_MARKER.sub("", line.text), line.page, line.top, line.left, line.right, line.size))
     return out

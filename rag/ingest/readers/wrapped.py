@@ -15,8 +15,9 @@ the layout alone:
 - a short line whose text is indented below it ("TMOUT" then its description)
   is a term: "term: description";
 - the first and last lines of pages that repeat from page to page (numbers
-  aside), "[Page N]" footers, form feeds and a man page's "LESS(1) ... LESS(1)"
-  lines are dropped, and a paragraph cut by a page break is joined again;
+  aside), "[Page N]" footers, form feeds, a man page's "LESS(1) ... LESS(1)"
+  lines and a table of contents' entries ("2. Definitions ...... 3") are
+  dropped, and a paragraph cut by a page break is joined again;
 - headings: numbered ("3.1. Foo", "Appendix A. Bar"), underlined ("Foo" over
   "==="), and short lines standing alone to the left of indented text or in
   capitals.
@@ -32,7 +33,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .blocks import Builder
+from .blocks import Builder, is_contents_entry
 
 __all__ = ["unwrap", "strip_terminal_codes"]
 
@@ -98,7 +99,7 @@ def _drop_furniture(lines: list[str]) -> list[tuple[int, str, bool]]:
     pending_break = False
     for i, line in enumerate(lines):
         pending_break = pending_break or i in breaks
-        if i in drop or _PAGE_FOOTER.search(line) or _MAN_HEAD.match(line.strip()):
+        if i in drop or _PAGE_FOOTER.search(line) or _MAN_HEAD.match(line.strip()) or is_contents_entry(line):
             out.append((i, "", False))
             continue
         out.append((i, line, pending_break and bool(line.strip())))
