@@ -223,6 +223,19 @@ def test_pdf_paragraphs_hyphenation_and_page_furniture():
     assert r.meta["title"] == "Annual report"
 
 
+def test_pdf_running_foot_with_the_page_number_on_either_side_is_dropped():
+    pages = [
+        "The JSON Data Interchange Format\nJSON is a text format for the interchange of data.\n© Ecma 2013 1",
+        "Whitespace is allowed before or after any token.\n2 © Ecma 2013",
+        "A number is a sequence of decimal digits with no leading zero.\n© Ecma 2013 3",
+        "Figures 157 60 16\nA string is a sequence of code points wrapped in quotation marks.\n4 © Ecma 2013",
+        "An array is a pair of square brackets around zero or more values.\n© Ecma 2013 5",
+    ]
+    text = read(".pdf", make_pdf(pages), "json.pdf").text
+    assert "Ecma" not in text
+    assert "Figures 157 60 16" in text and "no leading zero." in text
+
+
 def test_pdf_and_word_tables_of_contents_are_skipped():
     contents = "Contents\n1 Scope . . . . . . . . . . . . . . 2\n2 Conformance ............... 2\nPreface . . . . . iii"
     body = "1 Scope\nThis standard defines the text format.\n2 Conformance\nA text conforms when it follows it."
