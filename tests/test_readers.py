@@ -104,6 +104,20 @@ def test_html_table_rows_name_their_cells_by_the_header_row():
     assert "layout | cells\nwith no | header" in text
 
 
+def test_html_table_cells_an_extractor_would_blank_are_kept():
+    rows = "".join(
+        f"<tr><td>{name}</td><td>{speed} GB/s</td></tr>"
+        for name, speed in (("apache_builds", "2.3"), ("github_events", "2.5"), ("twitter", "2.2"))
+    )
+    page = f"""<html><body><article><h1>JSON parsing: simdjson against the rest</h1>
+<p>JSON is the ubiquitous data format on the Internet, and a lot of it needs to be parsed and validated.</p>
+<p>Let us run some benchmarks on a Skylake processor with GNU GCC 8.3, one file at a time.</p>
+<table><tr><th>file</th><th>simdjson</th></tr>{rows}</table>
+<p>Roughly speaking, simdjson parses and validates a document at a speed of about 2 GB/s.</p>
+</article></body></html>""".encode()
+    assert "file: twitter | simdjson: 2.2 GB/s" in read(".html", page, "simdjson.html").text
+
+
 def test_html_table_inside_a_list_keeps_its_rows():
     # An API page's member summary: a table inside list items, whose rows an extractor can lose.
     rows = "".join(

@@ -10,6 +10,7 @@ The choice of extractor was measured: docs/formats.md.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 
@@ -45,6 +46,8 @@ def read_html(data: bytes, source: str, extractor: str = "trafilatura") -> Readi
     byline = _byline(tree)
     merge_terms(tree)
     extracted = EXTRACTORS[extractor](tree)
+    if extracted is not None and extractor != "page":
+        _restore_tables(extracted, tree)
     reading = _blocks(extracted, meta)
     if extractor != "page":
         whole = _blocks(tree, meta)
@@ -84,6 +87,26 @@ def _lost_headings(extracted: Reading, whole: Reading) -> bool:
         and len(extracted.headings) < len(whole.headings) / 2
         and len(extracted.text) >= 0.7 * len(whole.text)
     )
+
+
+def _restore_tables(extracted, page) -> None:
+    """Put the page's own tables back in place of the extractor's copies, in place: an extractor blanks
+    cells it takes for page furniture (a cell reading "twitter" in a benchmark's table of files). Each
+    extracted table is matched to the page's table sharing most of its cells' texts."""
+    originals = [(table, _cell_texts(table)) for table in page.iter("table")]
+    for table in list(extracted.iter("table")):
+        got = _cell_texts(table)
+        if not got or table.getparent() is None:
+            continue
+        best, texts = max(originals, key=lambda o: len(got & o[1]), default=(None, set()))
+        if best is not None and len(got & texts) >= len(got) / 2:
+            restored = copy.deepcopy(best)
+            restored.tail = table.tail
+            table.getparent().replace(table, restored)
+
+
+def _cell_texts(table) -> set[str]:
+    return {text for cell in table.iter("td", "th") if (text := fold(cell.text_content()))}
 
 
 def _broken_table(root) -> bool:
