@@ -38,6 +38,8 @@ def is_back_matter(heading: str) -> bool:
 
 # A line of a table of contents: a title, dot leaders, a page number ("2.8. CAVEATS . . . . . 7", "Scope ....1").
 _CONTENTS_ENTRY = re.compile(r"\S.*?(?:\.\s?){4,}\s*(?:\d{1,4}|x{0,3}(?:ix|iv|v?i{1,3}|v)|x{1,3})")
+_LEADERS = re.compile(r"(?:\.\s?){4,}")
+_CONTENTS_ENTRY_CHARS = 120  # a longer line, leaders aside, is a paragraph written on one line: never dropped
 
 
 def is_contents_entry(line: str) -> bool:
@@ -47,8 +49,11 @@ def is_contents_entry(line: str) -> bool:
     True
     >>> is_contents_entry("It was quiet... then 4"), is_contents_entry("I said them....Did I?")
     (False, False)
+    >>> is_contents_entry("Toxicity in chickens, dose by dose, " * 4 + ". . . . . 174")  # a paragraph
+    False
     """
-    return bool(_CONTENTS_ENTRY.fullmatch(line.strip()))
+    line = line.strip()
+    return len(_LEADERS.sub("", line)) <= _CONTENTS_ENTRY_CHARS and bool(_CONTENTS_ENTRY.fullmatch(line))
 
 
 def fold(text: str) -> str:
