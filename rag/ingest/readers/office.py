@@ -2,9 +2,10 @@
 
 Word: body paragraphs and tables in order; "Title" and "Heading N" styles
 become headings; headers and footers are left out (they repeat on every
-page), and so is a table of contents ("TOC" styles); runs that split a word are joined, as Word shows them. Title and
-author come from the document's properties. EPUB: each chapter of the spine
-in order, read like an HTML page, its first heading as the chapter's section.
+page), and so is a table of contents ("TOC" styles); runs that split a word
+are joined, as Word shows them. Title and author come from the document's
+properties. EPUB: each chapter of the spine in order, read like an HTML
+page, its first heading as the chapter's section.
 """
 
 from __future__ import annotations
