@@ -144,10 +144,9 @@ def _key(text: str) -> str:
     return re.sub(r"\d+", "#", fold(text).lower())
 
 
-def _running_key(text: str) -> str:
-    """A line as it repeats from page to page: numbers as #, less the page number before or after it
+def _running_key(key: str) -> str:
+    """A line's `_key` as it repeats from page to page: less the page number before or after it
     ("4 © Ecma 2013" and "© Ecma 2013 5" are one foot)."""
-    key = _key(text)
     words = re.sub(r"^(?:# )+|(?: #)+$", "", key)
     return words if _WORD.search(words) else key  # a row of figures is not a page number and its foot
 
@@ -157,14 +156,16 @@ def _drop_furniture(pages: list[list[Line]]) -> list[Line]:
     the entries of a table of contents."""
     edges: Counter[str] = Counter()
     for lines in pages:
-        edges.update({_running_key(line.text) for line in lines[:2] + lines[-2:]})
+        edges.update({_running_key(_key(line.text)) for line in lines[:2] + lines[-2:]})
     repeated = {k for k, n in edges.items() if len(pages) > 1 and n >= max(2, len(pages) / 2)}
     out = []
     for lines in pages:
         for i, line in enumerate(lines):
-            at_edge = i < 2 or i >= len(lines) - 2
-            furniture = _running_key(line.text) in repeated or _PAGE_NUMBER.match(_key(line.text))
-            if (at_edge and furniture) or is_contents_entry(line.text):
+            if i < 2 or i >= len(lines) - 2:  # at the page's edge: a running head or foot, or a page number
+                key = _key(line.text)
+                if _running_key(key) in repeated or _PAGE_NUMBER.match(key):
+                    continue
+            if is_contents_entry(line.text):
                 continue
             out.append(Line(_MARKER.sub("", line.text), line.page, line.top, line.left, line.right, line.size))
     return out
