@@ -17,7 +17,7 @@ import click
 
 from .config import Settings
 from .errors import CorpusError, EmptyQuestionError, InputError, RagError
-from .messages import no_articles, update_summary
+from .messages import never_mentioned, no_articles, update_summary
 from .terminal import json_line, one_line, printable
 
 __all__ = ["main"]
@@ -318,7 +318,8 @@ def _stdin_lines():
         yield text
 
 
-_LOW_CONFIDENCE = "the articles do not seem to answer this. The closest passages (low confidence):"
+_CLOSEST = "The closest passages (low confidence):"
+_LOW_CONFIDENCE = f"the articles do not seem to answer this. {_CLOSEST}"
 
 
 def format_answer(answer, explain: bool = False) -> str:
@@ -334,7 +335,12 @@ def format_answer(answer, explain: bool = False) -> str:
     def mark(text: str) -> str:
         return f"\033[1m{text}\033[0m" if bold else f"»{text}«"
 
-    lines = _lead_lines(answer, mark) if answer.answered else [f"{answer.confidence}: {_LOW_CONFIDENCE}"]
+    if answer.answered:
+        lines = _lead_lines(answer, mark)
+    elif answer.unmentioned:  # why, when the question names what no article mentions
+        lines = [f"{answer.confidence}. {never_mentioned(answer.unmentioned)} {_CLOSEST}"]
+    else:
+        lines = [f"{answer.confidence}: {_LOW_CONFIDENCE}"]
     lines += ["", "Passages:" if answer.answered else ""]
     for r in answer.results:
         c = r.citation

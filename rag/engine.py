@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .answer.names import unmentioned
 from .answer.question import Query, clean_question, follow_up_context
 from .answer.ranker import load_ranker
 from .answer.reading import Reader, Reading, load_reader
@@ -256,7 +257,8 @@ class Engine:
         # A follow-up's own words are few ("when did he start?"): read it, but keep the conversation's order.
         hits, found = self._read(question, store, hits, reorder=not context)
         # A follow-up to a question the articles answered stays on their subject, though its own words are few.
-        return answer_from(store, question, query, hits, query.vector, bool(previous), found, k=k)
+        missing = unmentioned(question, store.mentions)
+        return answer_from(store, question, query, hits, query.vector, bool(previous), found, k=k, unmentioned=missing)
 
     def _read(
         self, question: str, store: ReadableStore, hits: list[Hit], reorder: bool = True

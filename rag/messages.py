@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .ingest.readers import named_types
 
-__all__ = ["changes", "update_summary", "no_articles"]
+__all__ = ["changes", "update_summary", "no_articles", "never_mentioned"]
 
 
 def changes(report) -> str:
@@ -46,3 +46,16 @@ def no_articles(corpus: Path, skipped: int = 0) -> str:
     return (
         f"there are no articles in {str(corpus)!r} yet{other}: put {named_types()} files there, or run `rag add FILE`."
     )
+
+
+def never_mentioned(names) -> str:
+    """Why a question was not answered, when it names what no article mentions; "" when it names nothing so.
+
+    >>> never_mentioned(["SAVEHIST", "zsh"])
+    'The articles never mention “SAVEHIST” or “zsh”.'
+    """
+    quoted = [f"“{n}”" for n in names]
+    if not quoted:
+        return ""
+    listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f"The articles never mention {listed}."

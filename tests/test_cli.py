@@ -55,6 +55,14 @@ def test_ask_json_contract(run, settings):
     assert any("Miguel Ojeda" in p["text"] for p in obj["passages"])
 
 
+def test_ask_says_which_names_no_article_mentions(run):
+    plain = run("ask", "How does Rust compare with Haskell in the kernel?")
+    assert plain.exit_code == 0, plain.output
+    assert plain.stdout.startswith("Not in these articles. The articles never mention “Haskell”.")
+    got = run("ask", "--json", "How does Rust compare with Haskell and OCaml?")
+    assert json.loads(got.stdout)["unmentioned"] == ["Haskell", "OCaml"]
+
+
 def test_ask_reads_one_question_per_line_from_stdin(run):
     result = run("ask", "--json", "-", input="Who is Miguel Ojeda?\n\nWhat is Bottlerocket?\n")
     assert result.exit_code == 0, result.output

@@ -150,6 +150,8 @@ def test_both_backends_give_the_same_answers(settings, fake_embedder):
             assert phrase(got) == phrase(expected), question
         terms = tokenize(" ".join(QUESTIONS) + " rust linux kernel never-seen")
         assert milvus.store().idf(terms) == pytest.approx(faiss.store().idf(terms))
+        for term in ("rust", "ojeda", "ojedo", "torvald", "6.1", "6.2", "savehist", "sourdough", "sourdugh"):
+            assert milvus.store().mentions(term) == faiss.store().mentions(term), term
 
     same(exact=True)
     (settings.corpus / "bread.md").write_text("# Sourdough\n\nSourdough bread needs a starter. Rust is not needed.")

@@ -106,6 +106,13 @@ def test_unanswered_says_so_and_still_lists_low_confidence_passages():
     assert 'class="rag-cards rag-low"' in html and passage in html
 
 
+def test_unanswered_for_a_name_no_article_mentions_says_which():
+    passage = "First paragraph talks about kernels."
+    answer = Answer("Haskell?", False, [result(1, passage, ARTICLE)], unmentioned=("Haskell", "OCaml"))
+    html = render_answer(answer, lambda s: ARTICLE)
+    assert "The articles never mention “Haskell” or “OCaml”." in html and "low confidence" in html
+
+
 def test_explain_shows_the_ranks():
     passage = "First paragraph talks about kernels."
     html = render_answer(Answer("q", True, [result(1, passage, ARTICLE)]), lambda s: ARTICLE, explain=True)

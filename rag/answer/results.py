@@ -172,6 +172,7 @@ class Answer:
     results: list[Result]
     phrase: Phrase | None = None
     margin: float | None = None  # the answered model's logit minus its threshold (None: nothing to judge)
+    unmentioned: tuple[str, ...] = ()  # names the question asks about that no article mentions
 
     @property
     def confidence(self) -> str:
@@ -198,6 +199,7 @@ class Answer:
             "answered": self.answered,
             "confidence": self.confidence,
             "margin": None if self.margin is None else round(self.margin, 6),
+            "unmentioned": list(self.unmentioned),
             "answer": self.phrase.to_json() if self.phrase else None,
             "passages": [r.to_json(explain) for r in self.results],
         }
@@ -279,6 +281,7 @@ def answer_from(
     on_topic: bool = False,
     readings: Sequence[Reading | None] = (),
     k: int | None = None,
+    unmentioned: Sequence[str] = (),
 ) -> Answer:
     """The Answer shown for `hits`: each passage with its citation and highlighted sentence.
 
@@ -287,11 +290,12 @@ def answer_from(
     `on_topic`: the question follows one the articles answered, so it counts as answered when any passage came.
     `k`: passages to show; `hits` may hold a few more, to take the place of passages that repeat an earlier one's
     words (they are folded into it, "also in"). Whether the question is answered is judged on the first `k`.
+    `unmentioned`: names the question asks about that no article mentions (names.py); then it is not answered.
     """
     readings = list(readings)[: len(hits)] + [None] * max(len(hits) - len(readings), 0)
     k = len(hits) if k is None else k
     margins = answer_margins(hits[:k], readings) if hits else []  # the best reading of all passages read
-    answered = bool(hits) and (on_topic or (margins[0] is not None and margins[0] >= 0))
+    answered = bool(hits) and not unmentioned and (on_topic or (margins[0] is not None and margins[0] >= 0))
     results = []
     for rank, (hit, reading) in enumerate(zip(hits, readings, strict=True), 1):
         view = passage_view(
@@ -311,7 +315,8 @@ def answer_from(
         results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit, reading), marks))
     shown = fold_repeats(results)[:k]
     phrase = _phrase(shown[0], readings[0]) if answered else None
-    return Answer(question, answered, shown, phrase, margin=margins[0] if margins else None)
+    margin = margins[0] if margins else None
+    return Answer(question, answered, shown, phrase, margin=margin, unmentioned=tuple(unmentioned))
 
 
 _WORD = re.compile(r"\w+")

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .mentions import Folded, mentioned
+
 __all__ = ["tokenize", "KeywordIndex", "K1", "B"]
 
 _TOKEN = re.compile(r"\w++(?:[.\-/:+]\w++)*+")  # possessive: the same matches as \w+(?:[.\-/:+]\w+)*, found sooner
@@ -107,6 +109,7 @@ class KeywordIndex:
         self.data, self.indices, self.indptr = data, indices, indptr
         self.tokens, self.offsets = tokens, offsets
         self._idf: dict[str, float] = {}  # idf of the terms asked about so far
+        self._folded: Folded | None = None  # the accented terms folded, made when first needed
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -157,6 +160,14 @@ class KeywordIndex:
         """Id of `term` (the terms are sorted, so no dictionary is built), or None."""
         i = bisect.bisect_left(self.terms, term)
         return i if i < len(self.terms) and self.terms[i] == term else None
+
+    def mentions(self, term: str) -> bool:
+        """Whether any passage holds `term`, accents aside and a typo aside (mentions.py)."""
+        if self.term_id(term) is not None:
+            return True
+        if self._folded is None:
+            self._folded = Folded(self.terms)
+        return mentioned(term, self.terms, lambda t: self.term_id(t) is not None, self._folded)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

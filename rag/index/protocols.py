@@ -55,6 +55,10 @@ class ReadableStore(Protocol):
 
     def idf(self, terms: list[str]) -> dict[str, float]: ...
 
+    def mentions(self, term: str) -> bool:
+        """Whether any passage holds `term` (keyword.tokenize's), accents aside and a typo aside (mentions.py)."""
+        ...
+
     def vector_rows(self, ids: np.ndarray) -> np.ndarray:
         """The passage vectors of `ids`, float32, one row each."""
         ...

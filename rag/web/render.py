@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeGuard
 
 from ..answer.results import Answer, Citation, Lead, Result
+from ..messages import never_mentioned
 
 __all__ = [
     "CorpusStatus",
@@ -62,7 +63,8 @@ def render_error(message: str) -> str:
     return f'<div class="rag-answer"><p class="rag-notice rag-error" role="alert">{_flat(message)}</p></div>'
 
 
-NOT_ANSWERED = "The articles do not seem to answer this. These are the closest passages, with low confidence."
+CLOSEST = "These are the closest passages, with low confidence."
+NOT_ANSWERED = f"The articles do not seem to answer this. {CLOSEST}"
 
 
 def render_answer(
@@ -89,7 +91,7 @@ def render_answer(
     else:
         parts.append(
             f'<p class="rag-notice" role="status"><strong class="rag-confidence">{esc(answer.confidence)}.</strong> '
-            f"{esc(NOT_ANSWERED)}</p>"
+            f"{esc(_why_not(answer))}</p>"
         )
     if within:
         parts.append(f'<p class="rag-within">Asked within {_flat(", ".join(within))}</p>')
@@ -104,6 +106,13 @@ def render_answer(
     parts.append(_sources(answer.results))
     parts.append("</div>")
     return "".join(parts)
+
+
+def _why_not(answer: Answer) -> str:
+    """What the chat says of a question it does not answer: the names no article mentions, when it asks of some."""
+    if answer.unmentioned:
+        return f"{never_mentioned(answer.unmentioned)} {CLOSEST}"
+    return NOT_ANSWERED
 
 
 def _lead(confidence: str, lead: Lead) -> str:

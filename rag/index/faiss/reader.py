@@ -201,6 +201,9 @@ class Store:
     def idf(self, terms: list[str]) -> dict[str, float]:
         return self.keyword.idf(terms)
 
+    def mentions(self, term: str) -> bool:
+        return self.keyword.mentions(term)
+
     def sentence_block(self, passages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The sentence vectors of `passages`, back to back, and how many rows each passage has."""
         offsets = self._sentence_offsets

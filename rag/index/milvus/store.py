@@ -23,10 +23,11 @@ import numpy as np
 from ...config import MilvusLocation
 from ...errors import IndexStateError
 from ..keyword import K1
+from ..mentions import fold, mentioned
 from ..schema import DocumentEntry, Manifest
 from .client import milvus_errors
 from .pack import bm25_query, milvus_term, unpack_sentences, unpack_spans
-from .schema import DOC_SHIFT, MAX_TERM
+from .schema import DOC_SHIFT, MAX_TERM, WINDOW
 
 __all__ = ["MilvusStore"]
 
@@ -101,18 +102,36 @@ class MilvusStore:
     def idf(self, terms: list[str]) -> dict[str, float]:
         """BM25 inverse document frequency of each term, as the local index computes it."""
         keys = {t: milvus_term(t) for t in terms}
-        todo = sorted({k for k in keys.values() if k not in self._df and len(k.encode()) <= MAX_TERM})
-        if todo:
-            with milvus_errors(self.location):
-                rows = self.client.get(self.terms, ids=todo, output_fields=["df", "prev", "gen"])
-            self._df.update({k: 0 for k in todo})
-            self._df.update({r["term"]: int(r["df"] if r["gen"] <= self.generation else r["prev"]) for r in rows})
+        self._count_passages(list(keys.values()))
         n = len(self)
         out = {}
         for term, key in keys.items():
             df = self._df.get(key, 0) or 1  # a term no passage holds counts as seen once, as in the local index
             out[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         return out
+
+    def mentions(self, term: str) -> bool:
+        """Whether any passage holds `term`, accents aside and a typo aside (mentions.py); near misses are
+        looked for among the terms that begin with the same character."""
+        key, plain = milvus_term(term), fold(milvus_term(term))
+        self._count_passages([key, plain])
+        if self._df.get(key) or self._df.get(plain):
+            return True
+        with milvus_errors(self.location):
+            rows = self.client.query(
+                self.terms, filter=f'term like "{plain[:1]}%"', output_fields=["df", "prev", "gen"], limit=WINDOW
+            )
+        held = [r["term"] for r in rows if (r["df"] if r["gen"] <= self.generation else r["prev"]) > 0]
+        return mentioned(plain, held)
+
+    def _count_passages(self, keys: list[str]) -> None:
+        """Fetch how many passages hold each of `keys` (Milvus terms) into self._df, where not known yet."""
+        todo = sorted({k for k in keys if k not in self._df and len(k.encode()) <= MAX_TERM})
+        if todo:
+            with milvus_errors(self.location):
+                rows = self.client.get(self.terms, ids=todo, output_fields=["df", "prev", "gen"])
+            self._df.update({k: 0 for k in todo})
+            self._df.update({r["term"]: int(r["df"] if r["gen"] <= self.generation else r["prev"]) for r in rows})
 
     def _search(self, data, field, limit, params, where="", keep_rows=True) -> tuple[list[int], list[float], int]:
         """Ids and scores of the hits this generation holds, and how many hits Milvus returned."""

@@ -1,0 +1,63 @@
+"""A question naming what no article mentions is not answered, and the answer says which names."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.names import names, unmentioned
+from rag.index.keyword import KeywordIndex, tokenize
+from rag.index.mentions import mentioned
+
+TEXTS = [
+    "Māori tribes have the right to harvest whales.",
+    "Montcalm slipped away to attack Fort Oswego in 1756.",
+    "GNU tar 1.34 added the --zstd option; QUIT ends the session.",
+]
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("What is the default value of SAVEHIST in zsh?", ["SAVEHIST"]),  # plain lower-case words are not names
+        ("Which release of GNU tar 1.35 changed it?", ["1.35"]),
+        ("On which ZMQ port does nProbe export flows?", ["nProbe"]),  # three capitals are too often an abbreviation
+        ("Can pg_dump compress with lz4 since the 1990s or on the 25th?", ["lz4"]),
+        ("How much was Dan Abramov's Patreon raising?", ["Abramov", "Patreon"]),
+        ("Where did Holmes meet Holmes?", ["Holmes"]),
+        ("Sherlock lived where?", []),  # the first word is capitalised whatever it is
+        ("How many died during 1620-21?", []),
+    ],
+)
+def test_names_are_capitalised_words_identifiers_versions_and_words_with_digits(question, expected):
+    assert names(question) == expected
+
+
+@pytest.mark.parametrize(
+    "word, found",
+    [
+        ("Maori", True),  # the text writes it with its accent
+        ("Māori", True),
+        ("Moncalm", True),  # one letter dropped
+        ("Montclam", True),  # two letters swapped
+        ("Oswgeo", True),
+        ("Ghengis", False),
+        ("1.34", True),
+        ("1.35", False),  # a version is the version written, never a neighbour
+        ("QUIC", False),  # a short word has to be exact: "QUIT" is another word
+        ("harvested", True),  # stemmed as the text is
+    ],
+)
+def test_the_index_mentions_a_word_with_its_accents_or_a_typo_but_not_a_neighbouring_version(word, found):
+    index = KeywordIndex.build(TEXTS)
+    assert index.mentions(tokenize(word)[0]) is found
+    assert mentioned(tokenize(word)[0], index.terms) is found  # the same without the index's lookups
+    assert unmentioned(f"Is {word} mentioned in the articles at all?", index.mentions) == ([] if found else [word])
+
+
+def test_a_question_naming_what_no_article_mentions_is_not_answered_and_says_which(engine):
+    answer = engine.ask("What is the default value of SAVEHIST in Ojeda's zsh setup?")
+    assert not answer.answered and answer.unmentioned == ("SAVEHIST",)
+    assert answer.results, "the closest passages are still shown"
+    assert answer.to_json()["unmentioned"] == ["SAVEHIST"]
+    typed = engine.ask("What did Linus Torvals say?")  # a typo in a name the articles hold
+    assert typed.unmentioned == ()
