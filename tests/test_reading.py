@@ -121,3 +121,12 @@ def test_the_training_recipe_runs_end_to_end_on_a_few_examples(tmp_path):
     subprocess.run([*recipe, "export", "--run", str(later), "--to", str(out)], check=True, timeout=600)
     card = json.loads((out / "reader.json").read_text())
     assert [stage["steps"] for stage in card["stages"]] == [3, 1] and card["questions_seen"] == 32
+    # The two stages' weights averaged make a run of their own, exported with every stage on its card.
+    mean = tmp_path / "mean"
+    averaging = [*recipe, "average", "--run", str(mean), "--of", str(run), str(later)]
+    subprocess.run(averaging, check=True, capture_output=True, timeout=600)
+    subprocess.run([*recipe, "export", "--run", str(mean), "--to", str(out)], check=True, timeout=600)
+    card = json.loads((out / "reader.json").read_text())
+    assert [stage["steps"] for stage in card["stages"]] == [3, 1, 0] and card["questions_seen"] == 32
+    assert card["stages"][-1]["settings"]["average_of"] == ["run", "later"]
+    assert Reader(out).read("In what country is Normandy?", [paragraph])

@@ -63,6 +63,9 @@ def main() -> None:
     train.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     train.add_argument("--save-every", type=int, default=100)
     train.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is lent")
+    average = sub.add_parser("average", help="a run whose weights are the mean of finished runs' weights")
+    average.add_argument("--run", type=Path, required=True, help="folder for the averaged weights")
+    average.add_argument("--of", type=Path, nargs="+", required=True, help="finished runs of the same recipe")
     export = sub.add_parser("export", help="write the int8 ONNX reader, its tokenizer and its card")
     export.add_argument("--run", type=Path, required=True)
     export.add_argument("--to", type=Path, required=True)
@@ -72,7 +75,8 @@ def main() -> None:
     score.add_argument("--articles", type=Path, required=True)
     score.add_argument("--limit", type=int, default=0)
     args = parser.parse_args()
-    {"train": train_reader, "export": export_reader, "score": score_reader}[args.command](args)
+    commands = {"train": train_reader, "average": average_runs, "export": export_reader, "score": score_reader}
+    commands[args.command](args)
 
 
 # --- data -------------------------------------------------------------------------------------------
@@ -351,6 +355,33 @@ def load_trained(run: Path):
     return model.eval(), state
 
 
+def average_runs(args) -> None:
+    """Weights averaged over finished runs (consecutive stages of one draw): the checkpoint of a new run.
+
+    Two stages of the same training lie in one basin; their mean often reads better than either (a
+    "model soup"), at no training cost. The new run records the runs it averages, and its card all of
+    their stages.
+    """
+    import torch
+
+    states = []
+    for run in args.of:
+        if not (run / "done.json").exists():
+            sys.exit(f"{run} holds no finished run to average")
+        states.append(torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)["model"])
+    mean = {
+        key: torch.stack([s[key].float() for s in states]).mean(0) if value.is_floating_point() else value
+        for key, value in states[-1].items()
+    }
+    args.run.mkdir(parents=True, exist_ok=True)
+    data = json.loads((args.of[-1] / "settings.json").read_text())
+    settings = {"average_of": [str(run) for run in args.of]}
+    (args.run / "settings.json").write_text(json.dumps({**data, "settings": settings}, indent=1))
+    torch.save({"model": mean, "step": 0, "steps": 0, "seconds": 0.0}, args.run / "checkpoint.pt")
+    (args.run / "done.json").write_text(json.dumps({"steps": 0, "seconds": 0, "machine": machine(), "threads": 0}))
+    print(f"averaged {len(states)} runs into {args.run}")
+
+
 # --- export -------------------------------------------------------------------------------------------
 
 
@@ -417,7 +448,7 @@ def export_reader(args) -> None:
         "training_seconds": round(state["seconds"]),
         "machine": json.loads(done.read_text())["machine"] if done.exists() else machine(),
         "stages": stages,
-        "questions_seen": sum(stage["settings"]["questions"] for stage in stages),
+        "questions_seen": sum(stage["settings"].get("questions", 0) for stage in stages),
         "total_steps": sum(stage["steps"] for stage in stages),
         "total_training_seconds": sum(stage["seconds"] for stage in stages),
     }
@@ -426,22 +457,29 @@ def export_reader(args) -> None:
 
 
 def stages_of(run: Path, state: dict) -> list[dict]:
-    """The runs this one continues, earliest first, and itself: settings, steps, seconds, machine.
+    """The runs this one continues (or averages), earliest first, and itself: settings, steps, seconds, machine.
 
     `state` is this run's checkpoint, read when the run has not finished; the runs it continues have
     finished (--start-from requires it), so their own done.json says.
     """
     settings = json.loads((run / "settings.json").read_text())["settings"]
-    earlier = settings.get("start_from")
-    if earlier:  # the card names the run folder, not where it lay on the machine that trained it
-        settings = {**settings, "start_from": Path(earlier).name}
+    continued = [settings["start_from"]] if settings.get("start_from") else []
+    earlier = [Path(p) for p in settings.get("average_of") or continued]
+    # the card names the run folders, not where they lay on the machine that trained them
+    if settings.get("start_from"):
+        settings = {**settings, "start_from": Path(settings["start_from"]).name}
+    if settings.get("average_of"):
+        settings = {**settings, "average_of": [p.name for p in earlier]}
     done = run / "done.json"
     if done.exists():
         finished = json.loads(done.read_text())
     else:
         finished = {"steps": state["step"], "seconds": round(state["seconds"]), "machine": machine()}
     stage = {"settings": settings, **{k: finished[k] for k in ("steps", "seconds", "machine")}}
-    return (stages_of(Path(earlier), {}) if earlier else []) + [stage]
+    before: list[dict] = []
+    for path in earlier:
+        before += [s for s in stages_of(path, {}) if s not in before]
+    return before + [stage]
 
 
 # --- scoring ------------------------------------------------------------------------------------------
