@@ -221,6 +221,9 @@ def test_unanswerable_question_says_so_and_lists_low_confidence_passages(page, s
     expect(answer.locator(".rag-notice")).to_contain_text("low confidence")
     assert answer.locator(".rag-card").count() > 0
     shot(page, "desktop-4-not-answered")
+    named = ask(page, "How does Rust compare with Haskell in the kernel?")  # a name no article mentions
+    expect(named.locator(".rag-notice")).to_contain_text("The articles never mention “Haskell”.")
+    assert named.locator(".rag-lead").count() == 0 and named.locator(".rag-card").count() > 0
 
 
 def test_an_example_question_is_answered_on_click(page):
