@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer.names import unmentioned
+from .answer.names import article_terms, unmentioned
 from .answer.question import Query, clean_question, follow_up_context
 from .answer.ranker import load_ranker
 from .answer.reading import Reader, Reading, load_reader
@@ -64,6 +64,7 @@ class Engine:
         self._reader = reader  # True: the shipped reader, loaded when first needed; None or False: no reading
         self._given = embedder  # indexes too when given; otherwise updates load the int8 model, queries float32
         self._store: ReadableStore | None = None
+        self._article_terms: tuple[ReadableStore, frozenset[str]] | None = None  # of this store's articles
         # Two locks, so that a question never waits for an update (an upload may take minutes to index):
         # `_lock` guards the loaded model and generation, `_updating` keeps this engine's updates in turn.
         # Only a question finding no usable index holds both (it builds one); it takes `_lock` first.
@@ -237,7 +238,7 @@ class Engine:
         """
         question = clean_question(question)
         k = k or self.settings.k
-        store = self.store()
+        store = whole = self.store()
         if within:
             store = scoped(store, within)
         query = Query.read(question, self.question_vector(question), store.idf)
@@ -257,7 +258,7 @@ class Engine:
         # A follow-up's own words are few ("when did he start?"): read it, but keep the conversation's order.
         hits, found = self._read(question, store, hits, reorder=not context)
         # A follow-up to a question the articles answered stays on their subject, though its own words are few.
-        missing = unmentioned(question, store.mentions)
+        missing = unmentioned(question, lambda term: whole.mentions(term) or term in self._named_articles(whole))
         return answer_from(store, question, query, hits, query.vector, bool(previous), found, k=k, unmentioned=missing)
 
     def _read(
@@ -278,6 +279,12 @@ class Engine:
         order = load_ranker().reading_order([r.score for r in found]) if reorder else list(range(len(read)))
         rest = hits[len(read) :]
         return [read[i] for i in order] + rest, [found[i] for i in order] + [None] * len(rest)
+
+    def _named_articles(self, store: ReadableStore) -> frozenset[str]:
+        """The terms of `store`'s article titles, file names and authors (names.article_terms), made once a store."""
+        if self._article_terms is None or self._article_terms[0] is not store:
+            self._article_terms = (store, article_terms(store.manifest.documents))
+        return self._article_terms[1]
 
     def chosen(self, within: Sequence[str]) -> list[str]:
         """The articles (sources) that `within` names, all when it is empty; a selection naming none is refused."""

@@ -61,3 +61,11 @@ def test_a_question_naming_what_no_article_mentions_is_not_answered_and_says_whi
     assert answer.to_json()["unmentioned"] == ["SAVEHIST"]
     typed = engine.ask("What did Linus Torvals say?")  # a typo in a name the articles hold
     assert typed.unmentioned == ()
+
+
+def test_a_name_only_in_an_article_s_file_name_or_title_counts_as_mentioned(engine, settings):
+    (settings.corpus / "notes").mkdir()
+    (settings.corpus / "notes" / "zorblat-bridge.md").write_text("# Harbour Notes\n\nThe bridge opened in 1932.\n")
+    engine.update()
+    assert engine.ask("When did the bridge in Zorblat's notes about the Harbour open?").unmentioned == ()
+    assert engine.ask("When did the bridge in Quenthor's notes open?").unmentioned == ("Quenthor",)

@@ -17,7 +17,7 @@ import re
 
 from ..index.keyword import tokenize
 
-__all__ = ["names", "unmentioned"]
+__all__ = ["names", "unmentioned", "article_terms"]
 
 _WORD = re.compile(r"\w+(?:[.\-/:+'’]\w+)*")
 _VERSION = re.compile(r"\d+(?:\.\d+)+")
@@ -55,6 +55,19 @@ def names(question: str) -> list[str]:
             elif capitals_tell and letters >= NAME_LETTERS and any(ch.isupper() for ch in part):
                 found.append(part)
     return list(dict.fromkeys(found))
+
+
+def article_terms(documents) -> frozenset[str]:
+    """The terms of the articles' titles, file names and authors: a question may name an article by them
+    ("Karpathy's guide" for karpathy-phd-guide.md) though its text never does.
+
+    >>> sorted(article_terms([{"source": "notes/karpathy-guide.md", "title": "A PhD", "author": None}]))
+    ['guid', 'karpathi', 'md', 'note', 'notes/karpathy-guide.md', 'phd']
+    """
+    terms: set[str] = set()
+    for doc in documents:
+        terms.update(tokenize(" ".join(str(doc.get(key) or "") for key in ("title", "source", "author"))))
+    return frozenset(terms)
 
 
 def unmentioned(question: str, mentions) -> list[str]:
