@@ -6,7 +6,7 @@ import pytest
 
 from rag.answer.names import names, unmentioned
 from rag.index.keyword import KeywordIndex, tokenize
-from rag.index.mentions import mentioned
+from rag.index.mentions import Vocabulary
 
 TEXTS = [
     "Māori tribes have the right to harvest whales.",
@@ -50,7 +50,7 @@ def test_names_are_capitalised_words_identifiers_versions_and_words_with_digits(
 def test_the_index_mentions_a_word_with_its_accents_or_a_typo_but_not_a_neighbouring_version(word, found):
     index = KeywordIndex.build(TEXTS)
     assert index.mentions(tokenize(word)[0]) is found
-    assert mentioned(tokenize(word)[0], index.terms) is found  # the same without the index's lookups
+    assert Vocabulary(index.terms).mentions(tokenize(word)[0]) is found  # the same without the index's lookups
     assert unmentioned(f"Is {word} mentioned in the articles at all?", index.mentions) == ([] if found else [word])
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .mentions import Folded, mentioned
+from .mentions import Vocabulary
 
 __all__ = ["tokenize", "KeywordIndex", "K1", "B"]
 
@@ -109,7 +109,7 @@ class KeywordIndex:
         self.data, self.indices, self.indptr = data, indices, indptr
         self.tokens, self.offsets = tokens, offsets
         self._idf: dict[str, float] = {}  # idf of the terms asked about so far
-        self._folded: Folded | None = None  # the accented terms folded, made when first needed
+        self._vocabulary: Vocabulary | None = None  # for `mentions`, made when first needed
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -163,11 +163,9 @@ class KeywordIndex:
 
     def mentions(self, term: str) -> bool:
         """Whether any passage holds `term`, accents aside and a typo aside (mentions.py)."""
-        if self.term_id(term) is not None:
-            return True
-        if self._folded is None:
-            self._folded = Folded(self.terms)
-        return mentioned(term, self.terms, lambda t: self.term_id(t) is not None, self._folded)
+        if self._vocabulary is None:
+            self._vocabulary = Vocabulary(self.terms, lambda t: self.term_id(t) is not None)
+        return self._vocabulary.mentions(term)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

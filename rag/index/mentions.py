@@ -3,16 +3,18 @@
 "Maori" is mentioned by a text that writes "Māori", "Moncalm" by one that writes "Montcalm"; "SAVEHIST" is
 not mentioned by a manual that never writes it. Terms are keyword.tokenize's (lower-cased, stemmed).
 
->>> mentioned("maori", ["māori", "whale"]), mentioned("moncalm", ["montcalm"]), mentioned("savehist", ["histsiz"])
+>>> words = Vocabulary(["māori", "montcalm", "histsiz"])
+>>> words.mentions("maori"), words.mentions("moncalm"), words.mentions("savehist")
 (True, True, False)
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 
-__all__ = ["fold", "typos_allowed", "mentioned", "Folded"]
+__all__ = ["fold", "typos_allowed", "Vocabulary"]
 
 
 def fold(term: str) -> str:
@@ -32,43 +34,53 @@ def typos_allowed(term: str) -> int:
     return 1 if len(term) <= 7 else 2
 
 
-def _near(term: str, candidates: Sequence[str]) -> bool:
-    edits = typos_allowed(term)
-    if not edits or not candidates:
-        return False
-    from rapidfuzz import process
-    from rapidfuzz.distance import OSA
+class Vocabulary:
+    """A folder's terms, asked whether they mention a term.
 
-    return process.extractOne(term, candidates, scorer=OSA.distance, score_cutoff=edits) is not None
-
-
-class Folded:
-    """The accented terms of a vocabulary, folded: what a question typed without accents can match."""
-
-    def __init__(self, terms: Iterable[str]) -> None:
-        self.terms = sorted({fold(t) for t in terms if not t.isascii()})
-        self._set = frozenset(self.terms)
-
-    def __contains__(self, term: str) -> bool:
-        return term in self._set
-
-
-def mentioned(
-    term: str,
-    terms: Sequence[str],
-    has: Callable[[str], bool] | None = None,
-    folded: Folded | None = None,
-) -> bool:
-    """Whether `terms` hold `term`, its accent-free form, or a word a typo or two away from either.
-
-    `has(term)` answers the exact question faster where the caller has a lookup; `folded`, the accented
-    terms folded, is built from `terms` when not given.
+    `has(term)` answers the exact question where the caller has a faster lookup than a set of `terms`.
+    Near misses are looked for among the terms of about the same length that share the first or the
+    last letter, grouped when first needed: a typo elsewhere in the word, as most are.
     """
-    has = has or set(terms).__contains__
-    if has(term):
-        return True
-    plain = fold(term)
-    if plain != term and has(plain):
-        return True
-    folded = folded if folded is not None else Folded(terms)
-    return plain in folded or _near(plain, terms) or _near(plain, folded.terms)
+
+    def __init__(self, terms: Sequence[str], has: Callable[[str], bool] | None = None) -> None:
+        self.terms = terms
+        self._has = has or frozenset(terms).__contains__
+        self._groups: dict[tuple[int, str], list[str]] | None = None
+        self._folded: frozenset[str] = frozenset()
+
+    def mentions(self, term: str) -> bool:
+        """Whether the terms hold `term`, its accent-free form, or a word a typo or two away from either."""
+        if self._has(term):
+            return True
+        plain = fold(term)
+        if plain != term and self._has(plain):
+            return True
+        groups = self._group()
+        if plain in self._folded:
+            return True
+        edits = typos_allowed(plain)
+        if not edits:
+            return False
+        near: set[str] = set()
+        for length in range(len(plain) - edits, len(plain) + edits + 1):
+            near.update(groups.get((length, plain[0]), ()), groups.get((length, "$" + plain[-1]), ()))
+        if not near:
+            return False
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
+        return process.extractOne(plain, near, scorer=OSA.distance, score_cutoff=edits) is not None
+
+    def _group(self) -> dict[tuple[int, str], list[str]]:
+        if self._groups is None:
+            groups: dict[tuple[int, str], list[str]] = defaultdict(list)
+            folded = set()
+            for term in self.terms:
+                plain = fold(term)
+                if plain != term:
+                    folded.add(plain)
+                if plain:
+                    groups[(len(plain), plain[0])].append(plain)
+                    groups[(len(plain), "$" + plain[-1])].append(plain)
+            self._folded, self._groups = frozenset(folded), dict(groups)
+        return self._groups

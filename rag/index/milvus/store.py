@@ -23,7 +23,7 @@ import numpy as np
 from ...config import MilvusLocation
 from ...errors import IndexStateError
 from ..keyword import K1
-from ..mentions import fold, mentioned
+from ..mentions import Vocabulary, fold
 from ..schema import DocumentEntry, Manifest
 from .client import milvus_errors
 from .pack import bm25_query, milvus_term, unpack_sentences, unpack_spans
@@ -122,7 +122,7 @@ class MilvusStore:
                 self.terms, filter=f'term like "{plain[:1]}%"', output_fields=["df", "prev", "gen"], limit=WINDOW
             )
         held = [r["term"] for r in rows if (r["df"] if r["gen"] <= self.generation else r["prev"]) > 0]
-        return mentioned(plain, held)
+        return Vocabulary(held).mentions(plain)
 
     def _count_passages(self, keys: list[str]) -> None:
         """Fetch how many passages hold each of `keys` (Milvus terms) into self._df, where not known yet."""
