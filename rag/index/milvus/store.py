@@ -113,7 +113,8 @@ class MilvusStore:
     def mentions(self, term: str) -> bool:
         """Whether any passage holds `term`, accents aside and a typo aside (mentions.py); near misses are
         looked for among the terms that begin with the same character."""
-        key, plain = milvus_term(term), fold(milvus_term(term))
+        key = milvus_term(term)
+        plain = fold(key)
         self._count_passages([key, plain])
         if self._df.get(key) or self._df.get(plain):
             return True
@@ -121,7 +122,7 @@ class MilvusStore:
             rows = self.client.query(
                 self.terms, filter=f'term like "{plain[:1]}%"', output_fields=["df", "prev", "gen"], limit=WINDOW
             )
-        held = [r["term"] for r in rows if (r["df"] if r["gen"] <= self.generation else r["prev"]) > 0]
+        held = [r["term"] for r in rows if self._live_count(r) > 0]
         return Vocabulary(held).mentions(plain)
 
     def _count_passages(self, keys: list[str]) -> None:
@@ -131,7 +132,11 @@ class MilvusStore:
             with milvus_errors(self.location):
                 rows = self.client.get(self.terms, ids=todo, output_fields=["df", "prev", "gen"])
             self._df.update({k: 0 for k in todo})
-            self._df.update({r["term"]: int(r["df"] if r["gen"] <= self.generation else r["prev"]) for r in rows})
+            self._df.update({r["term"]: self._live_count(r) for r in rows})
+
+    def _live_count(self, row: dict) -> int:
+        """A term row's passage count as this generation sees it: an update written after it keeps the old count."""
+        return int(row["df"] if row["gen"] <= self.generation else row["prev"])
 
     def _search(self, data, field, limit, params, where="", keep_rows=True) -> tuple[list[int], list[float], int]:
         """Ids and scores of the hits this generation holds, and how many hits Milvus returned."""
