@@ -22,6 +22,7 @@ from .answer.ranker import load_ranker
 from .answer.reading import Reader, Reading, load_reader
 from .answer.results import Answer, answer_from
 from .answer.scope import within as scoped
+from .answer.scope import within_source
 from .answer.search import CANDIDATES, Hit, search, search_any
 from .config import Settings
 from .errors import CorpusError, IndexStateError, InputError, RagError
@@ -243,9 +244,10 @@ class Engine:
             store = scoped(store, within)
         query = Query.read(question, self.question_vector(question), store.idf)
         context = follow_up_context(query, history)
-        previous = self._previous_answer(history, within) if context else ""
+        previous, source = self._previous_answer(history, within) if context else ("", None)
         if context:
             context = follow_up_context(query, history, previous)
+            store = self._same_article(store, question, source)
         depth = max(CANDIDATES, 4 * k)  # as for k passages: the spare ones do not change the first k
         wanted = max(k + SPARE, READ_DEPTH)
         if context:
@@ -293,20 +295,35 @@ class Engine:
             return [str(d["source"]) for d in store.manifest.documents]
         return scoped(store, within).sources
 
-    def _previous_answer(self, history: Sequence[str], within: Sequence[str] = ()) -> str:
-        """The sentence shown first for the previous question, if it was answered: what "he" or "it" refers to.
+    def _previous_answer(self, history: Sequence[str], within: Sequence[str] = ()) -> tuple[str, str | None]:
+        """The sentence shown first for the previous question and its article, if it was answered: what "he"
+        or "it" refers to, and where.
 
         The previous question is asked again, with at most FOLLOW_UP_DEPTH questions before it, so a
         follow-up costs a few more model calls, not one per turn of the conversation.
         """
         earlier = [h for h in history if isinstance(h, str) and h.strip()][-FOLLOW_UP_DEPTH - 1 :]
         if not earlier:
-            return ""
+            return "", None
         try:
             previous = self.ask(earlier[-1], k=1, history=earlier[:-1], within=within)
         except InputError:
-            return ""
-        return previous.results[0].highlight if previous.answered and previous.results else ""
+            return "", None
+        if not (previous.answered and previous.results):
+            return "", None
+        first = previous.results[0]
+        return first.highlight, first.citation.source
+
+    @staticmethod
+    def _same_article(store: ReadableStore, question: str, source: str | None) -> ReadableStore:
+        """A follow-up is answered from the previous answer's article ("When was it published?" asks about
+        that one), unless it names something that article never mentions ("And in Python?"): then from all."""
+        article = within_source(store, source) if source else None
+        if article is None:
+            return store
+        if unmentioned(question, lambda term: bool(article.keyword_search([term], 1)[0])):
+            return store
+        return article
 
 
 def read_on(first: Sequence[float]) -> bool:

@@ -58,6 +58,17 @@ def test_follow_up_finds_the_date_of_his_first_pull_request(real_engine):
 
 
 @pytest.mark.both_stores
+def test_a_follow_up_is_answered_from_the_article_of_the_answer_before_it(real_engine):
+    first = real_engine.ask("Who led the Rust for Linux project?")
+    source = first.results[0].citation.source
+    answer = real_engine.ask("When did he start?", history=[first.question])
+    assert {r.citation.source for r in answer.results} == {source}
+    # unless it names someone that article never mentions: then every article is searched
+    other = real_engine.ask("And what did Nelson Elhage think of it?", history=[first.question])
+    assert "torvalds-on-rust-in-linux.txt" in {r.citation.source for r in other.results}
+
+
+@pytest.mark.both_stores
 def test_off_topic_question_is_not_answered(real_engine):
     answer = real_engine.ask("What is the capital city of Australia?")
     assert not answer.answered and answer.results  # closest passages are still shown

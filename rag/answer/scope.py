@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["Within", "within", "matching_documents", "EXACT_PASSAGES"]
+__all__ = ["Within", "within", "within_source", "matching_documents", "EXACT_PASSAGES"]
 
 EXACT_PASSAGES = 20_000  # a selection this small is searched passage by passage (30 MB of 384-d vectors at most)
 
@@ -60,6 +60,22 @@ def within(store, patterns: Sequence[str]) -> Within:
         raise InputError(
             f"no article matches {named}; choose articles by their path in the corpus, e.g. “reports/*” or “*.pdf”."
         )
+    return _of_documents(store, chosen)
+
+
+def within_source(store, source: str) -> Within | None:
+    """`store` limited to the article whose path is `source` exactly; None when it holds no such article.
+
+    `store` may itself be limited to chosen articles: the result is then limited to that one of them.
+    """
+    if isinstance(store, Within):
+        return within_source(store.whole, source) if source in store.sources else None
+    chosen = [i for i, doc in enumerate(store.manifest.documents) if str(doc["source"]) == source]
+    return _of_documents(store, chosen) if chosen else None
+
+
+def _of_documents(store, chosen: list[int]) -> Within:
+    documents = store.manifest.documents
     numbers = [int(documents[i].get("id", i)) for i in chosen]  # Milvus numbers documents by id, FAISS by place
     count = sum(int(documents[i]["count"]) for i in chosen)
     return Within(store, numbers, count, [str(documents[i]["source"]) for i in chosen])
@@ -80,6 +96,11 @@ class Within:
 
     def __getattr__(self, name: str):
         return getattr(self._store, name)
+
+    @property
+    def whole(self):
+        """The store this one limits."""
+        return self._store
 
     def __len__(self) -> int:
         return self._count
