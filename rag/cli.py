@@ -338,7 +338,7 @@ def format_answer(answer, explain: bool = False) -> str:
     if answer.answered:
         lines = _lead_lines(answer, mark)
     elif answer.unmentioned:  # why, when the question names what no article mentions
-        lines = [f"{answer.confidence}. {never_mentioned(answer.unmentioned)} {_CLOSEST}"]
+        lines = [f"{answer.confidence}. {never_mentioned(answer.unmentioned, answer.unmentioned_in)} {_CLOSEST}"]
     else:
         lines = [f"{answer.confidence}: {_LOW_CONFIDENCE}"]
     lines += ["", "Passages:" if answer.answered else ""]

@@ -21,8 +21,8 @@ from .answer.question import Query, clean_question, follow_up_context
 from .answer.ranker import load_ranker
 from .answer.reading import Reader, Reading, load_reader
 from .answer.results import Answer, answer_from
+from .answer.scope import Within, within_source
 from .answer.scope import within as scoped
-from .answer.scope import within_source
 from .answer.search import CANDIDATES, Hit, search, search_any
 from .config import Settings
 from .errors import CorpusError, IndexStateError, InputError, RagError
@@ -45,7 +45,7 @@ FOLLOW_UP_DEPTH = 2  # earlier questions used to answer the previous one again f
 SPARE = 3  # passages found beyond k, to take the place of any that repeat an earlier one's words
 QUESTION_VECTORS = 1024  # recent questions' vectors kept (1.5 KB each): a follow-up asks the previous one again
 EXAMPLES_FILE = ".questions"  # in the corpus folder: example questions, one per line
-READ_DEPTH = 5  # leading passages the reader reads for the answer phrase and re-orders, at most
+READ_DEPTH = 10  # leading passages the reader reads for the answer phrase and re-orders, at most
 READ_FIRST = 1  # passages read first; the rest of READ_DEPTH only when none of these answers surely
 SURE = 2.0  # a reader score that ends the reading (training/fit_reading.py measures the choice)
 
@@ -260,8 +260,32 @@ class Engine:
         # A follow-up's own words are few ("when did he start?"): read it, but keep the conversation's order.
         hits, found = self._read(question, store, hits, reorder=not context)
         # A follow-up to a question the articles answered stays on their subject, though its own words are few.
+        missing, closest = self._unmentioned(question, whole, store, hits)
+        return answer_from(
+            store,
+            question,
+            query,
+            hits,
+            query.vector,
+            bool(previous),
+            found,
+            k=k,
+            unmentioned=missing,
+            unmentioned_in=closest,
+        )
+
+    def _unmentioned(
+        self, question: str, whole: ReadableStore, store: ReadableStore, hits: list[Hit]
+    ) -> tuple[list[str], str | None]:
+        """The names `question` asks about that no article mentions (and None); else the versions it names
+        that the article of the first hit never mentions, and that article (a version is asked of one)."""
         missing = unmentioned(question, lambda term: whole.mentions(term) or term in self._named_articles(whole))
-        return answer_from(store, question, query, hits, query.vector, bool(previous), found, k=k, unmentioned=missing)
+        if missing or not hits:
+            return missing, None
+        closest = str(store.document(hits[0].passage)["source"])
+        article = within_source(store, closest)
+        versions = unmentioned(question, _mentioned_in(article), versions_only=True) if article else []
+        return versions, closest if versions else None
 
     def _read(
         self, question: str, store: ReadableStore, hits: list[Hit], reorder: bool = True
@@ -278,7 +302,11 @@ class Engine:
             more = hits[READ_FIRST:READ_DEPTH]
             found += self.reader.read(question, [store.text(h.passage) for h in more])
             read += more
-        order = load_ranker().reading_order([r.score for r in found]) if reorder else list(range(len(read)))
+        order = (
+            load_ranker().reading_order([r.score for r in found], [h.score for h in read])
+            if reorder
+            else list(range(len(read)))
+        )
         rest = hits[len(read) :]
         return [read[i] for i in order] + rest, [found[i] for i in order] + [None] * len(rest)
 
@@ -321,9 +349,15 @@ class Engine:
         article = within_source(store, source) if source else None
         if article is None:
             return store
-        if unmentioned(question, lambda term: bool(article.keyword_search([term], 1)[0])):
+        if unmentioned(question, _mentioned_in(article)):
             return store
         return article
+
+
+def _mentioned_in(article: Within) -> Callable[[str], bool]:
+    """Whether a term is in the one article `article` offers: in its text, title, file name or author."""
+    named = article_terms(article.documents)
+    return lambda term: term in named or bool(article.keyword_search([term], 1)[0])
 
 
 def read_on(first: Sequence[float]) -> bool:

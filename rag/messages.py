@@ -48,14 +48,19 @@ def no_articles(corpus: Path, skipped: int = 0) -> str:
     )
 
 
-def never_mentioned(names) -> str:
-    """Why a question was not answered, when it names what no article mentions; "" when it names nothing so.
+def never_mentioned(names, article: str | None = None) -> str:
+    """Why a question was not answered, when it names what no article mentions, or what the `article`
+    closest to it never mentions (a version); "" when it names nothing so.
 
     >>> never_mentioned(["SAVEHIST", "zsh"])
     'The articles never mention “SAVEHIST” or “zsh”.'
+    >>> never_mentioned(["5.0"], "asvs-4.0.3.docx")
+    'The closest article, asvs-4.0.3.docx, never mentions “5.0”.'
     """
     quoted = [f"“{n}”" for n in names]
     if not quoted:
         return ""
     listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    if article:
+        return f"The closest article, {article}, never mentions {listed}."
     return f"The articles never mention {listed}."

@@ -69,3 +69,19 @@ def test_a_name_only_in_an_article_s_file_name_or_title_counts_as_mentioned(engi
     engine.update()
     assert engine.ask("When did the bridge in Zorblat's notes about the Harbour open?").unmentioned == ()
     assert engine.ask("When did the bridge in Quenthor's notes open?").unmentioned == ("Quenthor",)
+
+
+def test_a_version_the_closest_article_never_mentions_is_not_answered(engine, settings):
+    for old in settings.corpus.iterdir():
+        old.unlink()
+    (settings.corpus / "widget-manual.md").write_text(
+        "# Widget 4.0 manual\n\nWidget 4.0 asks for passwords of at least eight characters.\n"
+    )
+    (settings.corpus / "gadget-news.md").write_text("# Gadget news\n\nGadget 5.0 added a dark theme to the menus.\n")
+    engine.update()
+    answer = engine.ask("How long must passwords be in Widget 5.0?")
+    assert answer.results[0].citation.source == "widget-manual.md"
+    assert not answer.answered and answer.unmentioned == ("5.0",)
+    assert answer.to_json()["unmentioned_in"] == "widget-manual.md"
+    assert engine.ask("How long must passwords be in Widget 4.0?").unmentioned == ()
+    assert engine.ask("How long must Widget passwords be?").unmentioned == ()

@@ -83,7 +83,16 @@ def test_chat_reads_turns_from_stdin_and_prints_ask_json(real_engine):
     objects = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["question"] for o in objects] == turns.splitlines()
     for o in objects:
-        assert set(o) == {"question", "answered", "confidence", "margin", "unmentioned", "answer", "passages"}
+        assert set(o) == {
+            "question",
+            "answered",
+            "confidence",
+            "margin",
+            "unmentioned",
+            "unmentioned_in",
+            "answer",
+            "passages",
+        }
         assert set(o["passages"][0]) == PASSAGE_KEYS
     assert "Sept. 20, 2021" in objects[1]["passages"][0]["highlight"]
 

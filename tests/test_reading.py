@@ -43,8 +43,8 @@ def test_the_highlight_is_the_sentence_holding_the_span_or_both_when_it_crosses(
     assert reading_sentence(spans, Reading(15, 25, 1.0)) == (0, 50)
 
 
-def test_reading_signals_put_each_passage_against_the_best_one():
-    assert reading_signals([3.0, 5.0]).tolist() == [[1.0, 3.0, -2.0], [0.5, 5.0, 0.0]]
+def test_reading_signals_put_each_passage_against_the_best_read_and_the_first_ranked():
+    assert reading_signals([3.0, 5.0], [2.5, 1.0]).tolist() == [[1.0, 3.0, -2.0, 0.0], [0.5, 5.0, 0.0, -1.5]]
 
 
 def test_a_ranker_fitted_on_other_signals_is_refused(tmp_path):

@@ -111,6 +111,9 @@ def test_unanswered_for_a_name_no_article_mentions_says_which():
     answer = Answer("Haskell?", False, [result(1, passage, ARTICLE)], unmentioned=("Haskell", "OCaml"))
     html = render_answer(answer, lambda s: ARTICLE)
     assert "The articles never mention “Haskell” or “OCaml”." in html and "low confidence" in html
+    answer = Answer("ASVS 5.0?", False, [result(1, passage, ARTICLE)], unmentioned=("5.0",), unmentioned_in="asvs.docx")
+    html = render_answer(answer, lambda s: ARTICLE)
+    assert "The closest article, asvs.docx, never mentions “5.0”." in html
 
 
 def test_explain_shows_the_ranks():

@@ -6,11 +6,11 @@
 
 `collect` asks each question as the product does up to the reading (the learned ranker's leading
 READ_DEPTH passages), reads them with the shipped reader, and keeps per passage whether it covers a
-gold span, the reader's score and span, and the answered model's signals. `fit` fits two logistic
+gold span, the reader's score and span, the ranker's score and the answered model's signals. `fit` fits two logistic
 models with folds grouped by article, so every figure it prints is measured on articles the models
 never saw, replaying the engine's reading (READ_FIRST passages, the rest only when none of them scores
 SURE): the reading model (READING_SIGNALS: which passage read holds the answer) and the answered
-model (the old signals plus the best reader score: answerable against off-corpus questions), its
+model (the old signals plus the first passage's reader score: answerable against off-corpus questions), its
 threshold set on the training folds to refuse at most REFUSE of their answerable questions.
 `--write` fits on everything and saves both into rag/answer/ranker.json, recording the data's SHA-256.
 """
@@ -117,6 +117,7 @@ def collect(args) -> None:
                 "em": np.array([r[4] for r in rows]),
                 "f1": np.array([r[5] for r in rows]),
                 "signals": [h.signals for h in hits],
+                "ranker_scores": np.array([h.score for h in hits]),
             }
         )
         if n % 100 == 0:
@@ -150,18 +151,23 @@ def read_count(record: dict) -> int:
     return len(scores) if read_on(scores[:READ_FIRST]) else min(READ_FIRST, len(scores))
 
 
+def read_signals(record: dict) -> np.ndarray:
+    """READING_SIGNALS of the passages the engine reads."""
+    return reading_signals(record["scores"][: read_count(record)], record["ranker_scores"])
+
+
 def order_of(record: dict, reading: Linear | None) -> list[int]:
     """The passages in the order the engine shows them: those read re-ordered, the rest after them."""
     n, read = len(record["scores"]), read_count(record)
     if reading is None or not n:
         return list(range(n))
-    first = np.argsort(-reading(reading_signals(record["scores"][:read])), kind="stable").tolist()
+    first = np.argsort(-reading(read_signals(record)), kind="stable").tolist()
     return first + list(range(read, n))
 
 
 def answer_row(record: dict, order: list[int]) -> np.ndarray:
     hits = [_Hit(record["signals"][i]) for i in order]
-    readings = [_Reading(float(s)) for s in record["scores"][: read_count(record)]]
+    readings = [_Reading(float(record["scores"][order[0]]))] if order and order[0] < read_count(record) else []
     columns = [ANSWER_SIGNALS.index(name) for name in ANSWERED_BY]
     return answer_signals(hits, readings)[:, columns]
 
@@ -169,7 +175,7 @@ def answer_row(record: dict, order: list[int]) -> np.ndarray:
 def fit_all(records: list[dict]) -> tuple[Linear, Linear, float]:
     answerable = [r for r in records if r["kind"] == "answerable" and len(r["scores"])]
     reading = fit_linear(
-        np.concatenate([reading_signals(r["scores"][: read_count(r)]) for r in answerable]),
+        np.concatenate([read_signals(r) for r in answerable]),
         np.concatenate([r["labels"][: read_count(r)] for r in answerable]),
         READING_SIGNALS,
     )

@@ -9,6 +9,10 @@ say it does not tell. A name is what a question writes as one, after its first w
 
 >>> names("Which QUIC libraries can curl use with nProbe 1.35 and lz4 in the 1990s?")
 ['QUIC', 'nProbe', '1.35', 'lz4']
+
+A version is asked of one article more than any other name: "What does ASVS 5.0 require?" is not
+answered from the ASVS 4.0.3 standard, though another article mentions some "5.0". So the article that
+comes first must mention each version and dotted number the question names.
 """
 
 from __future__ import annotations
@@ -70,10 +74,17 @@ def article_terms(documents) -> frozenset[str]:
     return frozenset(terms)
 
 
-def unmentioned(question: str, mentions) -> list[str]:
-    """The names in `question` that `mentions(term)` (the store's) says no passage holds."""
+def unmentioned(question: str, mentions, versions_only: bool = False) -> list[str]:
+    """The names in `question` that `mentions(term)` (the store's) says no passage holds; with
+    `versions_only`, only its versions and dotted numbers ("5.0", "8.7").
+
+    >>> unmentioned("Does ASVS 5.0 still ask for 12 characters?", {"asv", "4.0.3"}.__contains__, versions_only=True)
+    ['5.0']
+    """
     missing = []
     for name in names(question):
+        if versions_only and not _VERSION.fullmatch(name):
+            continue
         terms = tokenize(name)
         if terms and not mentions(terms[0]):
             missing.append(name)

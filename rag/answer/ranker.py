@@ -36,10 +36,11 @@ __all__ = [
 ]
 
 RANKER_FILE = Path(__file__).with_name("ranker.json")
-# What answer_signals gives; the answered model reads some of them. "reading": the best reader score.
+# What answer_signals gives; the answered model reads some of them. "reading": the first passage's reader score.
 ANSWER_SIGNALS = (*PASSAGE_SIGNALS, "lead", "reading")
-# Per passage read: its place in the order so far (1 / rank), the reader's score, and that score less the best one.
-READING_SIGNALS = ("order", "reading", "reading_gap")
+# Per passage read: its place in the order so far (1 / rank), the reader's score, that score less the best one,
+# and the ranker's score less the first passage's (how far behind the ranking put it).
+READING_SIGNALS = ("order", "reading", "reading_gap", "ranker_gap")
 # "lead": how far the best hit leads the next on these signals, summed.
 LEAD_BY = [PASSAGE_SIGNALS.index(name) for name in ("dense", "sentence", "coverage", "match")]
 NO_READING = -20.0  # the score of a passage not read, and the floor of every reader score
@@ -107,17 +108,18 @@ class Ranker:
         columns = [ANSWER_SIGNALS.index(name) for name in self.answered_model.names]
         return float(self.answered_model(answer_signals(hits, readings)[:, columns])[0])
 
-    def reading_order(self, scores) -> list[int]:
-        """The passages read (best first so far, with the reader's scores), in the order the reading model gives."""
+    def reading_order(self, scores, ranked) -> list[int]:
+        """The passages read (best first so far, with the reader's scores and the ranker's), in the order the
+        reading model gives."""
         if self.reading is None or not len(scores):
             return list(range(len(scores)))
-        logits = self.reading(reading_signals(scores))
+        logits = self.reading(reading_signals(scores, ranked))
         return np.argsort(-logits, kind="stable").tolist()
 
 
 def answer_signals(hits, readings=None) -> np.ndarray:
     """What the answered model reads: the best hit's passage signals, how far they lead the next hit's, and
-    the best reader score (NO_READING when nothing was read)."""
+    the best score of `readings`, the first hit's reading (NO_READING when nothing was read)."""
     first = np.asarray(hits[0].signals, dtype=np.float64)
     second = np.asarray(hits[1].signals, dtype=np.float64) if len(hits) > 1 and hits[1].signals else first
     best = max((r.score for r in readings or ()), default=NO_READING)
@@ -125,14 +127,17 @@ def answer_signals(hits, readings=None) -> np.ndarray:
     return np.concatenate([first, [lead, max(best, NO_READING)]])[None, :]
 
 
-def reading_signals(scores) -> np.ndarray:
-    """READING_SIGNALS of each passage read, from the reader's scores in the order so far.
+def reading_signals(scores, ranked) -> np.ndarray:
+    """READING_SIGNALS of each passage read, from the reader's scores and the ranker's (`ranked`), in the
+    order so far.
 
-    [3.0, 5.0] -> [[1.0, 3.0, -2.0], [0.5, 5.0, 0.0]]
+    >>> reading_signals([3.0, 5.0], [2.5, 1.0]).tolist()
+    [[1.0, 3.0, -2.0, 0.0], [0.5, 5.0, 0.0, -1.5]]
     """
     scores = np.maximum(np.asarray(scores, dtype=np.float64), NO_READING)
+    ranked = np.asarray(ranked, dtype=np.float64)[: len(scores)]
     order = 1.0 / np.arange(1, len(scores) + 1)
-    return np.stack([order, scores, scores - scores.max()], axis=1)
+    return np.stack([order, scores, scores - scores.max(), ranked - ranked[0]], axis=1)
 
 
 @lru_cache(maxsize=4)

@@ -172,7 +172,8 @@ class Answer:
     results: list[Result]
     phrase: Phrase | None = None
     margin: float | None = None  # the answered model's logit minus its threshold (None: nothing to judge)
-    unmentioned: tuple[str, ...] = ()  # names the question asks about that no article mentions
+    unmentioned: tuple[str, ...] = ()  # names the question asks about that no article mentions...
+    unmentioned_in: str | None = None  # ... or, when set, that this article, the closest, never mentions
 
     @property
     def confidence(self) -> str:
@@ -200,6 +201,7 @@ class Answer:
             "confidence": self.confidence,
             "margin": None if self.margin is None else round(self.margin, 6),
             "unmentioned": list(self.unmentioned),
+            "unmentioned_in": self.unmentioned_in,
             "answer": self.phrase.to_json() if self.phrase else None,
             "passages": [r.to_json(explain) for r in self.results],
         }
@@ -226,11 +228,11 @@ def answer_margins(
 ) -> list[float | None]:
     """For each hit, the answered model's logit minus its threshold, reading that hit as if it came first.
 
-    The first is the margin behind the answered decision (>= 0 exactly when answered), with the best
-    reader score of all passages read; each later hit is set against the first, with its own reader
-    score, so a passage counts as an answer only on its own strength. None: not re-ranked.
+    The first is the margin behind the answered decision (>= 0 exactly when answered); each later hit is
+    set against the first. Each is judged with its own reader score, so a passage counts as an answer only
+    on its own strength: the best score of ten passages read would often be high by chance. None: not
+    re-ranked.
     """
-    read = [r for r in readings if r is not None]
     ranker = ranker or load_ranker()
     columns = [ANSWER_SIGNALS.index(name) for name in ranker.answered_model.names]
     out: list[float | None] = []
@@ -239,7 +241,7 @@ def answer_margins(
             out.append(None)
             continue
         pair = hits[:2] if i == 0 else [hit, hits[0]]
-        own = read if i == 0 else [r for r in readings[i : i + 1] if r is not None]
+        own = [r for r in readings[i : i + 1] if r is not None]
         logit = ranker.answered_model(answer_signals(pair, own)[:, columns])[0]
         out.append(float(logit - ranker.threshold))
     return out
@@ -282,6 +284,7 @@ def answer_from(
     readings: Sequence[Reading | None] = (),
     k: int | None = None,
     unmentioned: Sequence[str] = (),
+    unmentioned_in: str | None = None,
 ) -> Answer:
     """The Answer shown for `hits`: each passage with its citation and highlighted sentence.
 
@@ -290,7 +293,8 @@ def answer_from(
     `on_topic`: the question follows one the articles answered, so it counts as answered when any passage came.
     `k`: passages to show; `hits` may hold a few more, to take the place of passages that repeat an earlier one's
     words (they are folded into it, "also in"). Whether the question is answered is judged on the first `k`.
-    `unmentioned`: names the question asks about that no article mentions (names.py); then it is not answered.
+    `unmentioned`: names the question asks about that no article mentions (names.py), or that the article
+    `unmentioned_in` never mentions; then it is not answered.
     """
     readings = list(readings)[: len(hits)] + [None] * max(len(hits) - len(readings), 0)
     k = len(hits) if k is None else k
@@ -316,7 +320,9 @@ def answer_from(
     shown = fold_repeats(results)[:k]
     phrase = _phrase(shown[0], readings[0]) if answered else None
     margin = margins[0] if margins else None
-    return Answer(question, answered, shown, phrase, margin=margin, unmentioned=tuple(unmentioned))
+    return Answer(
+        question, answered, shown, phrase, margin=margin, unmentioned=tuple(unmentioned), unmentioned_in=unmentioned_in
+    )
 
 
 _WORD = re.compile(r"\w+")

@@ -78,16 +78,17 @@ def _of_documents(store, chosen: list[int]) -> Within:
     documents = store.manifest.documents
     numbers = [int(documents[i].get("id", i)) for i in chosen]  # Milvus numbers documents by id, FAISS by place
     count = sum(int(documents[i]["count"]) for i in chosen)
-    return Within(store, numbers, count, [str(documents[i]["source"]) for i in chosen])
+    return Within(store, numbers, count, [documents[i] for i in chosen])
 
 
 class Within:
     """A store that offers only the passages of some documents; everything else is read from `store`."""
 
-    def __init__(self, store, numbers: list[int], count: int, sources: list[str]) -> None:
+    def __init__(self, store, numbers: list[int], count: int, documents: list[dict]) -> None:
         self._store = store
         self.numbers = numbers
-        self.sources = sources
+        self.documents = documents  # the manifest's entries of the chosen articles
+        self.sources = [str(d["source"]) for d in documents]
         self._count = count
         # The FAISS store finds the chosen passages in memory; Milvus is asked to filter by document instead.
         self._ids = store.passages_of(numbers)

@@ -111,7 +111,7 @@ def render_answer(
 def _why_not(answer: Answer) -> str:
     """What the chat says of a question it does not answer: the names no article mentions, when it asks of some."""
     if answer.unmentioned:
-        return f"{never_mentioned(answer.unmentioned)} {CLOSEST}"
+        return f"{never_mentioned(answer.unmentioned, answer.unmentioned_in)} {CLOSEST}"
     return NOT_ANSWERED
 
 
