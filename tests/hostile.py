@@ -288,7 +288,7 @@ CASES: dict[str, Case] = {
             "one-line.html", lambda: b"<html><body>" + b"<p>Tapirs browse at night.</p>" * 600_000 + b"</body></html>"
         ),
         "skipped",
-        "took more than",
+        "took more than|needed more than",  # which limit comes first depends on the processor's speed
         "one-line.html",
     ),
     "nested-divs": Case(

@@ -56,6 +56,16 @@ def test_no_passage_is_shown_twice_and_overlaps_are_dropped(engine):
     assert len({" ".join(r.text.split()) for r in results}) == len(results) <= len(store)
 
 
+def test_passages_that_score_alike_are_ranked_by_article_name_whichever_was_indexed_first(engine, corpus):
+    note = "Tapir notes\n\nThe lowland tapir browses at night along the riverbanks of the Amazon."
+    (corpus / "zoo-b.md").write_text(note)
+    engine.update()
+    (corpus / "zoo-a.md").write_text(note)
+    engine.update()
+    top = engine.ask("Where does the lowland tapir browse at night?", k=3).results[0]
+    assert top.citation.source == "zoo-a.md"
+
+
 def test_sentence_vectors_line_up_with_passages_after_an_incremental_update(engine, corpus):
     engine.update()
     (corpus / "new.txt").write_text("New article\n\nFirst sentence here. Second one follows. A third ends it.")

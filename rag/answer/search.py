@@ -96,7 +96,7 @@ def candidates(store: ReadableStore, query: Query, depth: int, sentence_vector: 
     dense, sims = store.dense_search(qv, depth)
     dense_sim = dict(zip(dense, sims, strict=True))
     keyword, _ = store.keyword_search(query.terms, depth)
-    pool = list(dict.fromkeys(dense + keyword))
+    pool = in_article_order(store, list(dict.fromkeys(dense + keyword)))
     missing = [p for p in pool if p not in dense_sim]
     if missing:
         sims_missing = store.vector_rows(np.array(missing)) @ qv
@@ -113,6 +113,16 @@ def candidates(store: ReadableStore, query: Query, depth: int, sentence_vector: 
         keyword_rank={p: r for r, p in enumerate(keyword, 1)},
         sentence_vector=sv,
     )
+
+
+def in_article_order(store: ReadableStore, ids: list[int]) -> list[int]:
+    """`ids` by article name, then place in the article: passages that score alike are then ranked alike,
+    whichever order the store returned them in."""
+    if not ids:
+        return ids
+    rows = store.rows(ids)
+    sources = [str(store.doc(int(d))["source"]) for d in rows["doc"].tolist()]
+    return [p for _, _, p in sorted(zip(sources, rows["start"].tolist(), ids, strict=True))]
 
 
 def sentence_similarities(store: ReadableStore, passage: int, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

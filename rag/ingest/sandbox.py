@@ -379,7 +379,11 @@ def _worker() -> None:
         except EOFError:
             return
         _cpu_limit(seconds)
+        peak = _address_space_peak()
         result = read_here(ArticleFile(Path(path), source, size_, mtime_ns), data, limits)
+        if isinstance(result, CorpusError) and limit and peak < limit * 15 // 16 <= _address_space_peak():
+            # a parser that cannot allocate may say so in its own words (libxml2: "XPathEvalError: unknown error")
+            result = CorpusError(limits.too_big(), source)
         del data
         answer = ("ok", result) if isinstance(result, Document) else ("fail", result.reason)
         try:
@@ -387,6 +391,18 @@ def _worker() -> None:
         except MemoryError:
             payload = pickle.dumps(("fail", limits.too_big()), protocol=5)
         _write_frame(out, payload)
+
+
+def _address_space_peak() -> int:
+    """The most address space this process has held so far, in bytes (what RLIMIT_AS caps); 0 if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _preload() -> None:
