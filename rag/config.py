@@ -13,6 +13,7 @@ from .errors import ConfigError
 __all__ = ["Settings", "DEFAULT_MODEL", "MilvusLocation", "parse_store_url"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+CHUNKING_RULE = 2  # how articles are cut into passages; 2: a passage never ends with a heading
 
 # Environment variable -> (field name, type)
 _ENV = {
@@ -146,7 +147,7 @@ class Settings:
 
     @property
     def chunking(self) -> dict[str, int]:
-        return {"size": self.chunk_size, "overlap": self.chunk_overlap}
+        return {"size": self.chunk_size, "overlap": self.chunk_overlap, "rule": CHUNKING_RULE}
 
     @property
     def location(self) -> MilvusLocation | None:

@@ -50,3 +50,25 @@ def test_long_sentence_is_cut_at_white_space():
 def test_a_passage_stops_at_a_paragraph_once_half_full():
     text = "First paragraph has one sentence here.\n\nSecond one is separate."
     assert passage_spans(text, 70, 0) == [(0, 38), (40, len(text))]
+
+
+def test_a_passage_never_ends_with_a_heading_the_next_one_starts_with_it():
+    from pathlib import Path
+
+    from rag.ingest.documents import ArticleFile, read_document
+
+    faq = "\n".join(
+        f"3.{n}\tWhy does the tool skip file number {n}?\n\n"
+        f"\tThe tool skips file number {n} when it holds no text of its\n"
+        f"\town; it says so in one line, and reads the others.{' It logs it.' * (n * 3 % 11)}\n"
+        for n in range(1, 30)
+    )
+    data = ("Frequently asked questions\n==========================\n\n" + faq).encode()
+    doc = read_document(ArticleFile(Path("faq.txt"), "faq.txt", len(data), 0), data)
+    heads = [(at, at + len(text)) for at, _, text in doc.headings]
+    assert len(heads) == 30
+    spans = passage_spans(doc.text, 600, 120, heads)
+    for start, end in spans[:-1]:
+        assert not any(start < a < end <= b for a, b in heads), doc.text[start:end]
+    assert all(any(start <= a < end for start, end in spans) for a, _ in heads)  # every heading is in a passage
+    assert any(doc.text[start:end].startswith("3.") for start, end in spans[1:])

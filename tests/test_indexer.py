@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.config import Settings
+from rag.config import CHUNKING_RULE, Settings
 from rag.engine import Engine
 from rag.index.faiss.reader import Store
 from rag.index.schema import FORMAT_VERSION
@@ -101,8 +101,18 @@ def test_manifest_records_format_model_chunking_and_hashes(engine, settings):
     manifest = json.loads((gen / "manifest.json").read_text())
     assert manifest["format_version"] == FORMAT_VERSION == 3
     assert manifest["model"] == {"name": "fake-hash-64", "dim": 64}
-    assert manifest["chunking"] == {"size": 600, "overlap": 120}
+    assert manifest["chunking"] == {"size": 600, "overlap": 120, "rule": CHUNKING_RULE}
     assert all(len(d["hash"]) == 64 for d in manifest["documents"])
+
+
+def test_an_index_cut_into_passages_by_an_earlier_rule_is_rebuilt(engine, settings):
+    engine.update()
+    gen = settings.index / (settings.index / "CURRENT").read_text().strip()
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["chunking"].pop("rule")
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    assert "chunking changed" in engine.update().rebuilt
+    assert engine.update().rebuilt is None
 
 
 def test_only_the_live_generation_is_kept(engine, settings):

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from rag.answer.ranker import RANKER_FILE, load_ranker, reading_signals
-from rag.answer.reading import READER_DIR, Reader, Reading
+from rag.answer.reading import READER_DIR, Reader, Reading, _best_span
 from rag.answer.results import reading_sentence
 from rag.engine import READ_DEPTH, READ_FIRST, Engine
 from rag.errors import ConfigError
+from rag.ingest.chunking import paragraphs
 from rag.show import indexed_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,19 @@ def test_the_highlight_is_the_sentence_holding_the_span_or_both_when_it_crosses(
     spans = np.array([[0, 20], [21, 50], [51, 80]])
     assert reading_sentence(spans, Reading(25, 30, 1.0)) == (21, 50)
     assert reading_sentence(spans, Reading(15, 25, 1.0)) == (0, 50)
+
+
+def test_an_answer_span_never_crosses_a_paragraph_break():
+    from tokenizers import Tokenizer
+
+    passage = "Classic vi keeps no file open, because there is none.\n\n3.14 Why is the window size missing?"
+    enc = Tokenizer.from_file(str(READER_DIR / "reader-tokenizer.json")).encode("Why?", passage)
+    token = {passage[a:b]: i for i, (a, b) in enumerate(enc.offsets) if enc.sequence_ids[i] == 1}
+    start, end = np.zeros(len(enc.ids)), np.zeros(len(enc.ids))
+    start[token["none"]], end[token["3"]] = 9.0, 9.0  # the best-scored span runs from one paragraph into the next
+    end[token["none"]], start[token["3"]] = 2.0, 1.0
+    found = _best_span(start, end, enc, [s for s, _ in paragraphs(passage)])
+    assert passage[found.start : found.end] == "none"
 
 
 def test_reading_signals_put_each_passage_against_the_best_read_and_the_first_ranked():

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..index.faiss.integrity import file_sha256
+from ..ingest.chunking import paragraphs
 
 __all__ = ["Reading", "Reader", "load_reader", "READER_DIR", "MAX_ANSWER_TOKENS"]
 
@@ -69,6 +70,7 @@ class Reader:
         self.calls += 1
         self.passages_read += len(passages)
         encodings, owner = [], []
+        starts_of = [[s for s, _ in paragraphs(p)] for p in passages]
         for i, enc in enumerate(self.tokenizer.encode_batch([(question, p) for p in passages])):
             for window in [enc, *enc.overflowing]:
                 encodings.append(window)
@@ -83,15 +85,16 @@ class Reader:
         starts, ends = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
         best: list[Reading | None] = [None] * len(passages)
         for r, e in enumerate(encodings):
-            found = _best_span(starts[r], ends[r], e)
+            found = _best_span(starts[r], ends[r], e, starts_of[owner[r]])
             held = best[owner[r]]
             if found is not None and (held is None or found.score > held.score):
                 best[owner[r]] = found
         return [b if b is not None else Reading(0, 0, -1e9) for b in best]
 
 
-def _best_span(start: np.ndarray, end: np.ndarray, enc) -> Reading | None:
-    """The highest start + end logit over spans of the passage at most MAX_ANSWER_TOKENS long, against [CLS]."""
+def _best_span(start: np.ndarray, end: np.ndarray, enc, paragraph_starts: list[int]) -> Reading | None:
+    """The highest start + end logit over spans of the passage at most MAX_ANSWER_TOKENS long and within one
+    of its paragraphs (`paragraph_starts`: where each begins), against [CLS]."""
     context = np.array([s == 1 for s in enc.sequence_ids] + [False] * (len(start) - len(enc.ids)))
     if not context.any():
         return None
@@ -100,9 +103,10 @@ def _best_span(start: np.ndarray, end: np.ndarray, enc) -> Reading | None:
     grid = s[:, None] + e[None, :]
     n = len(s)
     rows, cols = np.indices((n, n))
-    grid[(cols < rows) | (cols - rows >= MAX_ANSWER_TOKENS)] = -np.inf
-    a, b = np.unravel_index(int(np.argmax(grid)), grid.shape)
     offsets = enc.offsets
+    paragraph = np.searchsorted(paragraph_starts, [o[0] for o in offsets] + [0] * (n - len(offsets)), side="right")
+    grid[(cols < rows) | (cols - rows >= MAX_ANSWER_TOKENS) | (paragraph[rows] != paragraph[cols])] = -np.inf
+    a, b = np.unravel_index(int(np.argmax(grid)), grid.shape)
     return Reading(int(offsets[a][0]), int(offsets[b][1]), float(grid[a, b] - (start[0] + end[0])))
 
 

@@ -120,7 +120,8 @@ def read_corpus(
             skip(f, doc.reason)
             continue
         prior = known.get(f.source)
-        spans = passage_spans(doc.text, settings.chunk_size, settings.chunk_overlap)
+        heads = [(at, at + len(text)) for at, _, text in doc.headings]
+        spans = passage_spans(doc.text, settings.chunk_size, settings.chunk_overlap, heads)
         stage([doc.text[s:e] for s, e in spans])
         fresh.append((f, fresh_entry(f, doc, spans), spans))
         report.updated += bool(prior)

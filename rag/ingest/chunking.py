@@ -6,10 +6,12 @@ exactly the passage, overlapping ones included.
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
 
-__all__ = ["Span", "sentence_spans", "passage_spans"]
+__all__ = ["Span", "sentence_spans", "passage_spans", "paragraphs"]
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _LINE = re.compile(r"[^\n]+")
@@ -32,25 +34,37 @@ def sentence_spans(text: str) -> list[Span]:
     ['One.', 'Two!', 'Three']
     """
     spans: list[Span] = []
-    for number, (p_start, p_end) in enumerate(_paragraphs(text)):
+    for number, (p_start, p_end) in enumerate(paragraphs(text)):
         for line in _LINE.finditer(text, p_start, p_end):
             for start, end in _split_line(line.group()):
                 spans.append(Span(line.start() + start, line.start() + end, number))
     return spans
 
 
-def passage_spans(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
+def passage_spans(
+    text: str, size: int, overlap: int, headings: Sequence[tuple[int, int]] = ()
+) -> list[tuple[int, int]]:
     """Pack sentences into passages of about `size` characters.
 
-    A passage ends early at a paragraph break once it is half full; the next
-    passage repeats trailing sentences of the previous one (up to `overlap`
-    characters, same paragraph only). A sentence longer than `size` is cut at
-    white space.
+    A passage ends early at a paragraph break once it is half full, and never
+    with a heading (`headings`: their spans in `text`), which starts the next
+    passage instead; the next passage repeats trailing sentences of the
+    previous one (up to `overlap` characters, same paragraph only). A sentence
+    longer than `size` is cut at white space.
 
     >>> passage_spans("A a. B b. C c.", size=10, overlap=4)
     [(0, 9), (5, 14)]
+    >>> passage_spans("Body text.\\n\\nNext\\n\\nMore body text here.", size=30, overlap=0, headings=[(12, 16)])
+    [(0, 10), (12, 38)]
     """
     sents = _fit(sentence_spans(text), text, size)
+    heads = sorted(headings)
+    head_starts = [h[0] for h in heads]
+
+    def in_heading(sent: Span) -> bool:
+        k = bisect.bisect_right(head_starts, sent.start) - 1
+        return k >= 0 and sent.start < heads[k][1]
+
     passages: list[tuple[int, int]] = []
     i = 0
     while i < len(sents):
@@ -62,6 +76,9 @@ def passage_spans(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
             if nxt.paragraph != sents[j].paragraph and sents[j].end - start >= size // 2:
                 break
             j += 1
+        if j + 1 < len(sents):
+            while j > i and in_heading(sents[j]):
+                j -= 1
         passages.append((start, sents[j].end))
         if j + 1 == len(sents):
             break
@@ -76,7 +93,8 @@ def passage_spans(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
     return passages
 
 
-def _paragraphs(text: str) -> list[tuple[int, int]]:
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each paragraph of `text`: the runs between blank lines."""
     bounds, pos = [], 0
     for brk in _PARAGRAPH_BREAK.finditer(text):
         bounds.append((pos, brk.start()))
