@@ -29,6 +29,8 @@ def rebuild_reason(old: Manifest | None, settings: Settings, model: str, full: b
     if old.model != model:
         return f"model changed from {old.model} to {model}"
     if old.chunking != settings.chunking:
+        if {**old.chunking, "rule": settings.chunking["rule"]} == settings.chunking:
+            return "chunking changed: passages are cut by a newer rule"
         return f"chunking changed from {old.chunking} to {settings.chunking}"
     if old.readers != READER_VERSION:
         return f"article readers changed from version {old.readers} to {READER_VERSION}"
