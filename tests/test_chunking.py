@@ -72,3 +72,11 @@ def test_a_passage_never_ends_with_a_heading_the_next_one_starts_with_it():
         assert not any(start < a < end <= b for a, b in heads), doc.text[start:end]
     assert all(any(start <= a < end for start, end in spans) for a, _ in heads)  # every heading is in a passage
     assert any(doc.text[start:end].startswith("3.") for start, end in spans[1:])
+
+
+def test_a_term_is_never_parted_from_the_description_it_introduces():
+    text = "Options\n\n" + "\n".join(f"--option-{n}:\nDoes thing number {n} to every file given." for n in range(30))
+    spans = passage_spans(text, 200, 60)
+    assert len(spans) > 5
+    assert not any(text[start:end].endswith(":") for start, end in spans)
+    assert not any(text[start:end].startswith("Does") for start, end in spans)

@@ -47,10 +47,11 @@ def passage_spans(
     """Pack sentences into passages of about `size` characters.
 
     A passage ends early at a paragraph break once it is half full, and never
-    with a heading (`headings`: their spans in `text`), which starts the next
-    passage instead; the next passage repeats trailing sentences of the
-    previous one (up to `overlap` characters, same paragraph only). A sentence
-    longer than `size` is cut at white space.
+    with a heading (`headings`: their spans in `text`) or a line ending in a
+    colon, which start the next passage instead; the next passage repeats
+    trailing sentences of the previous one (up to `overlap` characters, same
+    paragraph only, with the line introducing them). A sentence longer than
+    `size` is cut at white space.
 
     >>> passage_spans("A a. B b. C c.", size=10, overlap=4)
     [(0, 9), (5, 14)]
@@ -61,9 +62,10 @@ def passage_spans(
     heads = sorted(headings)
     head_starts = [h[0] for h in heads]
 
-    def in_heading(sent: Span) -> bool:
+    def leads_in(sent: Span) -> bool:
+        """A heading, or a line that introduces what follows it ("-N, --no-fuzzy:", "as follows:")."""
         k = bisect.bisect_right(head_starts, sent.start) - 1
-        return k >= 0 and sent.start < heads[k][1]
+        return k >= 0 and sent.start < heads[k][1] or text[sent.end - 1] == ":"
 
     passages: list[tuple[int, int]] = []
     i = 0
@@ -77,7 +79,7 @@ def passage_spans(
                 break
             j += 1
         if j + 1 < len(sents):
-            while j > i and in_heading(sents[j]):
+            while j > i and leads_in(sents[j]):
                 j -= 1
         passages.append((start, sents[j].end))
         if j + 1 == len(sents):
@@ -89,6 +91,8 @@ def passage_spans(
             and sents[back - 1].paragraph == sents[j + 1].paragraph
         ):
             back -= 1
+        if i < back - 1 and back <= j and text[sents[back - 1].end - 1] == ":":
+            back -= 1  # the line that introduces the repeated text comes with it
         i = back
     return passages
 
