@@ -13,7 +13,7 @@ from .errors import ConfigError
 __all__ = ["Settings", "DEFAULT_MODEL", "MilvusLocation", "parse_store_url"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-CHUNKING_RULE = 2  # how articles are cut into passages; 2: a passage never ends with a heading
+CHUNKING_RULE = 2  # how articles are cut into passages; 2: a passage never ends with a heading or a line ending in ":"
 
 # Environment variable -> (field name, type)
 _ENV = {
