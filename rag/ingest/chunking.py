@@ -47,10 +47,11 @@ def passage_spans(
     """Pack sentences into passages of about `size` characters.
 
     A passage ends early at a paragraph break once it is half full, and never
-    with a heading (`headings`: their spans in `text`) or a line ending in a
-    colon, which start the next passage instead; the next passage repeats
-    trailing sentences of the previous one (up to `overlap` characters, same
-    paragraph only, with the line introducing them). A sentence longer than
+    with a heading (`headings`: their spans in `text`), which starts the next
+    passage instead; the next passage repeats trailing sentences of the
+    previous one (up to `overlap` characters, same paragraph only), starting
+    no later than a sentence that introduces what follows it (ending in a
+    colon: a term before its description, "he said:"). A sentence longer than
     `size` is cut at white space.
 
     >>> passage_spans("A a. B b. C c.", size=10, overlap=4)
@@ -62,10 +63,13 @@ def passage_spans(
     heads = sorted(headings)
     head_starts = [h[0] for h in heads]
 
-    def leads_in(sent: Span) -> bool:
-        """A heading, or a line that introduces what follows it ("-N, --no-fuzzy:", "as follows:")."""
+    def in_heading(sent: Span) -> bool:
         k = bisect.bisect_right(head_starts, sent.start) - 1
-        return k >= 0 and sent.start < heads[k][1] or text[sent.end - 1] == ":"
+        return k >= 0 and sent.start < heads[k][1]
+
+    def leads_in(sent: Span) -> bool:
+        """A sentence that introduces what follows it ("-N, --no-fuzzy:", "as follows:")."""
+        return text[sent.end - 1] == ":"
 
     passages: list[tuple[int, int]] = []
     i = 0
@@ -79,7 +83,7 @@ def passage_spans(
                 break
             j += 1
         if j + 1 < len(sents):
-            while j > i and leads_in(sents[j]):
+            while j > i and in_heading(sents[j]):
                 j -= 1
         passages.append((start, sents[j].end))
         if j + 1 == len(sents):
@@ -91,8 +95,10 @@ def passage_spans(
             and sents[back - 1].paragraph == sents[j + 1].paragraph
         ):
             back -= 1
-        if i < back - 1 and back <= j and text[sents[back - 1].end - 1] == ":":
-            back -= 1  # the line that introduces the repeated text comes with it
+        if back > j and j > i and leads_in(sents[j]):
+            back = j  # what a passage's last sentence introduces comes with it in the next
+        elif i < back - 1 and back <= j and leads_in(sents[back - 1]):
+            back -= 1  # and so does the sentence introducing the repeated text
         i = back
     return passages
 
