@@ -13,7 +13,9 @@ from .errors import ConfigError
 __all__ = ["Settings", "DEFAULT_MODEL", "MilvusLocation", "parse_store_url"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-CHUNKING_RULE = 2  # how articles are cut into passages; 2: a passage never ends with a heading or a line ending in ":"
+# How articles are cut into passages (ingest/chunking.py), recorded in the index: a new rule rebuilds it.
+# 2: no passage ends with a heading, and none parts a line ending in ":" from what it introduces.
+CHUNKING_RULE = 2
 
 # Environment variable -> (field name, type)
 _ENV = {
