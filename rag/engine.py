@@ -277,8 +277,8 @@ class Engine:
     def _unmentioned(
         self, question: str, whole: ReadableStore, store: ReadableStore, hits: list[Hit]
     ) -> tuple[list[str], str | None]:
-        """The names `question` asks about that no article mentions (and None); else the versions it names
-        that the article of the first hit never mentions, and that article (a version is asked of one)."""
+        """The names `question` asks about that no article mentions (and None); else the versions and years it
+        names that the article of the first hit never mentions, and that article (they are asked of one)."""
         missing = unmentioned(question, lambda term: whole.mentions(term) or term in self._named_articles(whole))
         if missing or not hits:
             return missing, None

@@ -85,3 +85,20 @@ def test_a_version_the_closest_article_never_mentions_is_not_answered(engine, se
     assert answer.to_json()["unmentioned_in"] == "widget-manual.md"
     assert engine.ask("How long must passwords be in Widget 4.0?").unmentioned == ()
     assert engine.ask("How long must Widget passwords be?").unmentioned == ()
+
+
+def test_a_year_the_closest_article_never_mentions_is_not_answered(engine, settings):
+    for old in settings.corpus.iterdir():
+        old.unlink()
+    (settings.corpus / "budget.md").write_text(
+        "# Our costs\n\nThe project will need about $2.9M to operate in 2017, most of it for staff.\n"
+    )
+    (settings.corpus / "history.md").write_text("# History\n\nThe project started in 2019 with three people.\n")
+    engine.update()
+    answer = engine.ask("How much will the project need to operate in 2021?")
+    assert not answer.answered and answer.unmentioned == ("2021",)
+    answer = engine.ask("How much will the project need to operate, most of it for staff, in 2019?")
+    assert answer.results[0].citation.source == "budget.md"
+    assert not answer.answered and answer.unmentioned == ("2019",)
+    assert answer.to_json()["unmentioned_in"] == "budget.md"
+    assert engine.ask("How much will the project need to operate in 2017?").unmentioned == ()
