@@ -277,7 +277,7 @@ class Engine:
     def _unmentioned(
         self, question: str, whole: ReadableStore, store: ReadableStore, hits: list[Hit]
     ) -> tuple[list[str], str | None]:
-        """The names `question` asks about that no article mentions (and None); else the versions and years it
+        """The names `question` asks about that no article mentions (and None); else the versions and numbers it
         names that the article of the first hit never mentions, and that article (they are asked of one)."""
         missing = unmentioned(question, lambda term: whole.mentions(term) or term in self._named_articles(whole))
         if missing or not hits:

@@ -87,7 +87,7 @@ def test_a_version_the_closest_article_never_mentions_is_not_answered(engine, se
     assert engine.ask("How long must Widget passwords be?").unmentioned == ()
 
 
-def test_a_year_the_closest_article_never_mentions_is_not_answered(engine, settings):
+def test_a_year_or_number_the_closest_article_never_mentions_is_not_answered(engine, settings):
     for old in settings.corpus.iterdir():
         old.unlink()
     (settings.corpus / "budget.md").write_text(
@@ -102,3 +102,6 @@ def test_a_year_the_closest_article_never_mentions_is_not_answered(engine, setti
     assert not answer.answered and answer.unmentioned == ("2019",)
     assert answer.to_json()["unmentioned_in"] == "budget.md"
     assert engine.ask("How much will the project need to operate in 2017?").unmentioned == ()
+    answer = engine.ask("When did the project start, with 35 people?")
+    assert answer.results[0].citation.source == "history.md"
+    assert not answer.answered and answer.unmentioned == ("35",)

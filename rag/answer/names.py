@@ -3,17 +3,18 @@
 "What is the default value of SAVEHIST in zsh?" over bash's manual finds passages about history
 variables that read much like an answer, but the manual never writes "SAVEHIST": a reader of it would
 say it does not tell. A name is what a question writes as one, after its first word: a capitalised word
-("Reichenbach", "QUIC"), an identifier in mixed case ("nProbe"), a version ("1.35"), a year ("2019"), a
-word with digits ("lz4"). Plain words are not names: a question may say "CPU" or "boil" where the article says
-"processor" or "cook". Accents and a typo are forgiven (rag/index/mentions.py).
+("Reichenbach", "QUIC"), an identifier in mixed case ("nProbe"), a version ("1.35"), a number of two
+digits or more ("2019", "443"), a word with digits ("lz4"). Plain words are not names: a question may
+say "CPU" or "boil" where the article says "processor" or "cook". Accents and a typo are forgiven
+(rag/index/mentions.py).
 
 >>> names("Which QUIC libraries could curl use with nProbe 1.35 and lz4 in 2019, or in the 1990s?")
 ['QUIC', 'nProbe', '1.35', 'lz4', '2019']
 
-A version or a year is asked of one article more than any other name: "What does ASVS 5.0 require?" is
-not answered from the ASVS 4.0.3 standard, though another article mentions some "5.0", nor "What was
+A version or a number is asked of one article more than any other name: "What does ASVS 5.0 require?"
+is not answered from the ASVS 4.0.3 standard, though another article mentions some "5.0", nor "What was
 the budget for 2019?" from the report of 2017's. So the article that comes first must mention each
-version, dotted number and year the question names.
+version, dotted number and number the question names.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ __all__ = ["names", "unmentioned", "article_terms"]
 
 _WORD = re.compile(r"\w+(?:[.\-/:+'’]\w+)*")
 _VERSION = re.compile(r"\d+(?:\.\d+)+")
-_YEAR = re.compile(r"1[0-9]{3}|20[0-9]{2}")
+_NUMBER = re.compile(r"[0-9]{2,}")  # a year, a count, a port: "2019", "35", "443"
 _PARTS = re.compile(r"[.\-/:+'’]")
 _COUNTED = re.compile(r"\d+(?:st|nd|rd|th|s)", re.IGNORECASE)  # "25th", "1990s": said of numbers the text writes
 NAME_LETTERS = 4  # a capitalised word shorter than this is too often an abbreviation ("Feb", "NY", "CPU")
@@ -48,7 +49,7 @@ def names(question: str) -> list[str]:
     for position, word in enumerate(words):
         if position == 0:  # "Which", "Where": any first word is capitalised
             continue
-        if _VERSION.fullmatch(word) or _YEAR.fullmatch(word):
+        if _VERSION.fullmatch(word) or _NUMBER.fullmatch(word):
             found.append(word)
             continue
         for part in _PARTS.split(word):  # "Romeo-and-Juliet", "Karpathy's": each part on its own
@@ -78,14 +79,14 @@ def article_terms(documents) -> frozenset[str]:
 
 def unmentioned(question: str, mentions, versions_only: bool = False) -> list[str]:
     """The names in `question` that `mentions(term)` (the store's) says no passage holds; with
-    `versions_only`, only its versions, dotted numbers and years ("5.0", "8.7", "2019").
+    `versions_only`, only its versions, dotted numbers and numbers ("5.0", "8.7", "2019").
 
-    >>> unmentioned("Does ASVS 5.0 still ask for 12 characters?", {"asv", "4.0.3"}.__contains__, versions_only=True)
+    >>> unmentioned("Does ASVS 5.0 still ask for 12 characters?", {"asv", "4.0.3", "12"}.__contains__, True)
     ['5.0']
     """
     missing = []
     for name in names(question):
-        if versions_only and not (_VERSION.fullmatch(name) or _YEAR.fullmatch(name)):
+        if versions_only and not (_VERSION.fullmatch(name) or _NUMBER.fullmatch(name)):
             continue
         terms = tokenize(name)
         if terms and not mentions(terms[0]):
