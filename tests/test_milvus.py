@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import main
+from rag.config import CHUNKING_RULE
 from rag.engine import Engine
 from rag.errors import IndexStateError
 from rag.index.backends import open_backend
@@ -68,7 +69,7 @@ def test_manifest_records_format_model_chunking_and_hashes(engine, settings):
     header = backend.header()
     assert header["format_version"] == FORMAT_VERSION and header["passages"] == len(engine.store())
     assert header["model"] == {"name": "fake-hash-64", "dim": 64}
-    assert header["chunking"] == {"size": 600, "overlap": 120}
+    assert header["chunking"] == {"size": 600, "overlap": 120, "rule": CHUNKING_RULE}
     assert all(len(d["hash"]) == 64 for d in backend.read_manifest().documents)
 
 
