@@ -262,6 +262,26 @@ def test_setext_headings_are_sections():
     assert "===" not in r.text and "---" not in r.text
 
 
+def test_an_faq_s_numbered_questions_are_sections_even_long_or_wrapped_in_two():
+    faq = (
+        "3.12\tWhy doesn't the tool report state for sockets?\n\n"
+        "\tThe tool reports socket state for some systems, but not all of\n\tthem, since few kernels keep it.\n\n"
+        "3.13\tI am editing a file with vi; why doesn't the tool find the file?\n\n"
+        "\tClassic vi keeps a temporary copy and works in that file; the\n\tfile being edited is not open.\n\n"
+        "3.14\tWhy doesn't the tool report window and queue sizes for my\n\tdialect?\n\n"
+        "\tOnly one system's netstat reports them, so only there does the\n\ttool report them too.\n"
+    )
+    r = read(".txt", faq.encode(), "FAQ.txt")
+    assert [text for _, _, text in r.headings] == [
+        "3.12 Why doesn't the tool report state for sockets?",
+        "3.13 I am editing a file with vi; why doesn't the tool find the file?",
+        "3.14 Why doesn't the tool report window and queue sizes for my dialect?",
+    ]
+    at = r.text.index("temporary copy")
+    assert section_at([list(h) for h in r.headings], at)[-1].startswith("3.13 ")
+    assert "\ndialect?" not in r.text
+
+
 # --- web pages and books ------------------------------------------------------------------------------------
 
 

@@ -169,14 +169,20 @@ def _heading(block: list[tuple[int, str]], body_indent: int) -> tuple[str, int] 
         title, rule = block[0][1].strip(), block[1][1].strip()
         if 0.5 * len(title) <= len(rule) <= 1.5 * len(title) + 2:
             return title, {"=": 1, "-": 2}.get(rule[0], 3)
+    if len(block) == 2 and _indent(block[1][1]) > _indent(block[0][1]) and block[1][1].rstrip().endswith("?"):
+        block = [(block[0][0], block[0][1] + " " + block[1][1].strip())]  # a numbered question wrapped in two
+        if not _NUMBERED.match(block[0][1].strip()):
+            return None
     if len(block) != 1:
         return None
     line = block[0][1]
-    text = line.strip()
-    if len(text) > 80 or len(text) < 2 or text[-1] in ",;" or _LEADERS.search(text):
+    text = " ".join(line.split()) if line.rstrip().endswith("?") else line.strip()
+    asks = text[-1:] == "?"  # an FAQ's numbered questions run longer than other headings
+    if len(text) > (160 if asks else 80) or len(text) < 2 or text[-1] in ",;" or _LEADERS.search(text):
         return None
-    if (m := _NUMBERED.match(text)) and text[-1] != "." and len(text.split()) <= 12 and text[0] != "0":
-        return text, m.group(1).count(".") + 1
+    numbered = _NUMBERED.match(text)
+    if numbered and text[-1] != "." and len(text.split()) <= (24 if asks else 12) and text[0] != "0":
+        return text, numbered.group(1).count(".") + 1
     if _NAMED.match(text) and len(text.split()) <= 12:
         return text, 1
     letters = [c for c in text if c.isalpha()]
