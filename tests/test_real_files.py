@@ -282,6 +282,20 @@ def test_an_faq_s_numbered_questions_are_sections_even_long_or_wrapped_in_two():
     assert "\ndialect?" not in r.text
 
 
+def test_what_a_colon_introduces_is_not_a_heading_unless_numbered():
+    text = (
+        "NOTES\n\n"
+        "\tThe tool cannot read path names from the kernel caches of the\n\tfollowing systems:\n\n"
+        "AIX\n\n"
+        "\tOnly Linux keeps full path names in the structures it holds for\n\topen files, and shows them:\n\n"
+        "4.1\tConfiguration\n\n"
+        "\tRun the configure script first, then build the tool from the\n\tsources with make.\n"
+    )
+    r = read(".txt", text.encode(), "notes.txt")
+    assert [t for _, _, t in r.headings] == ["NOTES", "4.1 Configuration"]
+    assert "AIX" in r.text
+
+
 # --- web pages and books ------------------------------------------------------------------------------------
 
 

@@ -69,8 +69,10 @@ def unwrap(text: str, b: Builder, first_line: int = 1) -> None:
     blocks = _blocks(numbered)
     width = _wrap_width([t for _, t, _ in numbered if t])
     indent = _body_indent(blocks)
+    introduced = False  # the block before ended with a colon: this one is what it introduces, not a heading
     for block in blocks:
-        _add_block(block, b, width, indent, first_line, raw)
+        _add_block(block, b, width, indent, first_line, raw, introduced)
+        introduced = block[-1][1].rstrip().endswith(":")
 
 
 def _drop_furniture(lines: list[str]) -> list[tuple[int, str, bool]]:
@@ -163,8 +165,9 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
-def _heading(block: list[tuple[int, str]], body_indent: int) -> tuple[str, int] | None:
-    """(text, level) when the block is a heading."""
+def _heading(block: list[tuple[int, str]], body_indent: int, introduced: bool = False) -> tuple[str, int] | None:
+    """(text, level) when the block is a heading; one that a colon `introduced` is only by its number or
+    underline (the "AIX" of "the following systems:" is an item of a list)."""
     if len(block) == 2 and _RULE.match(block[1][1]) and not _RULE.match(block[0][1]):
         title, rule = block[0][1].strip(), block[1][1].strip()
         if 0.5 * len(title) <= len(rule) <= 1.5 * len(title) + 2:
@@ -185,6 +188,8 @@ def _heading(block: list[tuple[int, str]], body_indent: int) -> tuple[str, int] 
         return text, numbered.group(1).count(".") + 1
     if _NAMED.match(text) and len(text.split()) <= 12:
         return text, 1
+    if introduced:
+        return None
     letters = [c for c in text if c.isalpha()]
     if len(letters) >= 3 and all(c.isupper() for c in letters) and len(text.split()) <= 10:
         return text, 1
@@ -194,19 +199,25 @@ def _heading(block: list[tuple[int, str]], body_indent: int) -> tuple[str, int] 
 
 
 def _add_block(
-    block: list[tuple[int, str]], b: Builder, width: int, body_indent: int, first_line: int, raw: list[str]
+    block: list[tuple[int, str]],
+    b: Builder,
+    width: int,
+    body_indent: int,
+    first_line: int,
+    raw: list[str],
+    introduced: bool = False,
 ) -> None:
-    heading = _heading(block, body_indent)  # an underlined one first, before rules are dropped
+    heading = _heading(block, body_indent, introduced)  # an underlined one first, before rules are dropped
     if heading:
         b.heading(heading[0], heading[1], line=first_line + block[0][0])
         return
     block = [(i, t) for i, t in block if not _RULE.match(t)] or block
     if len(block) > 1 and body_indent >= 2 and _indent(block[0][1]) == 0 and all(_indent(t) for _, t in block[1:]):
-        heading = _heading(block[:1], body_indent)  # a man page's "NAME" with its text under it
+        heading = _heading(block[:1], body_indent, introduced)  # a man page's "NAME" with its text under it
         if heading:
             b.heading(heading[0], heading[1], line=first_line + block[0][0])
             block = block[1:]
-    heading = _heading(block, body_indent)
+    heading = _heading(block, body_indent, introduced)
     if heading:
         b.heading(heading[0], heading[1], line=first_line + block[0][0])
         return
