@@ -71,14 +71,19 @@ def test_a_name_only_in_an_article_s_file_name_or_title_counts_as_mentioned(engi
     assert engine.ask("When did the bridge in Quenthor's notes open?").unmentioned == ("Quenthor",)
 
 
-def test_a_version_the_closest_article_never_mentions_is_not_answered(engine, settings):
+def only_articles(engine, settings, articles: dict[str, str]) -> None:
+    """The corpus holds `articles` (file name -> text) and nothing else, indexed."""
     for old in settings.corpus.iterdir():
         old.unlink()
-    (settings.corpus / "widget-manual.md").write_text(
-        "# Widget 4.0 manual\n\nWidget 4.0 asks for passwords of at least eight characters.\n"
-    )
-    (settings.corpus / "gadget-news.md").write_text("# Gadget news\n\nGadget 5.0 added a dark theme to the menus.\n")
+    for name, text in articles.items():
+        (settings.corpus / name).write_text(text)
     engine.update()
+
+
+def test_a_version_the_closest_article_never_mentions_is_not_answered(engine, settings):
+    manual = "# Widget 4.0 manual\n\nWidget 4.0 asks for passwords of at least eight characters.\n"
+    news = "# Gadget news\n\nGadget 5.0 added a dark theme to the menus.\n"
+    only_articles(engine, settings, {"widget-manual.md": manual, "gadget-news.md": news})
     answer = engine.ask("How long must passwords be in Widget 5.0?")
     assert answer.results[0].citation.source == "widget-manual.md"
     assert not answer.answered and answer.unmentioned == ("5.0",)
@@ -88,13 +93,9 @@ def test_a_version_the_closest_article_never_mentions_is_not_answered(engine, se
 
 
 def test_a_year_or_number_the_closest_article_never_mentions_is_not_answered(engine, settings):
-    for old in settings.corpus.iterdir():
-        old.unlink()
-    (settings.corpus / "budget.md").write_text(
-        "# Our costs\n\nThe project will need about $2.9M to operate in 2017, most of it for staff.\n"
-    )
-    (settings.corpus / "history.md").write_text("# History\n\nThe project started in 2019 with three people.\n")
-    engine.update()
+    budget = "# Our costs\n\nThe project will need about $2.9M to operate in 2017, most of it for staff.\n"
+    history = "# History\n\nThe project started in 2019 with three people.\n"
+    only_articles(engine, settings, {"budget.md": budget, "history.md": history})
     answer = engine.ask("How much will the project need to operate in 2021?")
     assert not answer.answered and answer.unmentioned == ("2021",)
     answer = engine.ask("How much will the project need to operate, most of it for staff, in 2019?")
