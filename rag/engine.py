@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer.names import article_terms, unmentioned
+from .answer.names import article_terms, unmentioned, versions
 from .answer.question import Query, clean_question, follow_up_context
 from .answer.ranker import load_ranker
 from .answer.reading import Reader, Reading, load_reader
@@ -280,12 +280,12 @@ class Engine:
         """The names `question` asks about that no article mentions (and None); else the versions and numbers it
         names that the article of the first hit never mentions, and that article (they are asked of one)."""
         missing = unmentioned(question, lambda term: whole.mentions(term) or term in self._named_articles(whole))
-        if missing or not hits:
+        if missing or not hits or not versions(question):  # most questions name none: no article to look up
             return missing, None
         closest = str(store.document(hits[0].passage)["source"])
         article = within_source(store, closest)
-        versions = unmentioned(question, _mentioned_in(article), versions_only=True) if article else []
-        return versions, closest if versions else None
+        absent = unmentioned(question, _mentioned_in(article), versions_only=True) if article else []
+        return absent, closest if absent else None
 
     def _read(
         self, question: str, store: ReadableStore, hits: list[Hit], reorder: bool = True

@@ -23,7 +23,7 @@ import re
 
 from ..index.keyword import tokenize
 
-__all__ = ["names", "unmentioned", "article_terms"]
+__all__ = ["names", "versions", "unmentioned", "article_terms"]
 
 _WORD = re.compile(r"\w+(?:[.\-/:+'’]\w+)*")
 _VERSION = re.compile(r"\d+(?:\.\d+)+")
@@ -77,6 +77,15 @@ def article_terms(documents) -> frozenset[str]:
     return frozenset(terms)
 
 
+def versions(question: str) -> list[str]:
+    """The versions, dotted numbers and numbers `question` names: each is asked of one article.
+
+    >>> versions("Does ASVS 5.0 still ask for 12 characters in Widget?")
+    ['5.0', '12']
+    """
+    return [name for name in names(question) if _VERSION.fullmatch(name) or _NUMBER.fullmatch(name)]
+
+
 def unmentioned(question: str, mentions, versions_only: bool = False) -> list[str]:
     """The names in `question` that `mentions(term)` (the store's) says no passage holds; with
     `versions_only`, only its versions, dotted numbers and numbers ("5.0", "8.7", "2019").
@@ -85,9 +94,7 @@ def unmentioned(question: str, mentions, versions_only: bool = False) -> list[st
     ['5.0']
     """
     missing = []
-    for name in names(question):
-        if versions_only and not (_VERSION.fullmatch(name) or _NUMBER.fullmatch(name)):
-            continue
+    for name in versions(question) if versions_only else names(question):
         terms = tokenize(name)
         if terms and not mentions(terms[0]):
             missing.append(name)
