@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer.names import article_terms, unmentioned, versions
+from .answer.names import article_terms, unmentioned, unwritten, versions
 from .answer.question import Query, clean_question, follow_up_context
 from .answer.ranker import load_ranker
 from .answer.reading import Reader, Reading, load_reader
@@ -47,6 +47,7 @@ QUESTION_VECTORS = 1024  # recent questions' vectors kept (1.5 KB each): a follo
 EXAMPLES_FILE = ".questions"  # in the corpus folder: example questions, one per line
 READ_DEPTH = 10  # leading passages the reader reads for the answer phrase and re-orders, at most
 READ_FIRST = 1  # passages read first; the rest of READ_DEPTH only when none of these answers surely
+PHRASE_PASSAGES = 50  # passages that best match a name of several words, searched for its words together
 SURE = 2.0  # a reader score that ends the reading (training/fit_reading.py measures the choice)
 
 
@@ -279,7 +280,14 @@ class Engine:
     ) -> tuple[list[str], str | None]:
         """The names `question` asks about that no article mentions (and None); else the versions and numbers it
         names that the article of the first hit never mentions, and that article (they are asked of one)."""
-        missing = unmentioned(question, lambda term: whole.mentions(term) or term in self._named_articles(whole))
+        named = self._named_articles(whole)
+        missing = unmentioned(question, lambda term: whole.mentions(term) or term in named)
+        missing += unwritten(
+            question,
+            lambda term: bool(whole.keyword_search([term], 1)[0]),
+            lambda terms: map(whole.text, whole.keyword_search(terms, PHRASE_PASSAGES)[0]),
+            named,
+        )
         if missing or not hits or not versions(question):  # most questions name none: no article to look up
             return missing, None
         closest = str(store.document(hits[0].passage)["source"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.names import names, unmentioned
+from rag.answer.names import names, phrases, unmentioned
 from rag.index.keyword import KeywordIndex, tokenize
 from rag.index.mentions import Vocabulary
 
@@ -30,6 +30,22 @@ TEXTS = [
 )
 def test_names_are_capitalised_words_identifiers_versions_and_words_with_digits(question, expected):
     assert names(question) == expected
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("What was the launch price of the Xbox Series X?", ["Xbox Series X"]),
+        ("In what year did Eliot publish The Hollow Men?", ["The Hollow Men"]),
+        ("What did Iqbal's Allahabad address inspire?", []),  # a possessive parts two names
+        ("Who killed Begter, Temüjin's half-brother?", []),  # so does punctuation
+        ("How did the 2001 IPCC report compare?", []),  # a number is a name of its own
+        ("What Is The Launch Price Of The Xbox Series X?", []),  # in title case capitals tell nothing
+        ("Xbox Series prices?", []),  # the first word is capitalised whatever it is
+    ],
+)
+def test_a_name_of_several_words_is_a_run_of_capitalised_words(question, expected):
+    assert phrases(question) == expected
 
 
 @pytest.mark.parametrize(
@@ -106,3 +122,17 @@ def test_a_year_or_number_the_closest_article_never_mentions_is_not_answered(eng
     answer = engine.ask("When did the project start, with 35 people?")
     assert answer.results[0].citation.source == "history.md"
     assert not answer.answered and answer.unmentioned == ("35",)
+
+
+def test_a_name_of_several_words_the_articles_never_write_together_is_not_answered(engine, settings):
+    review = "# Console review\n\nThe Xbox One X came at $499, with a series of games, a drive and a SkyDrive app.\n"
+    poems = "# Poems\n\nThe men of the valley walked down many a long hollow road. Eliot wrote of Fort William Henry.\n"
+    only_articles(engine, settings, {"review.md": review, "poems.md": poems})
+    answer = engine.ask("What was the launch price of the Xbox Series X?")
+    assert not answer.answered and answer.unmentioned == ("Xbox Series X",)
+    assert answer.results, "the closest passages are still shown"
+    assert engine.ask("In what year did Eliot publish The Hollow Men?").unmentioned == ("The Hollow Men",)
+    assert engine.ask("What was the launch price of the Xbox One X?").unmentioned == ()
+    assert engine.ask("What did Eliot write of Fort Henry?").unmentioned == ()  # words a little apart
+    assert engine.ask("What did Eliot write about the Console Review?").unmentioned == ()  # an article's title
+    assert engine.ask("Which app did the Xbox ship, Sky Drive?").unmentioned == ()  # the articles write it as one word

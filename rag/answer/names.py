@@ -15,15 +15,21 @@ A version or a number is asked of one article more than any other name: "What do
 is not answered from the ASVS 4.0.3 standard, though another article mentions some "5.0", nor "What was
 the budget for 2019?" from the report of 2017's. So the article that comes first must mention each
 version, dotted number and number the question names.
+
+A name of several capitalised words ("Xbox Series X", "The Hollow Men") is one name: articles that
+write "Xbox One X" and, elsewhere, "a series of tests" do not mention it. Its words must stand together
+(within PHRASE_GAP words, in either order: "Fort William Henry", "CEO of Goldman Sachs") in some passage.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Callable, Iterable
 
 from ..index.keyword import tokenize
 
-__all__ = ["names", "versions", "unmentioned", "article_terms"]
+__all__ = ["names", "versions", "unmentioned", "article_terms", "phrases", "written_together", "unwritten"]
 
 _WORD = re.compile(r"\w+(?:[.\-/:+'’]\w+)*")
 _VERSION = re.compile(r"\d+(?:\.\d+)+")
@@ -31,6 +37,8 @@ _NUMBER = re.compile(r"[0-9]{2,}")  # a year, a count, a port: "2019", "35", "44
 _PARTS = re.compile(r"[.\-/:+'’]")
 _COUNTED = re.compile(r"\d+(?:st|nd|rd|th|s)", re.IGNORECASE)  # "25th", "1990s": said of numbers the text writes
 NAME_LETTERS = 4  # a capitalised word shorter than this is too often an abbreviation ("Feb", "NY", "CPU")
+PHRASE_GAP = 3  # the words of a name of several words stand at most this far apart in a passage that writes it
+_POSSESSIVE = re.compile(r"['’]s?$")
 
 
 def names(question: str) -> list[str]:
@@ -99,3 +107,103 @@ def unmentioned(question: str, mentions, versions_only: bool = False) -> list[st
         if terms and not mentions(terms[0]):
             missing.append(name)
     return missing
+
+
+def phrases(question: str) -> list[str]:
+    """The names of several words in `question`: runs of capitalised words (after its first word), apart
+    from digits, and from words parted by punctuation or a possessive ("Iqbal's Allahabad" is two names).
+
+    >>> phrases("Did T.S. Eliot publish The Hollow Men before the Xbox Series X, or Iqbal's Allahabad address?")
+    ['The Hollow Men', 'Xbox Series X']
+    """
+    found = list(_WORD.finditer(question))
+    words = [m.group() for m in found]
+    lower = sum(w[0].islower() for w in words)
+    if not (lower >= 2 and lower * 4 >= len(words)):  # typed in capitals or title case: capitals tell nothing
+        return []
+    runs: list[list[int]] = []  # positions of the words of each run
+    for i, (m, word) in enumerate(zip(found, words, strict=True)):
+        if i == 0 or not word[0].isupper() or any(ch.isdigit() for ch in word):
+            continue
+        joined = (
+            bool(runs)
+            and runs[-1][-1] == i - 1
+            and question[found[i - 1].end() : m.start()] == " "
+            and not _POSSESSIVE.search(words[i - 1])
+        )
+        if joined:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return [" ".join(words[i] for i in run) for run in runs if len(run) >= 2]
+
+
+def written_together(terms: list[str], text: str, gap: int = PHRASE_GAP) -> bool:
+    """Whether `text` holds each two consecutive `terms` (keyword.tokenize's) at most `gap` words apart.
+
+    >>> written_together(["fort", "henri"], "the siege of Fort William Henry"), written_together(
+    ...     ["hollow", "men"], "men of the valley walked down many a long hollow road")
+    (True, False)
+    """
+    at: dict[str, list[int]] = {}
+    for position, term in enumerate(tokenize(text)):
+        at.setdefault(term, []).append(position)
+    return all(
+        any(abs(i - j) <= gap for i in at.get(a, ()) for j in at.get(b, ())) for a, b in itertools.pairwise(terms)
+    )
+
+
+def unwritten(
+    question: str,
+    held: Callable[[str], bool],
+    passages: Callable[[list[str]], Iterable[str]],
+    named: frozenset[str] = frozenset(),
+) -> list[str]:
+    """The names of several words in `question` whose words the articles hold, each (`held(term)`, exactly),
+    but never together: no text of `passages(terms)` (the passages that best match them) writes them so.
+
+    A name with a word no article holds is left to `unmentioned`, which forgives a typo; a name whose words
+    are all in `named` (article_terms: titles, file names, authors) may name an article by its title.
+
+    >>> texts = ["The Xbox One X is fast.", "A series of tests."]
+    >>> unwritten("What did the Xbox Series X cost?", lambda t: t in {"xbox", "seri"}, lambda terms: texts)
+    ['Xbox Series X']
+    """
+    missing = []
+    for phrase in phrases(question):
+        if not any(_written(terms, held, passages, named) for terms in _spellings(phrase, held)):
+            missing.append(phrase)
+    return missing
+
+
+def _written(terms: list[str], held, passages, named: frozenset[str]) -> bool:
+    """Whether the name of `terms` counts as written: some passage holds them together, or the rule is not for it."""
+    if len(terms) < 2 or set(terms) <= named or not all(held(term) for term in terms):
+        return True
+    return any(written_together(terms, text) for text in passages(terms))
+
+
+def _spellings(phrase: str, held: Callable[[str], bool]) -> list[list[str]]:
+    """The terms of `phrase` as written, and with two words joined where the articles write them as one."""
+    spellings = [list(dict.fromkeys(tokenize(phrase)))]
+    joined = _joined(phrase, held)
+    if joined != phrase:
+        spellings.append(list(dict.fromkeys(tokenize(joined))))
+    return spellings
+
+
+def _joined(phrase: str, held: Callable[[str], bool]) -> str:
+    """`phrase` with two words written as one where the articles write them so ("Sky Drive" -> "SkyDrive").
+
+    >>> _joined("Sky Drive Pro", {"skydriv"}.__contains__), _joined("Sky Drive Pro", {"sky"}.__contains__)
+    ('SkyDrive Pro', 'Sky Drive Pro')
+    """
+    words = phrase.split(" ")
+    out = [words[0]]
+    for word in words[1:]:
+        one = tokenize(out[-1] + word)
+        if len(one) == 1 and held(one[0]):
+            out[-1] += word
+        else:
+            out.append(word)
+    return " ".join(out)
