@@ -282,6 +282,22 @@ def test_an_faq_s_numbered_questions_are_sections_even_long_or_wrapped_in_two():
     assert "\ndialect?" not in r.text
 
 
+def test_the_releases_of_a_news_file_are_sections():
+    news = (
+        "GNU widget NEWS -- history of user-visible changes.\n\n"
+        "version 2.1 - Ada Lovelace, 2019-01-02\n\n"
+        "* Support for zstd compression\n\n"
+        "New option '--zstd' compresses with zstd.\n\n\n"
+        "Release 2.0.1 (2018-05-04)\n\n"
+        "* Improve the testsuite\n\n"
+        "Version 2 of the format keeps the old one readable.\n"
+    )
+    r = read(".txt", news.encode(), "NEWS.txt")
+    assert [t for _, _, t in r.headings] == ["version 2.1 - Ada Lovelace, 2019-01-02", "Release 2.0.1 (2018-05-04)"]
+    at = r.text.index("zstd compression")
+    assert section_at([list(h) for h in r.headings], at) == ("version 2.1 - Ada Lovelace, 2019-01-02",)
+
+
 def test_what_a_colon_introduces_is_not_a_heading_unless_numbered():
     text = (
         "NOTES\n\n"

@@ -38,12 +38,12 @@ __all__ = [
     "read_epub",
 ]
 
-READER_VERSION = 5  # 1: text as extracted by BeautifulSoup and pypdf; 2: rendered blocks with structure;
+READER_VERSION = 6  # 1: text as extracted by BeautifulSoup and pypdf; 2: rendered blocks with structure;
 # 3: phrase elements of web pages (inline code, quotes, times) kept inside their sentence; code blocks unindented;
 # 4: declared and detected encodings; plain text as paragraphs without page furniture; definition lists as
 # "term: description"; headings without permalink signs; EPUBs with missing parts;
 # 5: numbered questions of plain-text FAQs as headings, long or wrapped in two lines; what a colon
-# introduces is a heading only when numbered or underlined
+# introduces is a heading only when numbered or underlined; 6: a release line of a NEWS file ("version 1.31 - ...")
 
 READERS: dict[str, Callable[[bytes, str], Reading]] = {
     ".txt": read_text,

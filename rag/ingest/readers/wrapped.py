@@ -44,6 +44,8 @@ _MAN_HEAD = re.compile(r"^(\S+\(\w+\)).*\s\1$")
 _RULE = re.compile(r"^\s*([=\-~*#^_+.])\1{2,}\s*$")
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,3}){0,4})\.?\s+\S")
 _NAMED = re.compile(r"^(?:appendix|annex|chapter|part|section|book)\s+[A-Z0-9IVXLC]+\b", re.I)
+# A release in a NEWS or change log: "version 1.31 - Sergey Poznyakoff, 2019-01-02", "Release 2.0.1 (2020-03-04)"
+_RELEASE = re.compile(r"^(?:version|release|v)\s*\d+(?:\.\d+)+\b", re.I)
 _BULLET = re.compile(r"^(?:[-*•+o·]|\d{1,3}[.)]|\(?[a-zA-Z0-9]{1,3}\)|\[\d+\])\s+\S")
 _LEADERS = re.compile(r"\.{4,}\s*\d+\s*$|\s{2,}\d+\s*$")
 _WORD = re.compile(r"\S+")
@@ -187,6 +189,8 @@ def _heading(block: list[tuple[int, str]], body_indent: int, introduced: bool = 
     if numbered and text[-1] != "." and len(text.split()) <= (24 if asks else 12) and text[0] != "0":
         return text, numbered.group(1).count(".") + 1
     if _NAMED.match(text) and len(text.split()) <= 12:
+        return text, 1
+    if _RELEASE.match(text) and len(text.split()) <= 12 and text[-1] not in ".!?:":
         return text, 1
     if introduced:
         return None
