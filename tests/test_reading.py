@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import astuple
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ def test_the_highlight_is_the_sentence_holding_the_span_or_both_when_it_crosses(
     spans = np.array([[0, 20], [21, 50], [51, 80]])
     assert reading_sentence(spans, Reading(25, 30, 1.0)) == (21, 50)
     assert reading_sentence(spans, Reading(15, 25, 1.0)) == (0, 50)
+    assert reading_sentence(spans, Reading(15, 19, 1.0, reach=(15, 25))) == (0, 50)  # the answer trimmed from it
 
 
 def test_an_answer_span_never_crosses_a_paragraph_break():
@@ -55,6 +57,22 @@ def test_an_answer_span_never_crosses_a_paragraph_break():
     end[token["none"]], start[token["3"]] = 2.0, 1.0
     found = _best_span(start, end, enc, [s for s, _ in paragraphs(passage)])
     assert passage[found.start : found.end] == "none"
+
+
+def test_of_two_spans_scored_almost_alike_the_shorter_is_the_answer_and_the_score_is_the_reader_s():
+    from tokenizers import Tokenizer
+
+    passage = "The default limit is 1000 nested levels of arrays and objects."
+    enc = Tokenizer.from_file(str(READER_DIR / "reader-tokenizer.json")).encode("What is the limit?", passage)
+    token = {passage[a:b]: i for i, (a, b) in enumerate(enc.offsets) if enc.sequence_ids[i] == 1}
+    start, end = np.zeros(len(enc.ids)), np.zeros(len(enc.ids))
+    start[token["1000"]], end[token["1000"]], end[token["levels"]] = 6.0, 5.0, 5.1  # "1000 nested levels": +0.1
+    found = _best_span(start, end, enc, [0])
+    assert passage[found.start : found.end] == "1000"
+    assert passage[slice(*found.around)] == "1000 nested levels"  # what the highlight holds
+    assert found.score == pytest.approx(6.0 + 5.1)  # the best logit against [CLS] (0), as the ranking reads it
+    end[token["levels"]] = 6.0  # a whole point more: the longer span
+    assert passage[slice(*astuple(_best_span(start, end, enc, [0]))[:2])] == "1000 nested levels"
 
 
 def test_reading_signals_put_each_passage_against_the_best_read_and_the_first_ranked():

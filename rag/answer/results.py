@@ -263,14 +263,16 @@ def best_sentence(query: Query, view: PassageView, ranker: Ranker | None = None)
 
 
 def reading_sentence(spans: np.ndarray, reading: Reading) -> tuple[int, int]:
-    """The sentence holding the reader's span (both sentences, and those between, when it crosses one).
+    """The sentence holding the reader's best span, before its answer was trimmed from it (both sentences,
+    and those between, when it crosses one).
 
     spans [[0, 20], [21, 50]], a reading at 25-30 -> (21, 50); at 15-25 -> (0, 50)
     """
     spans = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
-    holding = [i for i, (s, e) in enumerate(spans.tolist()) if s < reading.end and reading.start < e]
+    begin, end = reading.around
+    holding = [i for i, (s, e) in enumerate(spans.tolist()) if s < end and begin < e]
     if not holding:
-        return reading.start, reading.end
+        return begin, end
     return int(spans[holding[0]][0]), int(spans[holding[-1]][1])
 
 
