@@ -176,7 +176,12 @@ def unwritten(
     return missing
 
 
-def _written(terms: list[str], held, passages, named: frozenset[str]) -> bool:
+def _written(
+    terms: list[str],
+    held: Callable[[str], bool],
+    passages: Callable[[list[str]], Iterable[str]],
+    named: frozenset[str],
+) -> bool:
     """Whether the name of `terms` counts as written: some passage holds them together, or the rule is not for it."""
     if len(terms) < 2 or set(terms) <= named or not all(held(term) for term in terms):
         return True

@@ -44,7 +44,7 @@ _MAN_HEAD = re.compile(r"^(\S+\(\w+\)).*\s\1$")
 _RULE = re.compile(r"^\s*([=\-~*#^_+.])\1{2,}\s*$")
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,3}){0,4})\.?\s+\S")
 _NAMED = re.compile(r"^(?:appendix|annex|chapter|part|section|book)\s+[A-Z0-9IVXLC]+\b", re.I)
-# A release in a NEWS or change log: "version 1.31 - Sergey Poznyakoff, 2019-01-02", "Release 2.0.1 (2020-03-04)"
+# A release in a NEWS file or change log: "version 1.31 - A. Writer, 2019-01-02", "Release 2.0.1 (2020-03-04)"
 _RELEASE = re.compile(r"^(?:version|release|v)\s*\d+(?:\.\d+)+\b", re.I)
 _BULLET = re.compile(r"^(?:[-*•+o·]|\d{1,3}[.)]|\(?[a-zA-Z0-9]{1,3}\)|\[\d+\])\s+\S")
 _LEADERS = re.compile(r"\.{4,}\s*\d+\s*$|\s{2,}\d+\s*$")
