@@ -57,6 +57,18 @@ def test_a_quote_repeated_in_another_article_is_shown_once_with_also_in():
     assert [c.source for c in shown[0].also_in] == ["two.txt"] and not shown[1].also_in
 
 
+def test_an_article_saved_twice_is_shown_once_with_also_in_the_copy(engine, settings):
+    text = (settings.corpus / "rust-in-the-linux-kernel.txt").read_text()
+    (settings.corpus / "rust-copy.txt").write_text(text)
+    engine.update()
+    answer = engine.ask("Who led the Rust for Linux project?", k=5)
+    first = answer.results[0]
+    sources = {first.citation.source, *(c.source for c in first.also_in)}
+    assert sources == {"rust-in-the-linux-kernel.txt", "rust-copy.txt"}
+    assert len(answer.results) == 5  # each copy folded into its original, the passages shown are five all the same
+    assert all(c.source != r.citation.source for r in answer.results for c in r.also_in)
+
+
 def answered_with_phrase() -> Answer:
     r1 = make(1, "Rust came to Linux in 2022. It was a long road.", "Rust came to Linux in 2022.")
     r2 = make(2, "At first it was a hobby. Miguel Ojeda led these efforts. He wrote it.", "At first it was a hobby.")

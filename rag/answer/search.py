@@ -289,11 +289,12 @@ def search_any(
 def select(
     store: ReadableStore, c: Candidates, scores: np.ndarray, k: int, signals: dict[int, np.ndarray] | None = None
 ) -> list[Hit]:
-    """Greedy pick of `k` passages: best score first, no overlap with one already taken, no repeated text."""
+    """Greedy pick of `k` passages: best score first, no overlap with one already taken, no text an article
+    repeats. The same text in another article is kept: the answer shows it once, "also in" that article."""
     rows = store.rows(c.ids)
     docs, starts, ends = rows["doc"].tolist(), rows["start"].tolist(), rows["end"].tolist()
     taken: dict[int, list[tuple[int, int]]] = {}
-    seen_texts: set[str] = set()
+    seen_texts: set[tuple[int, str]] = set()
     hits: list[Hit] = []
     signals = signals or {}
     for best in np.argsort(-scores, kind="stable").tolist():
@@ -304,10 +305,10 @@ def select(
         if any(start < e and s < end for s, e in taken.get(doc, [])):
             continue
         text = " ".join(store.text(p).split())
-        if text in seen_texts:
+        if (doc, text) in seen_texts:
             continue
         taken.setdefault(doc, []).append((start, end))
-        seen_texts.add(text)
+        seen_texts.add((doc, text))
         row = signals.get(best)
         hits.append(
             Hit(
