@@ -290,16 +290,16 @@ def select(
     store: ReadableStore, c: Candidates, scores: np.ndarray, k: int, signals: dict[int, np.ndarray] | None = None
 ) -> list[Hit]:
     """Greedy pick of `k` passages: best score first, no overlap with one already taken, no text an article
-    repeats. The same text in another article is kept: the answer shows it once, "also in" that article."""
+    repeats. The same text in another article is kept beside them, not counted: the answer shows it once,
+    "also in" that article."""
     rows = store.rows(c.ids)
     docs, starts, ends = rows["doc"].tolist(), rows["start"].tolist(), rows["end"].tolist()
     taken: dict[int, list[tuple[int, int]]] = {}
     seen_texts: set[tuple[int, str]] = set()
+    texts: set[str] = set()
     hits: list[Hit] = []
     signals = signals or {}
     for best in np.argsort(-scores, kind="stable").tolist():
-        if len(hits) == k:
-            break
         p = int(c.ids[best])
         doc, start, end = docs[best], starts[best], ends[best]
         if any(start < e and s < end for s, e in taken.get(doc, [])):
@@ -307,8 +307,11 @@ def select(
         text = " ".join(store.text(p).split())
         if (doc, text) in seen_texts:
             continue
+        if len(texts) == k and text not in texts:
+            break  # k texts taken, and the copies of them that score alike and so come next
         taken.setdefault(doc, []).append((start, end))
         seen_texts.add((doc, text))
+        texts.add(text)
         row = signals.get(best)
         hits.append(
             Hit(
