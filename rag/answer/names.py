@@ -23,6 +23,7 @@ write "Xbox One X" and, elsewhere, "a series of tests" do not mention it. Its wo
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable, Iterable
@@ -51,8 +52,7 @@ def names(question: str) -> list[str]:
     (['5.9'], [])
     """
     words = [m.group() for m in _WORD.finditer(question)]
-    lower = sum(w[0].islower() for w in words)
-    capitals_tell = lower >= 2 and lower * 4 >= len(words)
+    capitals_tell = _capitals_tell(words)
     found: list[str] = []
     for position, word in enumerate(words):
         if position == 0:  # "Which", "Where": any first word is capitalised
@@ -70,6 +70,12 @@ def names(question: str) -> list[str]:
             elif capitals_tell and letters >= NAME_LETTERS and any(ch.isupper() for ch in part):
                 found.append(part)
     return list(dict.fromkeys(found))
+
+
+def _capitals_tell(words: list[str]) -> bool:
+    """Whether capitals mark names in a question of `words`: not when it is typed in capitals or title case."""
+    lower = sum(w[0].islower() for w in words)
+    return lower >= 2 and lower * 4 >= len(words)
 
 
 def article_terms(documents) -> frozenset[str]:
@@ -118,8 +124,7 @@ def phrases(question: str) -> list[str]:
     """
     found = list(_WORD.finditer(question))
     words = [m.group() for m in found]
-    lower = sum(w[0].islower() for w in words)
-    if not (lower >= 2 and lower * 4 >= len(words)):  # typed in capitals or title case: capitals tell nothing
+    if not _capitals_tell(words):
         return []
     runs: list[list[int]] = []  # positions of the words of each run
     for i, (m, word) in enumerate(zip(found, words, strict=True)):
@@ -170,6 +175,7 @@ def unwritten(
     ['Xbox Series X']
     """
     missing = []
+    held = functools.cache(held)  # a word of two spellings, or of two names, is looked up once
     for phrase in phrases(question):
         if not any(_written(terms, held, passages, named) for terms in _spellings(phrase, held)):
             missing.append(phrase)
