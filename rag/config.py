@@ -14,8 +14,10 @@ __all__ = ["Settings", "DEFAULT_MODEL", "MilvusLocation", "parse_store_url"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # How articles are cut into passages (ingest/chunking.py), recorded in the index: a new rule rebuilds it.
-# 2: no passage ends with a heading, and none parts a line ending in ":" from what it introduces.
-CHUNKING_RULE = 2
+# 2: no passage ends with a heading, and none parts a line ending in ":" from what it introduces;
+# 3: a passage that starts with a heading repeats nothing of the section before it, and the last lines of a
+# section stay with it (up to a quarter over the size) rather than lead the next section's passage.
+CHUNKING_RULE = 3
 
 # Environment variable -> (field name, type)
 _ENV = {

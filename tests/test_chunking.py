@@ -1,3 +1,5 @@
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,6 +74,31 @@ def test_a_passage_never_ends_with_a_heading_the_next_one_starts_with_it():
         assert not any(start < a < end <= b for a, b in heads), doc.text[start:end]
     assert all(any(start <= a < end for start, end in spans) for a, _ in heads)  # every heading is in a passage
     assert any(doc.text[start:end].startswith("3.") for start, end in spans[1:])
+
+
+def test_a_passage_starting_with_a_heading_repeats_nothing_of_the_section_before():
+    text = "".join(
+        f"version 1.{n}\n* Support for codec number {n}, read and written.\n* Improve the tests of release {n}\n"
+        for n in range(20, 10, -1)
+    )
+    heads = [(m.start(), m.end()) for m in re.finditer(r"^version 1\.\d+$", text, re.M)]
+    spans = passage_spans(text, 100, 60, heads)
+    for start, end in spans:
+        assert not re.search(r"tests of release \d+\nversion", text[start:end]), text[start:end]
+    assert all(any(start == a for start, _ in spans) for a, _ in heads)  # each release starts a passage
+
+
+def test_the_last_lines_of_a_section_stay_with_it_rather_than_lead_the_next():
+    text = "".join(
+        f"version 1.{n}\n\n* Support for codec number {n}, read and written like the others by every tool.\n\n"
+        f"* Improve the tests\n\n"
+        for n in range(20, 10, -1)
+    )
+    heads = [(m.start(), m.end()) for m in re.finditer(r"^version 1\.\d+$", text, re.M)]
+    spans = passage_spans(text, 150, 60, heads)
+    assert not any(text[start:end].startswith("* Improve") for start, end in spans)
+    assert all(any(start == a for start, _ in spans) for a, _ in heads)
+    assert max(end - start for start, end in spans) <= 150 + 150 // 4
 
 
 def test_a_term_is_never_parted_from_the_description_it_introduces():

@@ -298,6 +298,20 @@ def test_the_releases_of_a_news_file_are_sections():
     assert section_at([list(h) for h in r.headings], at) == ("version 2.1 - Ada Lovelace, 2019-01-02",)
 
 
+def test_a_release_line_after_a_page_break_is_not_joined_to_the_page_before():
+    news = "".join(
+        f"version 1.{n} - A. Writer, 2019-0{n % 9 + 1}-02\n\n"
+        f"* Support for codec number {n}, read and written like the others.\n\n"
+        f"* Improve the tests of release {n}\n\n\f\n"
+        for n in range(20, 10, -1)
+    )
+    r = read(".txt", ("Project NEWS - User visible changes.\n\n" + news).encode(), "NEWS.txt")
+    assert len(r.headings) == 10
+    assert "tests of release 20\n\nversion 1.19" in r.text  # the page's last item and the next release: two paragraphs
+    numbered = read(".txt", b"1. Intro\n\nText that ends with a list of\n\n* items\n\f\n2. Usage\n\nText.\n", "a.txt")
+    assert "* items\n\n2. Usage" in numbered.text
+
+
 def test_what_a_colon_introduces_is_not_a_heading_unless_numbered():
     text = (
         "NOTES\n\n"

@@ -48,9 +48,10 @@ def passage_spans(
 
     A passage ends early at a paragraph break once it is half full, and never
     with a heading (`headings`: their spans in `text`), which starts the next
-    passage instead; the next passage repeats trailing sentences of the
-    previous one (up to `overlap` characters, same paragraph only), starting
-    no later than a sentence that introduces what follows it (ending in a
+    passage instead; where it would end a few lines before the end of its
+    section, it takes them too, up to a quarter over `size`; the next passage repeats trailing sentences of the
+    previous one (up to `overlap` characters, same paragraph only, never in
+    front of a heading), starting no later than a sentence that introduces what follows it (ending in a
     colon: a term before its description, "he said:"). A sentence longer than
     `size` is cut at white space.
 
@@ -58,6 +59,8 @@ def passage_spans(
     [(0, 9), (5, 14)]
     >>> passage_spans("Body text.\\n\\nNext\\n\\nMore body text here.", size=30, overlap=0, headings=[(12, 16)])
     [(0, 10), (12, 38)]
+    >>> passage_spans("First.\\n* Last item\\nversion 2\\n* New item.", size=22, overlap=12, headings=[(19, 28)])
+    [(0, 18), (19, 40)]
     """
     sents = _fit(sentence_spans(text), text, size)
     heads = sorted(headings)
@@ -71,15 +74,23 @@ def passage_spans(
         """A sentence that introduces what follows it ("-N, --no-fuzzy:", "as follows:")."""
         return text[sent.end - 1] == ":"
 
+    # the last sentence of each sentence's section, in a text with headings (the last before a heading or the end)
+    section_end = list(range(len(sents)))  # without headings, unused
+    if heads:
+        for k in range(len(sents) - 2, -1, -1):
+            if not in_heading(sents[k + 1]):
+                section_end[k] = section_end[k + 1]
+
     passages: list[tuple[int, int]] = []
     i = 0
     while i < len(sents):
         start, j = sents[i].start, i
         while j + 1 < len(sents):
             nxt = sents[j + 1]
-            if nxt.end - start > size:
-                break
-            if nxt.paragraph != sents[j].paragraph and sents[j].end - start >= size // 2:
+            if nxt.end - start > size or (nxt.paragraph != sents[j].paragraph and sents[j].end - start >= size // 2):
+                end = section_end[j + 1]
+                if heads and sents[end].end - start <= size + size // 4:
+                    j = end  # the last few lines of a section stay with it, rather than lead the next one
                 break
             j += 1
         if j + 1 < len(sents):
@@ -95,7 +106,9 @@ def passage_spans(
             and sents[back - 1].paragraph == sents[j + 1].paragraph
         ):
             back -= 1
-        if back > j and j > i and leads_in(sents[j]):
+        if in_heading(sents[j + 1]):
+            back = j + 1  # a section starts with its heading: nothing of the section before is repeated
+        elif back > j and j > i and leads_in(sents[j]):
             back = j  # what a passage's last sentence introduces comes with it in the next
         elif i < back - 1 and back <= j and leads_in(sents[back - 1]):
             back -= 1  # and so does the sentence introducing the repeated text

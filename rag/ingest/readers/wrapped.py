@@ -145,8 +145,17 @@ def _blocks(numbered: list[tuple[int, str, bool]]) -> list[list[tuple[int, str]]
 
 
 def _cut(last: str, nxt: str) -> bool:
-    """Whether a page break fell inside a sentence: the page ended without closing punctuation."""
-    return bool(last.strip()) and last.rstrip()[-1] not in ".:;!?)]\"'" and not _BULLET.match(nxt.strip())
+    """Whether a page break fell inside a sentence: the page ended without closing punctuation, and the next
+    page starts with neither a list item nor a numbered, named or release heading.
+
+    >>> _cut("the file was", "read twice."), _cut("* Improve the testsuite", "version 1.31 - A. Writer, 2019-01-02")
+    (True, False)
+    """
+    nxt = nxt.strip()
+    if not last.strip() or last.rstrip()[-1] in ".:;!?)]\"'" or _BULLET.match(nxt):
+        return False
+    numbered = _NUMBERED.match(nxt) and len(nxt.split()) <= 12 and nxt[-1] != "."
+    return not (numbered or _NAMED.match(nxt) or _RELEASE.match(nxt))
 
 
 def _wrap_width(lines: list[str]) -> int:
