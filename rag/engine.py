@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .answer.names import article_terms, unmentioned, unwritten, versions
-from .answer.question import Query, clean_question, follow_up_context
+from .answer.question import Query, clean_question, follow_up_context, with_referent
 from .answer.ranker import load_ranker
 from .answer.reading import Reader, Reading, load_reader
 from .answer.results import Answer, answer_from
@@ -245,10 +245,13 @@ class Engine:
             store = scoped(store, within)
         query = Query.read(question, self.question_vector(question), store.idf)
         context = follow_up_context(query, history)
-        previous, source = self._previous_answer(history, within) if context else ("", None)
+        previous, source, named = self._previous_answer(history, within) if context else ("", None, "")
+        read_as = question  # what the reader reads: a follow-up's "she" as the person the answer before named
         if context:
             context = follow_up_context(query, history, previous)
             store = self._same_article(store, question, source)
+            asked = [h for h in history if isinstance(h, str) and h.strip()][-1]
+            read_as = with_referent(question, asked, named) or question
         depth = max(CANDIDATES, 4 * k)  # as for k passages: the spare ones do not change the first k
         wanted = max(k + SPARE, READ_DEPTH)
         if context:
@@ -259,7 +262,7 @@ class Engine:
         else:
             hits = search(store, query, wanted, candidates_per_retriever=depth)
         # A follow-up's own words are few ("when did he start?"): read it, but keep the conversation's order.
-        hits, found = self._read(question, store, hits, reorder=not context)
+        hits, found = self._read(read_as, store, hits, reorder=not context)
         # A follow-up to a question the articles answered stays on their subject, though its own words are few.
         missing, closest = self._unmentioned(question, whole, store, hits)
         return answer_from(
@@ -331,24 +334,24 @@ class Engine:
             return [str(d["source"]) for d in store.manifest.documents]
         return scoped(store, within).sources
 
-    def _previous_answer(self, history: Sequence[str], within: Sequence[str] = ()) -> tuple[str, str | None]:
-        """The sentence shown first for the previous question and its article, if it was answered: what "he"
-        or "it" refers to, and where.
+    def _previous_answer(self, history: Sequence[str], within: Sequence[str] = ()) -> tuple[str, str | None, str]:
+        """The sentence shown first for the previous question, its article and its answer phrase, if it was
+        answered: what "he" or "it" refers to, and where.
 
         The previous question is asked again, with at most FOLLOW_UP_DEPTH questions before it, so a
         follow-up costs a few more model calls, not one per turn of the conversation.
         """
         earlier = [h for h in history if isinstance(h, str) and h.strip()][-FOLLOW_UP_DEPTH - 1 :]
         if not earlier:
-            return "", None
+            return "", None, ""
         try:
             previous = self.ask(earlier[-1], k=1, history=earlier[:-1], within=within)
         except InputError:
-            return "", None
+            return "", None, ""
         if not (previous.answered and previous.results):
-            return "", None
+            return "", None, ""
         first = previous.results[0]
-        return first.highlight, first.citation.source
+        return first.highlight, first.citation.source, previous.phrase.text if previous.phrase else ""
 
     @staticmethod
     def _same_article(store: ReadableStore, question: str, source: str | None) -> ReadableStore:

@@ -68,6 +68,29 @@ def test_a_follow_up_is_answered_from_the_article_of_the_answer_before_it(real_e
     assert "torvalds-on-rust-in-linux.txt" in {r.citation.source for r in other.results}
 
 
+LAB = """The weather lab at the institute bought its first computer in 1958, and a series of young \
+mathematicians were hired one after another to feed it the equations. In the paper's acknowledgments, the \
+director wrote: "Special thanks are due to Miss Nora Vance for handling the many numerical computations."
+
+Nora Vance was born in Bristol in 1934 and came to the lab in 1961. Her colleague there, Ruth Calder, was born \
+in Leeds in 1931.
+"""
+
+
+def test_a_follow_up_saying_she_is_read_with_the_name_the_previous_answer_gave(tmp_path, real_embedder):
+    from rag.config import Settings
+    from rag.engine import Engine
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "lab-history.txt").write_text(LAB, encoding="utf-8")
+    engine = Engine(Settings(corpus=tmp_path / "corpus", index=tmp_path / "index"), embedder=real_embedder)
+    engine.update()
+    first = engine.ask("Who handled the numerical computations that the director thanked?", k=3)
+    assert first.phrase is not None and "Nora Vance" in first.phrase.text
+    answer = engine.ask("Where was she born?", k=3, history=[first.question])
+    assert answer.phrase is not None and answer.phrase.text == "Bristol"  # "she" read alone: Ruth Calder's Leeds
+
+
 @pytest.mark.both_stores
 def test_off_topic_question_is_not_answered(real_engine):
     answer = real_engine.ask("What is the capital city of Australia?")

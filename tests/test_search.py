@@ -128,6 +128,23 @@ def test_follow_up_context_only_when_the_question_leans_on_the_last_one(question
     assert follow_up_context(query, []) is None
 
 
+def test_a_follow_up_saying_he_or_she_is_read_with_the_name_a_who_question_was_answered_with():
+    from rag.answer.question import with_referent
+
+    assert with_referent("Where was she born?", "Who ran the lab?", "Miss Nora Vance") == "Where was Nora Vance born?"
+    assert (
+        with_referent("What was his first job?", "And who wrote it?", "Dan Abramov")
+        == "What was Dan Abramov's first job?"
+    )
+    assert (
+        with_referent("Who did she marry?", "Who ran it?", "Ludwig van Beethoven")
+        == "Who did Ludwig van Beethoven marry?"
+    )
+    assert with_referent("When did it ship?", "Who wrote it?", "Dan Abramov") is None  # no "he" or "she"
+    assert with_referent("When was he defeated?", "Which fort did he attack?", "Fort Duquesne") is None  # not who
+    assert with_referent("Where was he born?", "Who won?", "the 1961 team") is None  # not a name
+
+
 def test_follow_up_context_reads_the_previous_answer_between_the_questions():
     query = _query("Who paid for his work?")
     context = follow_up_context(query, ["Who led it?"], "Miguel Ojeda led these efforts.")

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import EmptyQuestionError, InputError
 from ..index.keyword import tokenize
 
-__all__ = ["Query", "wanted_answer", "clean_question", "follow_up_context", "MAX_QUESTION_CHARS"]
+__all__ = ["Query", "wanted_answer", "clean_question", "follow_up_context", "with_referent", "MAX_QUESTION_CHARS"]
 
 MAX_QUESTION_CHARS = 2000
 
@@ -97,6 +97,51 @@ def follow_up_context(question: Query, history: Sequence[str], previous_answer: 
     if not (words & _ANAPHORA) and len(question.terms) > 2:
         return None
     return " ".join(" ".join((earlier[-1], previous_answer, question.text)).split())
+
+
+_PERSONAL = frozenset("he him his she her hers".split())
+_POSSESSIVE = frozenset("his hers".split())
+_NOT_OWNED = frozenset("to and or in at for with from by of on as after before when while than but so".split())
+_PARTICLES = frozenset("de da di du van von der den la le bin ibn al".split())
+_HONORIFIC = re.compile(r"^(?:Miss|Mrs?\.?|Ms\.?|Dr\.?|Sir|Lady|Lord|Madame|Mme\.?|Herr|Frau)\s+")
+_WORD_AT = re.compile(r"[\w'’-]+")
+_ASKS_WHO = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:who|whom|whose)\b", re.I)
+
+
+def with_referent(question: str, previous: str, answer: str) -> str | None:
+    """The follow-up with the previous answer in place of its first "he" or "she", when the previous question
+    asked who and its answer is a name: who "she" is, for the reader and the search, which the follow-up's own
+    words do not say.
+
+    >>> with_referent("Which college had she graduated from when she came?", "Who ran it?", "Miss Ellen Fetter")
+    'Which college had Ellen Fetter graduated from when she came?'
+    >>> with_referent("What was his first job?", "Who wrote it?", "Dan Abramov")
+    "What was Dan Abramov's first job?"
+    >>> with_referent("When did it ship?", "Who wrote it?", "Dan Abramov")
+    >>> with_referent("When was he defeated?", "Which fort was his goal?", "Fort Duquesne")
+    """
+    name = _HONORIFIC.sub("", answer.strip())
+    if not (_ASKS_WHO.match(previous) and _names_a_person(name)):
+        return None
+    words = list(_WORD_AT.finditer(question))
+    for i, word in enumerate(words):
+        pronoun = word.group().lower()
+        if pronoun not in _PERSONAL:
+            continue
+        after = words[i + 1].group().lower() if i + 1 < len(words) else ""
+        owned = pronoun in _POSSESSIVE or (pronoun == "her" and after and after not in _NOT_OWNED)
+        said = f"{name}'s" if owned else name
+        return question[: word.start()] + said + question[word.end() :]
+    return None
+
+
+def _names_a_person(phrase: str) -> bool:
+    """Whether `phrase` reads like a person's name: two to five capitalised words ("Ellen Fetter", "J. R. R.
+    Tolkien", "Ludwig van Beethoven"), no digits."""
+    words = phrase.split()
+    if not 2 <= len(words) <= 5 or any(ch.isdigit() for ch in phrase):
+        return False
+    return words[0][:1].isupper() and all(w[:1].isupper() or w in _PARTICLES for w in words)
 
 
 def clean_question(question: str) -> str:
