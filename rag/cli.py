@@ -17,7 +17,7 @@ import click
 
 from .config import Settings
 from .errors import CorpusError, EmptyQuestionError, InputError, RagError
-from .messages import never_mentioned, no_articles, update_summary
+from .messages import no_articles, update_summary, why_not_answered
 from .terminal import json_line, one_line, printable
 
 __all__ = ["main"]
@@ -337,8 +337,8 @@ def format_answer(answer, explain: bool = False) -> str:
 
     if answer.answered:
         lines = _lead_lines(answer, mark)
-    elif answer.unmentioned:  # why, when the question names what no article mentions
-        lines = [f"{answer.confidence}. {never_mentioned(answer.unmentioned, answer.unmentioned_in)} {_CLOSEST}"]
+    elif why_not_answered(answer):  # why: names no article mentions, or a sentence saying the opposite
+        lines = [f"{answer.confidence}. {why_not_answered(answer)} {_CLOSEST}"]
     else:
         lines = [f"{answer.confidence}: {_LOW_CONFIDENCE}"]
     lines += ["", "Passages:" if answer.answered else ""]

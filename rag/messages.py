@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .ingest.readers import named_types
 
-__all__ = ["changes", "update_summary", "no_articles", "never_mentioned"]
+__all__ = ["changes", "update_summary", "no_articles", "never_mentioned", "says_otherwise", "why_not_answered"]
 
 
 def changes(report) -> str:
@@ -64,3 +64,23 @@ def never_mentioned(names, article: str | None = None) -> str:
     if article:
         return f"The closest article, {article}, never mentions {listed}."
     return f"The articles never mention {listed}."
+
+
+def says_otherwise(contrary: tuple[str, str]) -> str:
+    """Why a question was not answered, when the closest sentence says the opposite of what it asks.
+
+    >>> says_otherwise(("lowest court", "highest court"))
+    'The closest passage speaks of the “highest court”, not the “lowest court”.'
+    """
+    asked, said = contrary
+    return f"The closest passage speaks of the “{said}”, not the “{asked}”."
+
+
+def why_not_answered(answer) -> str:
+    """The reason given for a question not answered, when there is one: names no article mentions, or a
+    sentence that says the opposite; "" otherwise."""
+    if answer.unmentioned:
+        return never_mentioned(answer.unmentioned, answer.unmentioned_in)
+    if answer.opposite:
+        return says_otherwise(answer.opposite)
+    return ""

@@ -91,6 +91,28 @@ def test_a_follow_up_saying_she_is_read_with_the_name_the_previous_answer_gave(t
     assert answer.phrase is not None and answer.phrase.text == "Bristol"  # "she" read alone: Ruth Calder's Leeds
 
 
+COURTS = """Freedonia's courts
+
+The Grand Tribunal of Freedonia is the highest court able to interpret the republic's law. Its nine judges \
+sit in the capital and hear appeals from the provincial courts, which try most civil and criminal cases.
+"""
+
+
+def test_a_question_asking_the_opposite_of_what_the_article_says_is_not_answered(tmp_path, real_embedder):
+    from rag.config import Settings
+    from rag.engine import Engine
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "courts.txt").write_text(COURTS, encoding="utf-8")
+    engine = Engine(Settings(corpus=tmp_path / "corpus", index=tmp_path / "index"), embedder=real_embedder)
+    engine.update()
+    assert engine.ask("What is the highest court in Freedonia?").answered
+    answer = engine.ask("What is the lowest court in Freedonia?")
+    assert not answer.answered and answer.results  # the closest passages are still shown
+    assert answer.to_json()["opposite"] == {"asked": "lowest court", "said": "highest court"}
+    assert not any(r.answers for r in answer.results)
+
+
 @pytest.mark.both_stores
 def test_off_topic_question_is_not_answered(real_engine):
     answer = real_engine.ask("What is the capital city of Australia?")
@@ -113,6 +135,7 @@ def test_chat_reads_turns_from_stdin_and_prints_ask_json(real_engine):
             "margin",
             "unmentioned",
             "unmentioned_in",
+            "opposite",
             "answer",
             "passages",
         }

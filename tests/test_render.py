@@ -116,6 +116,14 @@ def test_unanswered_for_a_name_no_article_mentions_says_which():
     assert "The closest article, asvs.docx, never mentions “5.0”." in html
 
 
+def test_unanswered_for_a_sentence_saying_the_opposite_says_so():
+    passage = "Miguel Ojeda led the project."
+    answer = Answer("Lowest court?", False, [result(1, passage, ARTICLE)], opposite=("lowest court", "highest court"))
+    html = render_answer(answer, lambda s: ARTICLE)
+    assert "The closest passage speaks of the “highest court”, not the “lowest court”." in html
+    assert "low confidence" in html
+
+
 def test_explain_shows_the_ranks():
     passage = "First paragraph talks about kernels."
     html = render_answer(Answer("q", True, [result(1, passage, ARTICLE)]), lambda s: ARTICLE, explain=True)

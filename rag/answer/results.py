@@ -16,6 +16,7 @@ import numpy as np
 
 from ..index.protocols import ReadableStore
 from ..ingest.citation import Location, locate
+from .opposites import opposite
 from .question import Query
 from .ranker import ANSWER_SIGNALS, Ranker, answer_signals, load_ranker
 from .reading import Reading
@@ -174,6 +175,7 @@ class Answer:
     margin: float | None = None  # the answered model's logit minus its threshold (None: nothing to judge)
     unmentioned: tuple[str, ...] = ()  # names the question asks about that no article mentions...
     unmentioned_in: str | None = None  # ... or, when set, that this article, the closest, never mentions
+    opposite: tuple[str, str] | None = None  # (what was asked, what the best sentence says instead): opposites.py
 
     @property
     def confidence(self) -> str:
@@ -202,6 +204,7 @@ class Answer:
             "margin": None if self.margin is None else round(self.margin, 6),
             "unmentioned": list(self.unmentioned),
             "unmentioned_in": self.unmentioned_in,
+            "opposite": {"asked": self.opposite[0], "said": self.opposite[1]} if self.opposite else None,
             "answer": self.phrase.to_json() if self.phrase else None,
             "passages": [r.to_json(explain) for r in self.results],
         }
@@ -320,10 +323,21 @@ def answer_from(
         marks = answered and (rank == 1 or bool(close and margin is not None and margin >= 0))
         results.append(Result(rank, text, text[hs:he], hs, he, hit.score, citation, _explain(hit, reading), marks))
     shown = fold_repeats(results)[:k]
+    contrary = opposite(question, shown[0].highlight) if answered and shown else None
+    if contrary:  # the best sentence says the opposite of what was asked: another question's answer
+        answered = False
+        shown = [replace(r, answers=False) for r in shown]
     phrase = _phrase(shown[0], readings[0]) if answered else None
     margin = margins[0] if margins else None
     return Answer(
-        question, answered, shown, phrase, margin=margin, unmentioned=tuple(unmentioned), unmentioned_in=unmentioned_in
+        question,
+        answered,
+        shown,
+        phrase,
+        margin=margin,
+        unmentioned=tuple(unmentioned),
+        unmentioned_in=unmentioned_in,
+        opposite=contrary,
     )
 
 

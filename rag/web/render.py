@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TypeGuard
 
 from ..answer.results import Answer, Citation, Lead, Result
-from ..messages import never_mentioned
+from ..messages import why_not_answered
 
 __all__ = [
     "CorpusStatus",
@@ -109,10 +109,10 @@ def render_answer(
 
 
 def _why_not(answer: Answer) -> str:
-    """What the chat says of a question it does not answer: the names no article mentions, when it asks of some."""
-    if answer.unmentioned:
-        return f"{never_mentioned(answer.unmentioned, answer.unmentioned_in)} {CLOSEST}"
-    return NOT_ANSWERED
+    """What the chat says of a question it does not answer: why, when it can tell (names no article mentions,
+    a closest sentence saying the opposite)."""
+    reason = why_not_answered(answer)
+    return f"{reason} {CLOSEST}" if reason else NOT_ANSWERED
 
 
 def _lead(confidence: str, lead: Lead) -> str:
