@@ -21,3 +21,21 @@ def test_no_opposite_when_the_sentence_also_says_what_was_asked_or_only_shares_a
     assert opposite("Where did water east of the basin flow?", "Water on the west side flowed west.") is None
     assert opposite("Is it more or less than ten?", "It is less than ten.") is None  # both asked
     assert opposite("What did the first king build?", "The last of the kings built a wall.") is None  # no shared word
+
+
+def test_a_word_against_the_same_word_with_a_negating_prefix_is_an_opposite():
+    assert opposite(
+        "What is needed to view unencrypted content?", "To view the encrypted content a card is needed."
+    ) == (
+        "unencrypted content",
+        "encrypted content",
+    )
+    assert opposite("When was the service unofficially launched?", "The service was officially launched in 1998.") == (
+        "unofficially launched",
+        "officially launched",
+    )
+    # a question that negates something itself is left alone: "did not oppose a religious war" of "non-religious war"
+    assert (
+        opposite("Which war did he back, though he did not oppose a religious war?", "He backed non-religious war.")
+        is None
+    )

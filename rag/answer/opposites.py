@@ -4,10 +4,12 @@
     -> ("lowest court", "highest court")
 
 The sentence that best answers the question holds the question's words but one, in its place the word's
-opposite (an adjective or adverb of a fixed list of pairs: lowest / highest, least / most, smaller /
-larger, eastern / western, men / women...), next to the same word ("court"), which is not a stop word.
-The question's word is nowhere in the sentence, and the question does not hold the opposite too
-("more or less"). Then the articles answer another question than the one asked: it is not answered.
+opposite, next to the same word ("court"), which is not a stop word. Opposites are the pairs of a fixed
+list of adjectives and adverbs (lowest / highest, least / most, smaller / larger, eastern / western, men /
+women...), and a word against the same word with a negating prefix ("unencrypted" / "encrypted",
+"non-binary" / "binary"; not in a question that itself says "not", "no" or "never"). The question's word
+is nowhere in the sentence, and the question does not hold the opposite too ("more or less"). Then the
+articles answer another question than the one asked: it is not answered.
 """
 
 from __future__ import annotations
@@ -38,7 +40,14 @@ _STOP = frozenset(
     "a an and are as at be but by for from if in into is it its no not of on or such than that the their then "
     "there these they this to was were will with".split()
 )
-_WORD = re.compile(r"[a-z]+")
+_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_NEGATING = ("non-", "non", "un", "in", "im", "il", "ir", "dis")  # prefixes: "unencrypted", "non-binary"
+_NEGATIONS = frozenset("not no never nor non t".split())  # "t": the end of "didn't" as the words split
+
+
+def _negates(word: str, other: str) -> bool:
+    """Whether `word` is `other` with a negating prefix (the rest four letters or more): "unofficially"."""
+    return len(other) >= 4 and any(word == prefix + other for prefix in _NEGATING)
 
 
 def opposite(question: str, sentence: str) -> tuple[str, str] | None:
@@ -51,18 +60,25 @@ def opposite(question: str, sentence: str) -> tuple[str, str] | None:
     ('strike men', 'strike women')
     >>> opposite("What is the highest court?", "The highest court sits in Luxembourg; the lowest, elsewhere.")
     >>> opposite("Where did water east of the basin flow?", "Water on the west side flowed to the Pacific.")
+    >>> opposite("What is needed to view unencrypted content?", "To view the encrypted content a card is needed.")
+    ('unencrypted content', 'encrypted content')
     """
     asked = _WORD.findall(question.lower())
     said = _WORD.findall(sentence.lower())
     asked_set, said_set = set(asked), set(said)
+    prefixes = not asked_set & _NEGATIONS
     for i, word in enumerate(asked):
-        others = _OPPOSITES.get(word)
-        if not others or word in said_set or others & asked_set:
+        if word in said_set:
+            continue
+        others = _OPPOSITES.get(word, set())
+        if others & asked_set:
             continue
         before = asked[i - 1] if i else None
         after = asked[i + 1] if i + 1 < len(asked) else None
         for j, other in enumerate(said):
-            if other not in others:
+            if other in asked_set:
+                continue
+            if other not in others and not (prefixes and (_negates(word, other) or _negates(other, word))):
                 continue
             if after and after not in _STOP and j + 1 < len(said) and said[j + 1] == after:
                 return f"{word} {after}", f"{other} {after}"
