@@ -110,8 +110,7 @@ _ASKS_WHO = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:who|whom|whose)\b", re.I
 
 def with_referent(question: str, previous: str, answer: str) -> str | None:
     """The follow-up with the previous answer in place of its first "he" or "she", when the previous question
-    asked who and its answer is a name: who "she" is, for the reader and the search, which the follow-up's own
-    words do not say.
+    asked who and its answer is a name: who "she" is, which the follow-up's own words do not tell the reader.
 
     >>> with_referent("Which college had she graduated from when she came?", "Who ran it?", "Miss Ellen Fetter")
     'Which college had Ellen Fetter graduated from when she came?'

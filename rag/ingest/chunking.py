@@ -49,9 +49,10 @@ def passage_spans(
     A passage ends early at a paragraph break once it is half full, and never
     with a heading (`headings`: their spans in `text`), which starts the next
     passage instead; where it would end a few lines before the end of its
-    section, it takes them too, up to a quarter over `size`; the next passage repeats trailing sentences of the
-    previous one (up to `overlap` characters, same paragraph only, never in
-    front of a heading), starting no later than a sentence that introduces what follows it (ending in a
+    section, it takes them too, up to a quarter over `size`. The next passage
+    repeats trailing sentences of the previous one (up to `overlap`
+    characters, same paragraph only, never in front of a heading), starting
+    no later than a sentence that introduces what follows it (ending in a
     colon: a term before its description, "he said:"). A sentence longer than
     `size` is cut at white space.
 
