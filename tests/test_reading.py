@@ -46,6 +46,16 @@ def test_the_highlight_is_the_sentence_holding_the_span_or_both_when_it_crosses(
     assert reading_sentence(spans, Reading(15, 19, 1.0, reach=(15, 25))) == (0, 50)  # the answer trimmed from it
 
 
+def test_a_span_in_a_heading_highlights_the_heading_and_the_sentence_after_it():
+    text = "3.50.3 level property\n\nIf level is absent, it SHALL default to warning.\n\nA tool MAY say more."
+    spans = np.array([[0, 21], [23, 71], [73, 93]])
+    assert text[slice(*reading_sentence(spans, Reading(0, 6, 1.0), text))] == (
+        "3.50.3 level property\n\nIf level is absent, it SHALL default to warning."
+    )
+    assert reading_sentence(spans, Reading(60, 70, 1.0), text) == (23, 71)  # a sentence stays alone
+    assert reading_sentence(spans[:1], Reading(0, 6, 1.0), text[:21]) == (0, 21)  # nothing after it
+
+
 def test_an_answer_span_never_crosses_a_paragraph_break():
     from tokenizers import Tokenizer
 

@@ -92,7 +92,7 @@ def collect(args) -> None:
             passage = store.text(hit.passage)
             same = turn.source is not None and doc["source"] == turn.source
             _, spans = store.sentences(hit.passage)
-            hs, he = reading_sentence(spans, reading)
+            hs, he = reading_sentence(spans, reading, passage)
             phrase = passage[reading.start : reading.end]
             if turn.spans:
                 label = same and covers(start, end, turn.spans)

@@ -21,7 +21,7 @@ from .question import Query
 from .ranker import ANSWER_SIGNALS, Ranker, answer_signals, load_ranker
 from .reading import Reading
 from .search import Hit, passage_view
-from .signals import PASSAGE_SIGNALS, PassageView, sentence_signals
+from .signals import PASSAGE_SIGNALS, PassageView, is_label, sentence_signals
 
 __all__ = [
     "Citation",
@@ -265,9 +265,10 @@ def best_sentence(query: Query, view: PassageView, ranker: Ranker | None = None)
     return int(spans[best][0]), int(spans[best][1])
 
 
-def reading_sentence(spans: np.ndarray, reading: Reading) -> tuple[int, int]:
+def reading_sentence(spans: np.ndarray, reading: Reading, text: str = "") -> tuple[int, int]:
     """The sentence holding the reader's best span, before its answer was trimmed from it (both sentences,
-    and those between, when it crosses one).
+    and those between, when it crosses one). When that is a heading or a label of the passage `text`
+    ("3.50.3 level property"), the sentence after it comes with it: a heading alone says little.
 
     spans [[0, 20], [21, 50]], a reading at 25-30 -> (21, 50); at 15-25 -> (0, 50)
     """
@@ -276,7 +277,10 @@ def reading_sentence(spans: np.ndarray, reading: Reading) -> tuple[int, int]:
     holding = [i for i, (s, e) in enumerate(spans.tolist()) if s < end and begin < e]
     if not holding:
         return begin, end
-    return int(spans[holding[0]][0]), int(spans[holding[-1]][1])
+    first, last = holding[0], holding[-1]
+    if text and last + 1 < len(spans) and is_label(text[spans[first][0] : spans[last][1]]):
+        last += 1
+    return int(spans[first][0]), int(spans[last][1])
 
 
 def answer_from(
@@ -313,7 +317,7 @@ def answer_from(
         text, spans = view.text, view.spans
         doc = store.document(hit.passage)
         row = store.rows([hit.passage])[0]
-        hs, he = reading_sentence(spans, reading) if _usable(reading) else best_sentence(query, view)
+        hs, he = reading_sentence(spans, reading, text) if _usable(reading) else best_sentence(query, view)
         start, end = int(row["start"]), int(row["end"])
         where = locate(doc.get("structure"), start, end, at=start + hs)  # the section of the highlight
         citation = Citation(doc["title"], doc["source"], doc.get("url"), start, end, *astuple(where))

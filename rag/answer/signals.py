@@ -181,6 +181,15 @@ def _local_weights(terms: set[str], held: Sequence[set[str]]) -> dict[str, float
     return {t: float(np.log(1 + (n - d + 0.5) / (d + 0.5))) for t, d in df.items()}
 
 
+def is_label(sentence: str) -> bool:
+    """Whether a sentence is a heading or a label: eight words or fewer, with no closing punctuation.
+
+    >>> is_label("3.50.3 level property"), is_label("If level is absent, it defaults to warning.")
+    (True, False)
+    """
+    return len(sentence.split()) <= 8 and not _CLOSING.search(sentence)
+
+
 def sentence_signals(query: Query, view: PassageView) -> np.ndarray:
     """One row of SENTENCE_SIGNALS per sentence of the passage, in order."""
     weights, total = query.weights, query.weight_total
@@ -196,7 +205,7 @@ def sentence_signals(query: Query, view: PassageView) -> np.ndarray:
             len(q_bigrams & _bigrams(terms)) / len(q_bigrams) if q_bigrams else 0.0,
             float(bool(query.wanted and query.wanted.search(sentence))),
             float(sentence.rstrip().endswith("?")),
-            float(len(sentence.split()) <= 8 and not _CLOSING.search(sentence)),
+            float(is_label(sentence)),
             float(i == 0),
             float(np.log1p(len(sentence.split()))),
             0.0,
