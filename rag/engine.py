@@ -245,13 +245,14 @@ class Engine:
             store = scoped(store, within)
         query = Query.read(question, self.question_vector(question), store.idf)
         context = follow_up_context(query, history)
-        previous, source, named = self._previous_answer(history, within) if context else ("", None, "")
+        previous = self._previous_answer(history, within) if context else None
         read_as = question  # what the reader reads: a follow-up's "she" as the person the answer before named
         if context:
-            context = follow_up_context(query, history, previous)
-            store = self._same_article(store, question, source)
-            asked = [h for h in history if isinstance(h, str) and h.strip()][-1]
-            read_as = with_referent(question, asked, named) or question
+            first = previous.results[0] if previous else None
+            context = follow_up_context(query, history, first.highlight if first else "")
+            store = self._same_article(store, question, first.citation.source if first else None)
+            if previous and previous.phrase:
+                read_as = with_referent(question, previous.question, previous.phrase.text) or question
         depth = max(CANDIDATES, 4 * k)  # as for k passages: the spare ones do not change the first k
         wanted = max(k + SPARE, READ_DEPTH)
         if context:
@@ -271,7 +272,7 @@ class Engine:
             query,
             hits,
             query.vector,
-            bool(previous),
+            previous is not None,
             found,
             k=k,
             unmentioned=missing,
@@ -334,24 +335,21 @@ class Engine:
             return [str(d["source"]) for d in store.manifest.documents]
         return scoped(store, within).sources
 
-    def _previous_answer(self, history: Sequence[str], within: Sequence[str] = ()) -> tuple[str, str | None, str]:
-        """The sentence shown first for the previous question, its article and its answer phrase, if it was
-        answered: what "he" or "it" refers to, and where.
+    def _previous_answer(self, history: Sequence[str], within: Sequence[str] = ()) -> Answer | None:
+        """The answer to the previous question, if it was answered: its first passage's sentence, article and
+        phrase say what "he" or "it" refers to, and where.
 
         The previous question is asked again, with at most FOLLOW_UP_DEPTH questions before it, so a
         follow-up costs a few more model calls, not one per turn of the conversation.
         """
         earlier = [h for h in history if isinstance(h, str) and h.strip()][-FOLLOW_UP_DEPTH - 1 :]
         if not earlier:
-            return "", None, ""
+            return None
         try:
             previous = self.ask(earlier[-1], k=1, history=earlier[:-1], within=within)
         except InputError:
-            return "", None, ""
-        if not (previous.answered and previous.results):
-            return "", None, ""
-        first = previous.results[0]
-        return first.highlight, first.citation.source, previous.phrase.text if previous.phrase else ""
+            return None
+        return previous if previous.answered and previous.results else None
 
     @staticmethod
     def _same_article(store: ReadableStore, question: str, source: str | None) -> ReadableStore:
