@@ -337,8 +337,8 @@ def format_answer(answer, explain: bool = False) -> str:
 
     if answer.answered:
         lines = _lead_lines(answer, mark)
-    elif why_not_answered(answer):  # why: names no article mentions, or a sentence saying the opposite
-        lines = [f"{answer.confidence}. {why_not_answered(answer)} {_CLOSEST}"]
+    elif reason := why_not_answered(answer):  # names no article mentions, or a sentence saying the opposite
+        lines = [f"{answer.confidence}. {reason} {_CLOSEST}"]
     else:
         lines = [f"{answer.confidence}: {_LOW_CONFIDENCE}"]
     lines += ["", "Passages:" if answer.answered else ""]
