@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from ..index.keyword import STOPWORDS_EN
+
 __all__ = ["opposite"]
 
 _PAIRS = """
@@ -36,10 +38,7 @@ for _pair in _PAIRS.split(","):
     _OPPOSITES.setdefault(_a, set()).add(_b)
     _OPPOSITES.setdefault(_b, set()).add(_a)
 
-_STOP = frozenset(
-    "a an and are as at be but by for from if in into is it its no not of on or such than that the their then "
-    "there these they this to was were will with".split()
-)
+_STOP = STOPWORDS_EN | {"from", "its", "than", "were"}  # the keyword index's stop words, and a few more
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _NEGATING = ("non-", "non", "un", "in", "im", "il", "ir", "dis")  # prefixes: "unencrypted", "non-binary"
 _NEGATIONS = frozenset("not no never nor non t".split())  # "t": the end of "didn't" as the words split

@@ -76,11 +76,10 @@ def passage_spans(
         return text[sent.end - 1] == ":"
 
     # the last sentence of each sentence's section, in a text with headings (the last before a heading or the end)
-    section_end = list(range(len(sents)))  # without headings, unused
-    if heads:
-        for k in range(len(sents) - 2, -1, -1):
-            if not in_heading(sents[k + 1]):
-                section_end[k] = section_end[k + 1]
+    section_end = list(range(len(sents))) if heads else []
+    for k in range(len(section_end) - 2, -1, -1):
+        if not in_heading(sents[k + 1]):
+            section_end[k] = section_end[k + 1]
 
     passages: list[tuple[int, int]] = []
     i = 0
@@ -89,9 +88,8 @@ def passage_spans(
         while j + 1 < len(sents):
             nxt = sents[j + 1]
             if nxt.end - start > size or (nxt.paragraph != sents[j].paragraph and sents[j].end - start >= size // 2):
-                end = section_end[j + 1]
-                if heads and sents[end].end - start <= size + size // 4:
-                    j = end  # the last few lines of a section stay with it, rather than lead the next one
+                if section_end and sents[section_end[j + 1]].end - start <= size + size // 4:
+                    j = section_end[j + 1]  # the last few lines of a section stay with it, rather than lead the next
                 break
             j += 1
         if j + 1 < len(sents):
