@@ -369,7 +369,8 @@ def _lead_lines(answer, mark) -> list[str]:
     c = lead.result.citation
     if lead.phrase is not None and lead.mark is not None:
         a, b = lead.mark
-        top = f"{answer.confidence}: {one_line(lead.phrase)}"
+        # a phrase across a line break reads as one line
+        top = f"{answer.confidence}: {one_line(' '.join(lead.phrase.split()))}"
         sentence = printable(lead.sentence[:a]) + mark(printable(lead.sentence[a:b])) + printable(lead.sentence[b:])
         lines = [top, "    " + " ".join(sentence.split())]
     else:

@@ -95,6 +95,17 @@ def test_the_cli_leads_with_the_phrase_its_sentence_and_citation_then_passages_t
     assert "(score 0.500)" in format_answer(answered_with_phrase(), explain=True)
 
 
+def test_a_phrase_across_a_line_break_is_printed_on_one_line():
+    r1 = make(
+        1, "The chart measures 7 feet\n    1 inch across. It is old.", "The chart measures 7 feet\n    1 inch across."
+    )
+    at = r1.text.index("7 feet")
+    phrase = Phrase(r1.text[at : at + 17], 1, at, at + 17, "a.txt", 100 + at, 117 + at, 0.9)
+    lines = format_answer(Answer("How long is it?", True, [r1], phrase=phrase, margin=2.5)).splitlines()
+    assert lines[0] == "Answer found: 7 feet 1 inch"
+    assert lines[1] == "    The chart measures »7 feet 1 inch« across."
+
+
 def test_the_cli_leads_with_the_best_sentence_without_a_phrase_and_says_when_not_answered():
     answer = replace(answered_with_phrase(), phrase=None, margin=0.4)
     lines = format_answer(answer).splitlines()
