@@ -17,7 +17,8 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # 2: no passage ends with a heading, and none parts a line ending in ":" from what it introduces;
 # 3: a passage that starts with a heading repeats nothing of the section before it, and the last lines of a
 # section stay with it (up to a quarter over the size) rather than lead the next section's passage.
-CHUNKING_RULE = 3
+# 4: so do the last lines of a text without headings.
+CHUNKING_RULE = 4
 
 # Environment variable -> (field name, type)
 _ENV = {

@@ -37,7 +37,7 @@ def test_passages_respect_size_and_overlap_on_a_real_article():
     text = (CORPUS / "rust-in-the-linux-kernel.txt").read_text()
     spans = passage_spans(text, 600, 120)
     assert len(spans) > 10
-    assert all(e - s <= 600 for s, e in spans)
+    assert all(e - s <= 600 for s, e in spans[:-1]) and spans[-1][1] - spans[-1][0] <= 750  # the last takes the end
     overlaps = [a_end - b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False) if b_start < a_end]
     assert overlaps and all(o <= 120 for o in overlaps)
 
@@ -50,8 +50,19 @@ def test_long_sentence_is_cut_at_white_space():
 
 
 def test_a_passage_stops_at_a_paragraph_once_half_full():
-    text = "First paragraph has one sentence here.\n\nSecond one is separate."
+    text = "First paragraph has one sentence here.\n\nSecond one is separate.\n\nA third paragraph, somewhat longer."
     assert passage_spans(text, 70, 0) == [(0, 38), (40, len(text))]
+
+
+def test_the_last_lines_of_a_text_stay_with_the_passage_before_them():
+    # a one-page transcript: the names after "APPEARANCES:" belong with the case they appear in
+    text = (
+        "IN THE SUPREME COURT OF THE UNITED STATES\n\nNORA VANCE, Petitioner v. ALAN REED, Respondent.\n\n"
+        "The matter came on for oral argument before the Court on Tuesday, March 3, 2009.\n\n"
+        "APPEARANCES:\n\nJOHN ROE, ESQ.; on behalf of the Respondent."
+    )
+    assert passage_spans(text, 200, 0) == [(0, len(text))]  # within a quarter over the size: one passage
+    assert len(passage_spans(text, 150, 0)) == 2  # beyond it: cut as before
 
 
 def test_a_passage_never_ends_with_a_heading_the_next_one_starts_with_it():

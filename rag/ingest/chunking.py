@@ -49,7 +49,7 @@ def passage_spans(
     A passage ends early at a paragraph break once it is half full, and never
     with a heading (`headings`: their spans in `text`), which starts the next
     passage instead; where it would end a few lines before the end of its
-    section, it takes them too, up to a quarter over `size`. The next passage
+    section (or of the text), it takes them too, up to a quarter over `size`. The next passage
     repeats trailing sentences of the previous one (up to `overlap`
     characters, same paragraph only, never in front of a heading), starting
     no later than a sentence that introduces what follows it (ending in a
@@ -75,8 +75,8 @@ def passage_spans(
         """A sentence that introduces what follows it ("-N, --no-fuzzy:", "as follows:")."""
         return text[sent.end - 1] == ":"
 
-    # the last sentence of each sentence's section, in a text with headings (the last before a heading or the end)
-    section_end = list(range(len(sents))) if heads else []
+    # the last sentence of each sentence's section (the last before a heading or the end of the text)
+    section_end = list(range(len(sents)))
     for k in range(len(section_end) - 2, -1, -1):
         if not in_heading(sents[k + 1]):
             section_end[k] = section_end[k + 1]
@@ -88,7 +88,7 @@ def passage_spans(
         while j + 1 < len(sents):
             nxt = sents[j + 1]
             if nxt.end - start > size or (nxt.paragraph != sents[j].paragraph and sents[j].end - start >= size // 2):
-                if section_end and sents[section_end[j + 1]].end - start <= size + size // 4:
+                if sents[section_end[j + 1]].end - start <= size + size // 4:
                     j = section_end[j + 1]  # the last few lines of a section stay with it, rather than lead the next
                 break
             j += 1
