@@ -113,6 +113,46 @@ def test_a_question_asking_the_opposite_of_what_the_article_says_is_not_answered
     assert not any(r.answers for r in answer.results)
 
 
+NEWS = """Quillpack NEWS - user visible changes
+
+version 3.2 - Ada Brandt, 2024-06-02
+
+* Faster listing of large archives.
+
+* Fix a crash when extracting sparse files.
+Bug introduced with the addition of sparse file support in 2.9.
+
+version 3.1 - Ada Brandt, 2024-01-15
+
+* Support for brotli compression
+
+New option '--brotli' makes quillpack compress with brotli.
+
+* Archives can now be signed with the new '--sign' option.
+
+version 3.0 - Ada Brandt, 2023-09-30
+
+* Drop support for the old archive format.
+"""
+
+
+def test_a_question_asking_which_release_is_answered_by_the_release_heading(tmp_path, real_embedder):
+    from rag.config import Settings
+    from rag.engine import Engine
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "NEWS.txt").write_text(NEWS, encoding="utf-8")
+    engine = Engine(Settings(corpus=tmp_path / "corpus", index=tmp_path / "index"), embedder=real_embedder)
+    engine.update()
+    answer = engine.ask("Which quillpack release added brotli compression?")
+    assert answer.phrase is not None and answer.phrase.text == "3.1"  # the heading's, though no line names it
+    assert NEWS[answer.phrase.start : answer.phrase.end] == "3.1"
+    assert "brotli" in answer.results[0].highlight
+    # a line that names its own release answers for itself
+    answer = engine.ask("Which release introduced sparse file support?")
+    assert answer.phrase is not None and answer.phrase.text == "2.9"
+
+
 @pytest.mark.both_stores
 def test_off_topic_question_is_not_answered(real_engine):
     answer = real_engine.ask("What is the capital city of Australia?")

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import EmptyQuestionError, InputError
 from ..index.keyword import tokenize
+from .releases import ASKS_RELEASE
 
 __all__ = ["Query", "wanted_answer", "clean_question", "follow_up_context", "with_referent", "MAX_QUESTION_CHARS"]
 
@@ -32,7 +33,7 @@ _ANSWER_TYPES = [
         re.compile(r"\b(?:how (?:many|much|big|large|long)|what (?:share|fraction|percentage|proportion))\b", re.I),
         re.compile(r"\d"),
     ),
-    (re.compile(r"^\s*(?:in )?(?:which|what)\s+(?:\w+\s+)?(?:version|release)\b", re.I), re.compile(r"\b\d+\.\d+\b")),
+    (ASKS_RELEASE, re.compile(r"\b\d+\.\d+\b")),
 ]
 
 

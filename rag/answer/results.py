@@ -20,6 +20,7 @@ from .opposites import opposite
 from .question import Query
 from .ranker import ANSWER_SIGNALS, Ranker, answer_signals, load_ranker
 from .reading import Reading
+from .releases import asks_release, heading_version, names_its_release
 from .search import Hit, passage_view
 from .signals import PASSAGE_SIGNALS, PassageView, is_label, sentence_signals
 
@@ -148,7 +149,7 @@ class Lead:
     result: Result
 
 
-_SENTENCE_END = re.compile(r"[.!?][\"”’)\]]*\s+")
+_SENTENCE_END = re.compile(r"[.!?][\"”’)\]]*\s+|\n")  # a line break ends a sentence too, as in chunking
 
 
 def sentence_around(result: Result, start: int, end: int) -> tuple[int, int]:
@@ -310,6 +311,7 @@ def answer_from(
     margins = answer_margins(hits[:k], readings) if hits else []  # the best reading of all passages read
     answered = bool(hits) and not unmentioned and (on_topic or (margins[0] is not None and margins[0] >= 0))
     results = []
+    release: tuple[int, int] | None = None  # the first passage's answer, when it is its heading's version
     for rank, (hit, reading) in enumerate(zip(hits, readings, strict=True), 1):
         view = passage_view(
             store, hit.passage, sentence_vector, hit.dense_score, hit.coverage, hit.dense_rank, hit.keyword_rank
@@ -319,6 +321,12 @@ def answer_from(
         row = store.rows([hit.passage])[0]
         hs, he = reading_sentence(spans, reading, text) if _usable(reading) else best_sentence(query, view)
         start, end = int(row["start"]), int(row["end"])
+        # release notes: the version is in the heading of the line that matches, unless the reader's line says it
+        if rank == 1 and asks_release(question) and not names_its_release(question, text[hs:he], doc["title"]):
+            matching = best_sentence(query, view)
+            release = heading_version(doc.get("structure"), start, text, matching)
+            if release is not None:
+                hs, he = matching
         where = locate(doc.get("structure"), start, end, at=start + hs)  # the section of the highlight
         citation = Citation(doc["title"], doc["source"], doc.get("url"), start, end, *astuple(where))
         margin = margins[rank - 1] if rank <= len(margins) else None
@@ -331,7 +339,7 @@ def answer_from(
     if contrary:  # the best sentence says the opposite of what was asked: another question's answer
         answered = False
         shown = [replace(r, answers=False) for r in shown]
-    phrase = _phrase(shown[0], readings[0]) if answered else None
+    phrase = _phrase(shown[0], readings[0], release) if answered else None
     margin = margins[0] if margins else None
     return Answer(
         question,
@@ -390,16 +398,18 @@ def _usable(reading: Reading | None) -> TypeGuard[Reading]:
     return reading is not None and reading.end > reading.start
 
 
-def _phrase(result: Result, reading: Reading | None) -> Phrase | None:
-    """The first passage's span as the answer phrase, with its offsets in the article."""
+def _phrase(result: Result, reading: Reading | None, span: tuple[int, int] | None = None) -> Phrase | None:
+    """The first passage's span as the answer phrase, with its offsets in the article: the reader's, or
+    `span` where another rule found the answer (a release's version in its heading)."""
     if not _usable(reading):
         return None
     assert reading is not None  # usable
-    text = result.text[reading.start : reading.end]
-    start = result.citation.start + reading.start
+    a, b = span or (reading.start, reading.end)
+    text = result.text[a:b]
+    start = result.citation.start + a
     score = 1.0 / (1.0 + math.exp(-max(min(reading.score, 30.0), -30.0)))
     source = result.citation.source
-    return Phrase(text, result.rank, reading.start, reading.end, source, start, start + len(text), score)
+    return Phrase(text, result.rank, a, b, source, start, start + len(text), score)
 
 
 def _explain(hit: Hit, reading: Reading | None = None) -> dict:
