@@ -189,6 +189,16 @@ def test_markdown_table_rows_name_their_cells_by_the_header_row():
     assert "Setting | Default\nSetting: SQLITE_MAX_LENGTH | Default: 1000000000\nSetting: SQLITE_MAX_COLUMN" in text
 
 
+def test_an_html_table_written_into_markdown_is_read_row_by_row_under_its_header():
+    page = b"# Budget\n\nHow the year's budget breaks down:\n\n<table>\n  <tr>\n    <th>Expense</th>\n"
+    page += b"    <th>Cost</th>\n  </tr>\n  <tr>\n    <th style='font-weight: normal'>Staffing</th>\n"
+    page += b"    <th style='font-weight: normal'>$1.2M</th>\n  </tr>\n</table>\n\nStaffing costs the most.\n"
+    r = read(".md", page, "budget.md")
+    assert "Expense | Cost\nExpense: Staffing | Cost: $1.2M\n\nStaffing costs the most." in r.text
+    at = r.text.index("Expense | Cost")
+    assert (at, 5) in r.lines  # cited at the line the table starts on
+
+
 def test_markdown_title_is_the_first_real_heading():
     r = read(".md", MARKDOWN.split(b"---\n", 2)[2], "a.md")
     assert r.meta["title"] == "Normans"

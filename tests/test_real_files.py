@@ -237,6 +237,30 @@ def test_gutenberg_paragraphs_are_joined_and_verse_keeps_its_lines():
     assert [(level, t) for _, level, t in r.headings] == [(1, "CHAPTER I.")]
 
 
+def test_a_plain_text_list_of_contents_without_leaders_is_dropped_and_a_table_of_numbers_kept():
+    text = (
+        "LIST OF ILLUSTRATIONS.\n\n"
+        "Fig. 1. A potter at her wheel                 12\n"
+        "     2. Kilns of the river valley,\n"
+        "          seen from the north                 19\n"
+        "     3. Glazes of the first period            27\n"
+        "     4. The drying sheds                      31\n"
+        "     5. Marks of the Hollins workshop         40\n\n"
+        "CHAPTER I.\n\n"
+        "The kilns of the valley were fired twice a year, and each firing took\n"
+        "three days and nights, the potters sleeping by the fire in turns.\n\n"
+        "   Year        Kilns\n"
+        "   1850           12\n"
+        "   1860           19\n"
+        "   1870           27\n"
+        "   1880           31\n"
+    )
+    r = read(".txt", text.encode(), "pottery.txt")
+    assert "potter at her wheel" not in r.text and "drying sheds" not in r.text  # the list's words are the figures'
+    assert "each firing took three days" in r.text
+    assert "1870           27" in r.text  # a table of figures, not of titles: kept
+
+
 def test_a_rendered_man_page_loses_its_terminal_codes_and_keeps_terms_with_their_descriptions():
     page = (
         "LESS(1)                                                                LESS(1)\n\n\n\n"

@@ -38,13 +38,14 @@ __all__ = [
     "read_epub",
 ]
 
-READER_VERSION = 7  # 1: text as extracted by BeautifulSoup and pypdf; 2: rendered blocks with structure;
+READER_VERSION = 8  # 1: text as extracted by BeautifulSoup and pypdf; 2: rendered blocks with structure;
 # 3: phrase elements of web pages (inline code, quotes, times) kept inside their sentence; code blocks unindented;
 # 4: declared and detected encodings; plain text as paragraphs without page furniture; definition lists as
 # "term: description"; headings without permalink signs; EPUBs with missing parts;
 # 5: numbered questions of plain-text FAQs as headings, long or wrapped in two lines; what a colon
 # introduces is a heading only when numbered or underlined; 6: a release line of a NEWS file ("version 1.31 - ...")
-# as a heading; 7: a page that starts with a numbered, named or release heading is not joined to the page before
+# as a heading; 7: a page that starts with a numbered, named or release heading is not joined to the page before;
+# 8: HTML written into Markdown read as the HTML reader reads it (tables row by row under their header)
 
 READERS: dict[str, Callable[[bytes, str], Reading]] = {
     ".txt": read_text,

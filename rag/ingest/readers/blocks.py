@@ -87,6 +87,7 @@ class Builder:
         self.headings: list[tuple[int, int, str]] = []
         self.pages: list[int] = []
         self.lines: list[tuple[int, int]] = []
+        self.next_line: int | None = None  # the source line of the next block, when its adder does not say
 
     @property
     def text(self) -> str:
@@ -110,6 +111,8 @@ class Builder:
         if not text.strip():
             return None
         at = self._start(tight)
+        if line is None:
+            line, self.next_line = self.next_line, None
         if line is not None:
             self.lines.append((at, line))
         self._parts.append(text)

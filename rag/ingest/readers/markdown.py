@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from .blocks import Builder, Reading, fold, is_back_matter, table_row, with_byline
+from .markup import add_blocks
 from .text import decode, split_front_matter
 
 __all__ = ["read_markdown"]
@@ -99,7 +100,7 @@ def _render(tokens, b: Builder) -> None:
         elif kind in ("fence", "code_block"):
             b.add(tok.content.rstrip("\n"), line=_line(tok) + (kind == "fence"))
         elif kind == "html_block":
-            b.paragraph(_html_text(tok.content), line=_line(tok))
+            _html_block(tok.content, b, line=_line(tok))
 
 
 def _line(tok) -> int:
@@ -144,11 +145,16 @@ def _inline(inline) -> tuple[str, list[int]]:
     return "".join(parts), breaks
 
 
-def _html_text(html: str) -> str:
+def _html_block(html: str, b: Builder, line: int) -> None:
+    """HTML written into the Markdown, read as the HTML reader reads a page: a table row by row under its
+    header, a list item by item, paragraphs and headings as blocks."""
     import lxml.html
     from lxml.etree import ParserError
 
     try:
-        return lxml.html.fragment_fromstring(html, create_parent="div").text_content()
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (ParserError, ValueError):
-        return ""
+        return
+    b.next_line = line
+    add_blocks(root, b)
+    b.next_line = None

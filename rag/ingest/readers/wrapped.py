@@ -16,8 +16,9 @@ the layout alone:
   is a term: "term: description";
 - the first and last lines of pages that repeat from page to page (numbers
   aside), "[Page N]" footers, form feeds, a man page's "LESS(1) ... LESS(1)"
-  lines and a table of contents' entries ("2. Definitions ...... 3") are
-  dropped, and a paragraph cut by a page break is joined again;
+  lines and a table of contents' entries ("2. Definitions ...... 3", or
+  "6. Birch-bark record       185" in a block of such lines) are dropped,
+  and a paragraph cut by a page break is joined again;
 - headings: numbered ("3.1. Foo", "Appendix A. Bar"), underlined ("Foo" over
   "==="), and short lines standing alone to the left of indented text or in
   capitals.
@@ -49,6 +50,8 @@ _RELEASE = re.compile(r"^(?:version|release|v)\s*\d+(?:\.\d+)+\b", re.I)
 _BULLET = re.compile(r"^(?:[-*•+o·]|\d{1,3}[.)]|\(?[a-zA-Z0-9]{1,3}\)|\[\d+\])\s+\S")
 _LEADERS = re.compile(r"\.{4,}\s*\d+\s*$|\s{2,}\d+\s*$")
 _WORD = re.compile(r"\S+")
+# An entry of a list of contents without leaders: a title with a word in it, a gap, a page number.
+_CONTENTS_LINE = re.compile(r"^\s*\S.*?[^\W\d_]{3}.*?\S {2,}(\d{1,4}|[ivxlc]{1,7})\s*$", re.I)
 _SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 _COLUMNS = re.compile(r"\S {4,}\S")  # a gap between columns, not a justified space
 
@@ -98,6 +101,7 @@ def _drop_furniture(lines: list[str]) -> list[tuple[int, str, bool]]:
     man = _MAN_HEAD.match(first)
     if man:  # a man page's head ("LESS(1)  ...  LESS(1)") and foot ("2009-07-06   LESS(1)")
         drop |= {i for i, line in enumerate(lines) if line.strip().endswith(man.group(1)) and _COLUMNS.search(line)}
+    drop |= _contents_lists(lines)
     breaks = {page[0] for page in pages[1:] if page}
     out: list[tuple[int, str, bool]] = []
     pending_break = False
@@ -110,6 +114,26 @@ def _drop_furniture(lines: list[str]) -> list[tuple[int, str, bool]]:
         if line.strip():
             pending_break = False
     return out
+
+
+def _contents_lists(lines: list[str]) -> set[int]:
+    """Lines of the blocks that are a list of contents or of illustrations laid out without dot leaders:
+    titles, each with its page number at the end after a gap ("6. Birch-bark record    185"), the numbers
+    rising. A block of at least four such entries that make half its lines or more; the lines between
+    them carry on a title ("Fig. 10. Diagram of Midewigan" / "  of the first degree    188")."""
+    found: set[int] = set()
+    block: list[int] = []
+    for i, line in enumerate([*lines, ""]):
+        if line.strip():
+            block.append(i)
+            continue
+        entries = [m for m in (_CONTENTS_LINE.match(lines[k]) for k in block) if m]
+        pages = [int(m.group(1)) for m in entries if m.group(1).isdigit()]
+        rising = sum(b >= a for a, b in zip(pages, pages[1:], strict=False))
+        if len(entries) >= 4 and 2 * len(entries) >= len(block) and 5 * rising >= 4 * (len(pages) - 1):
+            found.update(block)
+        block = []
+    return found
 
 
 def _running(lines: list[str], found: list[int]) -> bool:
