@@ -51,7 +51,9 @@ _BULLET = re.compile(r"^(?:[-*•+o·]|\d{1,3}[.)]|\(?[a-zA-Z0-9]{1,3}\)|\[\d+\]
 _LEADERS = re.compile(r"\.{4,}\s*\d+\s*$|\s{2,}\d+\s*$")
 _WORD = re.compile(r"\S+")
 # An entry of a list of contents without leaders: a title with a word in it, a gap, a page number.
-_CONTENTS_LINE = re.compile(r"^\s*\S.*?[^\W\d_]{3}.*?\S {2,}(\d{1,4}|[ivxlc]{1,7})\s*$", re.I)
+_CONTENTS_PAGE = re.compile(r"(?<=\S) {2,}(\d{1,4}|[ivxlc]{1,7})\s*$", re.I)
+_TITLE_WORD = re.compile(r"[^\W\d_]{3}")
+_CONTENTS_LINE_CHARS = 120  # a longer line is no entry (and is not searched)
 _SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 _COLUMNS = re.compile(r"\S {4,}\S")  # a gap between columns, not a justified space
 
@@ -127,13 +129,21 @@ def _contents_lists(lines: list[str]) -> set[int]:
         if line.strip():
             block.append(i)
             continue
-        entries = [m for m in (_CONTENTS_LINE.match(lines[k]) for k in block) if m]
+        entries = [m for m in (_contents_entry(lines[k]) for k in block) if m]
         pages = [int(m.group(1)) for m in entries if m.group(1).isdigit()]
         rising = sum(b >= a for a, b in zip(pages, pages[1:], strict=False))
         if len(entries) >= 4 and 2 * len(entries) >= len(block) and 5 * rising >= 4 * (len(pages) - 1):
             found.update(block)
         block = []
     return found
+
+
+def _contents_entry(line: str) -> re.Match | None:
+    """The page number of a line that reads as an entry of a list of contents, if it does."""
+    if len(line) > _CONTENTS_LINE_CHARS:
+        return None
+    page = _CONTENTS_PAGE.search(line)
+    return page if page and _TITLE_WORD.search(line, 0, page.start()) else None
 
 
 def _running(lines: list[str], found: list[int]) -> bool:
