@@ -8,6 +8,7 @@ engine.ask("Who led Rust for Linux?") # -> Answer
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .answer.names import article_terms, unmentioned, unwritten, versions
-from .answer.question import Query, clean_question, follow_up_context, with_referent
+from .answer.question import Query, asks_about_the_article, clean_question, follow_up_context, with_referent
 from .answer.ranker import load_ranker
 from .answer.reading import Reader, Reading, load_reader
 from .answer.results import Answer, answer_from
@@ -48,6 +49,7 @@ EXAMPLES_FILE = ".questions"  # in the corpus folder: example questions, one per
 READ_DEPTH = 10  # leading passages the reader reads for the answer phrase and re-orders, at most
 READ_FIRST = 1  # passages read first; the rest of READ_DEPTH only when none of these answers surely
 PHRASE_PASSAGES = 50  # passages that best match a name of several words, searched for its words together
+OPENING = 3  # first passages of an article read for a question about the article itself (who wrote it, when)
 SURE = 2.0  # a reader score that ends the reading (training/fit_reading.py measures the choice)
 
 
@@ -264,6 +266,8 @@ class Engine:
             hits = search(store, query, wanted, candidates_per_retriever=depth)
         # A follow-up's own words are few ("when did he start?"): read it, but keep the conversation's order.
         hits, found = self._read(read_as, store, hits, reorder=not context)
+        if context and hits and asks_about_the_article(question):
+            hits, found = self._title_page_first(read_as, store, hits, found, query.wanted)
         # A follow-up to a question the articles answered stays on their subject, though its own words are few.
         missing, closest = self._unmentioned(question, whole, store, hits)
         return answer_from(
@@ -321,6 +325,34 @@ class Engine:
         )
         rest = hits[len(read) :]
         return [read[i] for i in order] + rest, [found[i] for i in order] + [None] * len(rest)
+
+    def _title_page_first(
+        self,
+        question: str,
+        store: ReadableStore,
+        hits: list[Hit],
+        found: list[Reading | None],
+        wanted: re.Pattern | None,
+    ) -> tuple[list[Hit], list[Reading | None]]:
+        """A follow-up asking who wrote the article it is about, or when it came out, is answered by its title
+        page or by-line: the best read of its first OPENING passages comes first when the reader's answer in it
+        is of the kind asked for (a name, a date) or the reader prefers it, second otherwise."""
+        if self.reader is None or not isinstance(store, Within) or len(store.documents) != 1:
+            return hits, found
+        ids = store.opening(store.documents[0], OPENING)
+        readings = self.reader.read(question, [store.text(i) for i in ids])
+        spans = [store.text(i)[r.start : r.end] for i, r in zip(ids, readings, strict=True)]
+        kind = [wanted is not None and bool(wanted.search(span)) for span in spans]  # a name, a date, as asked
+        best = max(range(len(ids)), key=lambda j: (kind[j], readings[j].score), default=None)
+        if best is None or ids[best] == hits[0].passage:
+            return hits, found
+        passage, reading = ids[best], readings[best]
+        hit = next((h for h in hits if h.passage == passage), None) or Hit(passage, hits[0].score, None, None, 0.0, 0.0)
+        kept = [(h, f) for h, f in zip(hits, found, strict=True) if h.passage != passage]
+        first = found[0].score if found[0] is not None else float("-inf")
+        at = 0 if kind[best] or reading.score > first else 1
+        kept.insert(at, (hit, reading))
+        return [h for h, _ in kept], [f for _, f in kept]
 
     def _named_articles(self, store: ReadableStore) -> frozenset[str]:
         """The terms of `store`'s article titles, file names and authors (names.article_terms), made once a store."""

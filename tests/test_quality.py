@@ -153,6 +153,71 @@ def test_a_question_asking_which_release_is_answered_by_the_release_heading(tmp_
     assert answer.phrase is not None and answer.phrase.text == "2.9"
 
 
+SPEC = """Quillpack Archive Format Version 3.0
+
+Committee Specification
+
+12 March 2024
+
+Editors:
+
+Ada Brandt, Quillworks
+
+Tobias Lind, Quillworks
+
+1 Introduction
+
+This specification defines the Quillpack archive format. An archive made to this specification holds files, \
+their names and their times. A reader of this specification should know how files are stored on a disk.
+
+2 File names
+
+A Quillpack archive file should have the extension .qpk. A tool that writes an archive under another name \
+should warn its user, since other tools of this specification look for that extension.
+
+3 Members
+
+Each member of an archive starts with a header of 512 bytes. The header holds the member's name, its size and \
+the time it was last changed. The data of the member follows its header, padded to a multiple of 512 bytes.
+
+4 Compression
+
+An archive may be compressed as a whole. This specification names three methods: none, deflate and brotli. \
+A tool that reads archives made to this specification must read all three.
+
+5 Signatures
+
+An archive may end with a signature over all of its members. The signature names the key that made it, and \
+this specification leaves the choice of algorithm to the tools that use it.
+
+6 Editing archives
+
+A tool that edited an archive made to this specification writes a new header for each member it changed. \
+Members edited in place keep their place in the archive; this specification does not say who may edit them.
+
+7 Dates
+
+Every date this specification carries in a header is written as year, month and day. A version of a tool \
+that wrote an archive records its own version and the date it wrote the archive.
+"""
+
+
+@pytest.mark.both_stores
+def test_a_follow_up_asking_who_edited_the_article_is_answered_from_its_title_page(settings, real_embedder):
+    from rag.engine import Engine
+
+    (settings.corpus / "quillpack-spec.txt").write_text(SPEC, encoding="utf-8")
+    engine = Engine(settings, embedder=real_embedder)
+    engine.update()
+    history = ["What file extension should a Quillpack archive have?"]
+    assert engine.ask(history[0]).results[0].citation.source == "quillpack-spec.txt"
+    answer = engine.ask("Who edited that specification?", history=history)
+    first = answer.results[0]
+    assert first.citation.source == "quillpack-spec.txt" and "Ada Brandt" in first.text  # the title page
+    answer = engine.ask("And what date does this version carry?", history=history)
+    assert "12 March 2024" in answer.results[0].text
+
+
 @pytest.mark.both_stores
 def test_off_topic_question_is_not_answered(real_engine):
     answer = real_engine.ask("What is the capital city of Australia?")

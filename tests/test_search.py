@@ -145,6 +145,34 @@ def test_a_follow_up_saying_he_or_she_is_read_with_the_name_a_who_question_was_a
     assert with_referent("Where was he born?", "Who won?", "the 1961 team") is None  # not a name
 
 
+@pytest.mark.parametrize(
+    ("question", "about_the_article"),
+    [
+        ("Who edited that specification?", True),
+        ("Who wrote that post?", True),
+        ("Who is the author of this book?", True),
+        ("When was it first published?", True),
+        ("And what date does this version carry?", True),
+        ("When was the paper published?", True),
+        ("Who wrote the letter?", False),  # a letter in the story, not the article
+        ("When was the treaty signed?", False),
+        ("Who edited the film that won?", False),
+    ],
+)
+def test_a_follow_up_about_the_article_itself_is_told_from_one_about_its_text(question, about_the_article):
+    from rag.answer.question import asks_about_the_article
+
+    assert asks_about_the_article(question) == about_the_article
+
+
+def test_a_follow_up_starting_with_and_still_says_what_kind_of_answer_it_wants():
+    from rag.answer.question import wanted_answer
+
+    pattern = wanted_answer("And what date does this version carry?")
+    assert pattern is not None and pattern.search("12 March 2024")
+    assert wanted_answer("And who did she marry?") is wanted_answer("Who did she marry?")
+
+
 def test_follow_up_context_reads_the_previous_answer_between_the_questions():
     query = _query("Who paid for his work?")
     context = follow_up_context(query, ["Who led it?"], "Miguel Ojeda led these efforts.")

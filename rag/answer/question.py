@@ -18,7 +18,15 @@ from ..errors import EmptyQuestionError, InputError
 from ..index.keyword import tokenize
 from .releases import ASKS_RELEASE
 
-__all__ = ["Query", "wanted_answer", "clean_question", "follow_up_context", "with_referent", "MAX_QUESTION_CHARS"]
+__all__ = [
+    "Query",
+    "wanted_answer",
+    "clean_question",
+    "follow_up_context",
+    "with_referent",
+    "asks_about_the_article",
+    "MAX_QUESTION_CHARS",
+]
 
 MAX_QUESTION_CHARS = 2000
 
@@ -37,12 +45,16 @@ _ANSWER_TYPES = [
 ]
 
 
+_LEADING_AND = re.compile(r"^\W*(?:and|but|so|then)\s+", re.I)
+
+
 def wanted_answer(question: str) -> re.Pattern | None:
     """A pattern for what the question asks for (a date, a name, a number), if it says.
 
     >>> wanted_answer("When did it ship?").search("It shipped in 2022.") is not None
     True
     """
+    question = _LEADING_AND.sub("", question)  # "And when did he start?" asks for a date too
     for asks, pattern in _ANSWER_TYPES:
         if asks.search(question):
             return pattern
@@ -107,6 +119,32 @@ _PARTICLES = frozenset("de da di du van von der den la le bin ibn al".split())
 _HONORIFIC = re.compile(r"^(?:Miss|Mrs?\.?|Ms\.?|Dr\.?|Sir|Lady|Lord|Madame|Mme\.?|Herr|Frau)\s+")
 _WORD_AT = re.compile(r"[\w'’-]+")
 _ASKS_WHO = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:who|whom|whose)\b", re.I)
+
+
+_WRITINGS = r"(?:article|post|paper|book|report|specification|spec|standard|document|guide|manual|essay|study|piece)"
+_THE_ARTICLE = rf"(?:it|this|that|this\s+[\w-]+|that\s+[\w-]+|the\s+{_WRITINGS})"  # "it", "that specification"
+_ABOUT_THE_ARTICLE = re.compile(
+    r"^\W*(?:and\s+|but\s+|so\s+)?(?:"
+    rf"who\s+(?:first\s+)?(?:wrote|authored|edited|published|translated|illustrated|compiled)\s+{_THE_ARTICLE}\W*$"
+    rf"|who\s+(?:is|was|are|were)\s+(?:the\s+)?(?:author|editor|publisher|translator|illustrator)s?\s+of\s+{_THE_ARTICLE}\W*$"
+    rf"|(?:when|in\s+what\s+year|what\s+year|on\s+what\s+date)\s+(?:was|were|is)\s+{_THE_ARTICLE}\s+"
+    r"(?:first\s+)?(?:published|written|released|adopted|issued|approved|posted|printed|dated)\W*$"
+    rf"|what\s+date\s+does\s+{_THE_ARTICLE}\s+(?:carry|bear|have|give)\W*$"
+    r")",
+    re.I,
+)
+
+
+def asks_about_the_article(question: str) -> bool:
+    """Whether a follow-up asks who wrote the article it is about, or when it came out: what its title page
+    or by-line says, not its text.
+
+    >>> [asks_about_the_article(q) for q in ["Who edited that specification?", "When was it first published?"]]
+    [True, True]
+    >>> [asks_about_the_article(q) for q in ["And what date does this version carry?", "Who wrote the letter?"]]
+    [True, False]
+    """
+    return _ABOUT_THE_ARTICLE.search(question) is not None
 
 
 def with_referent(question: str, previous: str, answer: str) -> str | None:

@@ -81,6 +81,10 @@ class ReadableStore(Protocol):
         """Metadata of the document that `rows(...)["doc"]` names."""
         ...
 
+    def opening(self, doc: DocumentEntry, n: int) -> list[int]:
+        """Ids of the first `n` passages of `doc` (a manifest entry), in the order of its text."""
+        ...
+
 
 S = TypeVar("S", bound=ReadableStore)  # the store a backend loads, and is handed back
 

@@ -167,6 +167,10 @@ class Store:
         """Ids of the passages of documents `docs`, found in the passage rows held in memory."""
         return np.flatnonzero(np.isin(self.passages["doc"], docs))
 
+    def opening(self, doc: DocumentEntry, n: int) -> list[int]:
+        """Ids of the first `n` passages of `doc` (a manifest entry), in the order of its text."""
+        return list(range(int(doc["first"]), int(doc["first"]) + min(n, int(doc["count"]))))
+
     def vector_rows(self, ids: np.ndarray) -> np.ndarray:
         return np.asarray(self._vectors.take(ids, axis=0), dtype=np.float32)
 

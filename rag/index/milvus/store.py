@@ -203,6 +203,10 @@ class MilvusStore:
         """Metadata of the document that `rows(...)["doc"]` names."""
         return self._docs[number]
 
+    def opening(self, doc: DocumentEntry, n: int) -> list[int]:
+        """Ids of the first `n` passages of `doc` (a manifest entry), in the order of its text."""
+        return [int(doc["id"]) << DOC_SHIFT | i for i in range(min(n, int(doc["count"])))]
+
     def vector_rows(self, ids: np.ndarray) -> np.ndarray:
         return np.stack([r.vector for r in self._get(ids)]) if len(ids) else np.zeros((0, self.manifest.dim))
 
