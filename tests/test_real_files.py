@@ -261,6 +261,22 @@ def test_a_plain_text_list_of_contents_without_leaders_is_dropped_and_a_table_of
     assert "1870           27" in r.text  # a table of figures, not of titles: kept
 
 
+def test_a_project_gutenberg_book_ends_where_the_book_does_not_with_the_licence_after_it():
+    book = (
+        "Title: The Potter's Year\n\nAuthor: Ada Brandt\n\n"
+        "*** START OF THE PROJECT GUTENBERG EBOOK THE POTTER'S YEAR ***\n\n"
+        "CHAPTER I.\n\nThe kilns were fired twice a year.\n\n"
+        "*** END OF THE PROJECT GUTENBERG EBOOK THE POTTER'S YEAR ***\n\n"
+        "Updated editions will replace the previous one. You may copy it, give it away or re-use it\n"
+        "under the terms of the Project Gutenberg License.\n\n"
+        "Section 1. General Terms of Use and Redistributing Project Gutenberg works\n"
+    )
+    for suffix in (".txt", ".md"):
+        r = read(suffix, book.encode(), f"potter{suffix}")
+        assert r.text.endswith("The kilns were fired twice a year.") and "Author: Ada Brandt" in r.text
+        assert all(at < len(r.text) for at, _, _ in r.headings) and all(at < len(r.text) for at, _ in r.lines)
+
+
 def test_a_rendered_man_page_loses_its_terminal_codes_and_keeps_terms_with_their_descriptions():
     page = (
         "LESS(1)                                                                LESS(1)\n\n\n\n"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .blocks import Reading
+from .blocks import Reading, without_licence
 from .html import read_html
 from .markdown import read_markdown
 from .office import read_docx, read_epub
@@ -45,7 +45,8 @@ READER_VERSION = 8  # 1: text as extracted by BeautifulSoup and pypdf; 2: render
 # 5: numbered questions of plain-text FAQs as headings, long or wrapped in two lines; what a colon
 # introduces is a heading only when numbered or underlined; 6: a release line of a NEWS file ("version 1.31 - ...")
 # as a heading; 7: a page that starts with a numbered, named or release heading is not joined to the page before;
-# 8: HTML written into Markdown read as the HTML reader reads it (tables row by row under their header)
+# 8: HTML written into Markdown read as the HTML reader reads it (tables row by row under their header);
+# a Project Gutenberg book without the licence after its end
 
 READERS: dict[str, Callable[[bytes, str], Reading]] = {
     ".txt": read_text,
@@ -69,5 +70,6 @@ def named_types() -> str:
 
 
 def read(suffix: str, data: bytes, source: str) -> Reading:
-    """Read `data` with the reader for its file type (`suffix`, such as ".pdf"); unknown types as text."""
-    return READERS.get(suffix.lower(), read_text)(data, source)
+    """Read `data` with the reader for its file type (`suffix`, such as ".pdf"); unknown types as text.
+    A Project Gutenberg book ends where the book does, without the licence after it."""
+    return without_licence(READERS.get(suffix.lower(), read_text)(data, source))

@@ -17,7 +17,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Reading", "Builder", "fold", "is_back_matter", "is_contents_entry", "table_row", "with_byline"]
+__all__ = [
+    "Reading",
+    "Builder",
+    "fold",
+    "is_back_matter",
+    "is_contents_entry",
+    "table_row",
+    "with_byline",
+    "without_licence",
+]
 
 _SPACE = re.compile(r"\s+")
 # What documentation generators put after a heading to link to it: a pilcrow, a section or hash sign, a link
@@ -180,4 +189,29 @@ def with_byline(reading: Reading, byline: str) -> Reading:
         [(o + n if o >= at else o, level, text) for o, level, text in reading.headings],
         [o + n if o >= at else o for o in reading.pages],
         [(o + n if o >= at else o, line) for o, line in reading.lines],
+    )
+
+
+# The line that ends a Project Gutenberg book: what follows is the project's licence, the same in every book.
+_GUTENBERG_END = re.compile(r"^\*{3} ?END OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK\b.*$", re.M | re.I)
+
+
+def without_licence(reading: Reading) -> Reading:
+    """`reading` without what follows the end of a Project Gutenberg book: the licence and the project's
+    notes, some thirty passages of the same legal text in every book, which would answer questions about
+    copying or donations from any of them.
+
+    >>> without_licence(Reading("The end.\\n\\n*** END OF THE PROJECT GUTENBERG EBOOK X ***\\n\\nThe licence.")).text
+    'The end.'
+    """
+    end = _GUTENBERG_END.search(reading.text)
+    if end is None:
+        return reading
+    text = reading.text[: end.start()].rstrip()
+    return Reading(
+        text,
+        reading.meta,
+        [h for h in reading.headings if h[0] < len(text)],
+        [p for p in reading.pages if p < len(text)],
+        [(o, line) for o, line in reading.lines if o < len(text)],
     )
