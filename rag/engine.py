@@ -25,6 +25,7 @@ from .answer.results import Answer, answer_from
 from .answer.scope import Within, within_source
 from .answer.scope import within as scoped
 from .answer.search import CANDIDATES, Hit, search, search_any
+from .answer.title_page import labelled
 from .config import Settings
 from .errors import CorpusError, IndexStateError, InputError, RagError
 from .index.backends import Backend, open_backend
@@ -335,22 +336,30 @@ class Engine:
         wanted: re.Pattern | None,
     ) -> tuple[list[Hit], list[Reading | None]]:
         """A follow-up asking who wrote the article it is about, or when it came out, is answered by its title
-        page or by-line: the best read of its first OPENING passages comes first when the reader's answer in it
-        is of the kind asked for (a name, a date) or the reader prefers it, second otherwise."""
+        page or by-line. Of its first OPENING passages, one with the label asked about ("Editors:") comes first,
+        with that label's value as its answer; else the best read comes first when the reader's answer in it is
+        of the kind asked for (a name, a date) or the reader prefers it, second otherwise."""
         if self.reader is None or not isinstance(store, Within) or len(store.documents) != 1:
             return hits, found
         ids = store.opening(store.documents[0], OPENING)
-        readings = self.reader.read(question, [store.text(i) for i in ids])
-        spans = [store.text(i)[r.start : r.end] for i, r in zip(ids, readings, strict=True)]
-        kind = [wanted is not None and bool(wanted.search(span)) for span in spans]  # a name, a date, as asked
-        best = max(range(len(ids)), key=lambda j: (kind[j], readings[j].score), default=None)
-        if best is None or ids[best] == hits[0].passage:
+        texts = [store.text(i) for i in ids]
+        readings = self.reader.read(question, texts)
+        labels = [labelled(question, text) for text in texts]
+        kind = [
+            wanted is not None and bool(wanted.search(t[r.start : r.end])) for t, r in zip(texts, readings, strict=True)
+        ]
+        best = max(range(len(ids)), key=lambda j: (labels[j] is not None, kind[j], readings[j].score), default=None)
+        if best is None:
             return hits, found
-        passage, reading = ids[best], readings[best]
+        passage, reading, label = ids[best], readings[best], labels[best]
+        if label is not None:  # the title page says it under its label
+            reading = Reading(label[0], label[1], reading.score)
+        if passage == hits[0].passage:
+            return hits, [reading, *found[1:]] if label is not None else found
         hit = next((h for h in hits if h.passage == passage), None) or Hit(passage, hits[0].score, None, None, 0.0, 0.0)
         kept = [(h, f) for h, f in zip(hits, found, strict=True) if h.passage != passage]
         first = found[0].score if found[0] is not None else float("-inf")
-        at = 0 if kind[best] or reading.score > first else 1
+        at = 0 if label is not None or kind[best] or reading.score > first else 1
         kept.insert(at, (hit, reading))
         return [h for h, _ in kept], [f for _, f in kept]
 

@@ -214,6 +214,8 @@ def test_a_follow_up_asking_who_edited_the_article_is_answered_from_its_title_pa
     answer = engine.ask("Who edited that specification?", history=history)
     first = answer.results[0]
     assert first.citation.source == "quillpack-spec.txt" and "Ada Brandt" in first.text  # the title page
+    assert answer.phrase is not None and answer.phrase.text == "Ada Brandt"  # the value of its "Editors:" label
+    assert SPEC[answer.phrase.article_start : answer.phrase.article_end] == "Ada Brandt"
     answer = engine.ask("And what date does this version carry?", history=history)
     assert "12 March 2024" in answer.results[0].text
 

@@ -165,6 +165,22 @@ def test_a_follow_up_about_the_article_itself_is_told_from_one_about_its_text(qu
     assert asks_about_the_article(question) == about_the_article
 
 
+def test_a_title_page_label_gives_the_answer_to_a_question_about_the_article():
+    from rag.answer.title_page import labelled
+
+    page = "Spec 3.0\n\nChairs:\n\nNora Vance (nv@x.org), Acme\n\nEditors:\n\nAda Brandt (ab@x.org), Acme\n"
+    page += "Illustrator: C. Fleming Williams\n\nRelease date: March 4, 2024 [EBook #1]"
+
+    def value(question):
+        span = labelled(question, page)
+        return page[span[0] : span[1]] if span else None
+
+    assert value("Who edited that specification?") == "Ada Brandt"  # not the chair above
+    assert value("Who illustrated it?") == "C. Fleming Williams"
+    assert value("When was it published?") == "March 4, 2024"
+    assert value("Who wrote it?") is None  # no "Author:" label: the reader decides
+
+
 def test_a_follow_up_starting_with_and_still_says_what_kind_of_answer_it_wants():
     from rag.answer.question import wanted_answer
 
