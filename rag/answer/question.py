@@ -25,6 +25,7 @@ __all__ = [
     "follow_up_context",
     "with_referent",
     "asks_about_the_article",
+    "asks_who",
     "MAX_QUESTION_CHARS",
 ]
 
@@ -121,6 +122,11 @@ _WORD_AT = re.compile(r"[\w'’-]+")
 _ASKS_WHO = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:who|whom|whose)\b", re.I)
 
 
+def asks_who(question: str) -> bool:
+    """Whether `question` asks who ("Who ...", "And whose ...")."""
+    return _ASKS_WHO.match(question) is not None
+
+
 _WRITINGS = r"(?:article|post|paper|book|report|specification|spec|standard|document|guide|manual|essay|study|piece)"
 _THE_ARTICLE = rf"(?:it|this|that|this\s+[\w-]+|that\s+[\w-]+|the\s+{_WRITINGS})"  # "it", "that specification"
 _ABOUT_THE_ARTICLE = re.compile(
@@ -159,7 +165,7 @@ def with_referent(question: str, previous: str, answer: str) -> str | None:
     >>> with_referent("When was he defeated?", "Which fort was his goal?", "Fort Duquesne")
     """
     name = _HONORIFIC.sub("", answer.strip())
-    if not (_ASKS_WHO.match(previous) and _names_a_person(name)):
+    if not (asks_who(previous) and _names_a_person(name)):
         return None
     words = list(_WORD_AT.finditer(question))
     for i, word in enumerate(words):

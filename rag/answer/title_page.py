@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 
+from .question import asks_who
+
 __all__ = ["labelled"]
 
-_WHO = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?who\b", re.I)
 # what the question asks -> the labels a title page gives it under
 _WHO_LABELS = [
     (re.compile(r"\bedit", re.I), r"editors?|edited\s+by"),
@@ -41,7 +42,7 @@ def labelled(question: str, text: str) -> tuple[int, int] | None:
     >>> [page[a:b] for a, b in (labelled(q, page) for q in ["Who wrote it?", "When was it published?"])]
     ['E. F. Benson', 'August 23, 2019']
     """
-    if _WHO.search(question):
+    if asks_who(question):
         labels = next((names for asks, names in _WHO_LABELS if asks.search(question)), None)
         end = _NAME_END
     else:
