@@ -245,10 +245,15 @@ def test_a_plain_text_list_of_contents_without_leaders_is_dropped_and_a_table_of
         "          seen from the north                 19\n"
         "     3. Glazes of the first period            27\n"
         "     4. The drying sheds                      31\n"
-        "     5. Marks of the Hollins workshop         40\n\n"
+        "     5. Marks of the Hollins workshop         40\n"
+        "     6. A finished jug                        44\n\n"
         "CHAPTER I.\n\n"
         "The kilns of the valley were fired twice a year, and each firing took\n"
         "three days and nights, the potters sleeping by the fire in turns.\n\n"
+        "   Small bowl        2\n"
+        "   Large bowl        3\n"
+        "   Jug               5\n"
+        "   Dinner set       12\n\n"
         "   Year        Kilns\n"
         "   1850           12\n"
         "   1860           19\n"
@@ -259,6 +264,7 @@ def test_a_plain_text_list_of_contents_without_leaders_is_dropped_and_a_table_of
     assert "potter at her wheel" not in r.text and "drying sheds" not in r.text  # the list's words are the figures'
     assert "each firing took three days" in r.text
     assert "1870           27" in r.text  # a table of figures, not of titles: kept
+    assert "Dinner set" in r.text  # a short list of titles and rising numbers may be prices: kept
 
 
 def test_a_project_gutenberg_book_ends_where_the_book_does_not_with_the_licence_after_it():

@@ -54,6 +54,7 @@ _WORD = re.compile(r"\S+")
 _CONTENTS_PAGE = re.compile(r"(?<=\S) {2,}(\d{1,4}|[ivxlc]{1,7})\s*$", re.I)
 _TITLE_WORD = re.compile(r"[^\W\d_]{3}")
 _CONTENTS_LINE_CHARS = 120  # a longer line is no entry (and is not searched)
+CONTENTS_ENTRIES = 6  # entries that make a block a list of contents
 _SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 _COLUMNS = re.compile(r"\S {4,}\S")  # a gap between columns, not a justified space
 
@@ -121,7 +122,8 @@ def _drop_furniture(lines: list[str]) -> list[tuple[int, str, bool]]:
 def _contents_lists(lines: list[str]) -> set[int]:
     """Lines of the blocks that are a list of contents or of illustrations laid out without dot leaders:
     titles, each with its page number at the end after a gap ("6. Birch-bark record    185"), the numbers
-    rising. A block of at least four such entries that make half its lines or more; the lines between
+    rising. A block of at least CONTENTS_ENTRIES such entries that make half its lines or more (a shorter
+    list of titles and rising numbers may be a price list: it stays); the lines between
     them carry on a title ("Fig. 10. Diagram of Midewigan" / "  of the first degree    188")."""
     found: set[int] = set()
     block: list[int] = []
@@ -132,7 +134,7 @@ def _contents_lists(lines: list[str]) -> set[int]:
         entries = [m for m in (_contents_entry(lines[k]) for k in block) if m]
         pages = [int(m.group(1)) for m in entries if m.group(1).isdigit()]
         rising = sum(b >= a for a, b in zip(pages, pages[1:], strict=False))
-        if len(entries) >= 4 and 2 * len(entries) >= len(block) and 5 * rising >= 4 * (len(pages) - 1):
+        if len(entries) >= CONTENTS_ENTRIES and 2 * len(entries) >= len(block) and 5 * rising >= 4 * (len(pages) - 1):
             found.update(block)
         block = []
     return found
