@@ -119,7 +119,8 @@ _NOT_OWNED = frozenset("to and or in at for with from by of on as after before w
 _PARTICLES = frozenset("de da di du van von der den la le bin ibn al".split())
 _HONORIFIC = re.compile(r"^(?:Miss|Mrs?\.?|Ms\.?|Dr\.?|Sir|Lady|Lord|Madame|Mme\.?|Herr|Frau)\s+")
 _WORD_AT = re.compile(r"[\w'’-]+")
-_ASKS_WHO = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:who|whom|whose)\b", re.I)
+_LEAD_IN = r"^\W*(?:and\s+|but\s+|so\s+)?"  # the start of a question, with the "and" of a follow-up
+_ASKS_WHO = re.compile(_LEAD_IN + r"(?:who|whom|whose)\b", re.I)
 
 
 def asks_who(question: str) -> bool:
@@ -130,7 +131,7 @@ def asks_who(question: str) -> bool:
 _WRITINGS = r"(?:article|post|paper|book|report|specification|spec|standard|document|guide|manual|essay|study|piece)"
 _THE_ARTICLE = rf"(?:it|this|that|this\s+[\w-]+|that\s+[\w-]+|the\s+{_WRITINGS})"  # "it", "that specification"
 _ABOUT_THE_ARTICLE = re.compile(
-    r"^\W*(?:and\s+|but\s+|so\s+)?(?:"
+    _LEAD_IN + r"(?:"
     rf"who\s+(?:first\s+)?(?:wrote|authored|edited|published|translated|illustrated|compiled)\s+{_THE_ARTICLE}\W*$"
     rf"|who\s+(?:is|was|are|were)\s+(?:the\s+)?(?:author|editor|publisher|translator|illustrator)s?\s+of\s+{_THE_ARTICLE}\W*$"
     rf"|(?:when|in\s+what\s+year|what\s+year|on\s+what\s+date)\s+(?:was|were|is)\s+{_THE_ARTICLE}\s+"
