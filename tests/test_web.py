@@ -412,9 +412,15 @@ def test_a_password_protects_page_and_api(server, browser, shot):
 def test_an_article_saved_into_the_folder_shows_up_without_a_reload(page, server, shot):
     from playwright.sync_api import expect
 
+    from rag.config import Settings
+    from rag.index.backends import open_backend
     from rag.index.lock import index_lock
 
     status = page.locator("#rag-status")
+    # the panel drawn when the server started is refreshed as the page loads: wait for the corpus as it is now
+    manifest = open_backend(Settings(corpus=server.corpus, index=server.index)).read_manifest()
+    assert manifest is not None
+    expect(status).to_have_text(re.compile(rf"^\s*{len(manifest.documents)}\s+articles"), timeout=WAIT)
     before = status.inner_text()
     # Another process holds the index, so the update waits: the page shows it under way, however fast this machine.
     with index_lock(server.index):
