@@ -172,3 +172,12 @@ def test_the_training_recipe_runs_end_to_end_on_a_few_examples(tmp_path):
     assert [stage["steps"] for stage in card["stages"]] == [3, 1, 0] and card["questions_seen"] == 32
     assert card["stages"][-1]["settings"]["average_of"] == ["run", "later"]
     assert Reader(out).read("In what country is Normandy?", [paragraph])
+    # An exported reader read back into a run (its float checkpoints gone) exports to the same reader.
+    back, again_out = tmp_path / "back", tmp_path / "again"
+    subprocess.run([*recipe, "recover", "--from", str(out), "--run", str(back)], check=True, timeout=600)
+    subprocess.run([*recipe, "export", "--run", str(back), "--to", str(again_out)], check=True, timeout=600)
+    assert json.loads((again_out / "reader.json").read_text())["stages"] == card["stages"]
+    question, passages = "When did the Normans live?", [paragraph, other]
+    before, after = Reader(out).read(question, passages), Reader(again_out).read(question, passages)
+    assert [(r.start, r.end) for r in after] == [(r.start, r.end) for r in before]
+    assert [r.score for r in after] == pytest.approx([r.score for r in before], abs=0.05)

@@ -4,6 +4,7 @@
     python training/reader.py export --run runs/reader --to rag/answer/models
     python training/reader.py score  --run runs/reader --questions ../shared/data/squad/questions.jsonl \
         --articles ../shared/data/squad/articles
+    python training/reader.py recover --from rag/answer/models --run runs/shipped   # then --start-from it
 
 The reader is BERT with a start/end head (transformers' question-answering model). Each training
 feature is the question beside one window of a paragraph; a window that does not hold the whole answer
@@ -69,6 +70,9 @@ def main() -> None:
     export = sub.add_parser("export", help="write the int8 ONNX reader, its tokenizer and its card")
     export.add_argument("--run", type=Path, required=True)
     export.add_argument("--to", type=Path, required=True)
+    recover = sub.add_parser("recover", help="a finished run holding a shipped reader's weights, read back")
+    recover.add_argument("--run", type=Path, required=True, help="folder for the recovered weights")
+    recover.add_argument("--from", dest="source", type=Path, required=True, help="the reader's folder (its card)")
     score = sub.add_parser("score", help="EM / F1 of the checkpoint given each question's gold paragraph")
     score.add_argument("--run", type=Path, required=True)
     score.add_argument("--questions", type=Path, required=True)
@@ -76,6 +80,7 @@ def main() -> None:
     score.add_argument("--limit", type=int, default=0)
     args = parser.parse_args()
     commands = {"train": train_reader, "average": average_runs, "export": export_reader, "score": score_reader}
+    commands["recover"] = recover_reader
     commands[args.command](args)
 
 
@@ -456,13 +461,66 @@ def export_reader(args) -> None:
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) and its card")
 
 
+def recover_reader(args) -> None:
+    """The weights of an exported reader, read back from its int8 file into a finished run, so that a later
+    stage can start from it (--start-from) once the float checkpoints are gone. Each int8 weight is its
+    value times its scale; the word embeddings, never trained, are the bundled model's own float ones."""
+    import onnx
+    import torch
+    from onnx import numpy_helper
+    from transformers import AutoModelForQuestionAnswering
+
+    card = json.loads((args.source / "reader.json").read_text())
+    graph = onnx.load(str(args.source / card["model_file"])).graph
+    arrays = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    weights: dict[str, np.ndarray] = {}
+
+    def dequantized(name: str) -> np.ndarray:
+        base = name.removesuffix("_quantized")
+        zero = arrays[base + "_zero_point"].astype(np.float32)
+        return (arrays[name].astype(np.float32) - zero) * arrays[base + "_scale"].astype(np.float32)
+
+    for name, value in arrays.items():
+        if name.startswith("qa.") and value.dtype == np.float32 and value.ndim == 1:
+            weights[name.removeprefix("qa.")] = value  # biases and layer norms, kept in float
+        elif name.startswith("qa.") and name.endswith(".weight_quantized"):
+            weights[name.removeprefix("qa.").removesuffix("_quantized")] = dequantized(name)  # embeddings
+    for node in graph.node:
+        if node.op_type == "MatMulInteger":  # quantized input @ weight, then a cast and a scale
+            scaled = [n for n in graph.node if n.op_type == "Cast" and n.input[0] == node.output[0]]
+            product = next(n for n in graph.node if n.op_type == "Mul" and n.input[0] == scaled[0].output[0])
+            module = product.output[0].removeprefix("/qa/").rsplit("/", 1)[0].replace("/", ".")
+            weights[module + ".weight"] = dequantized(node.input[1]).T  # ONNX holds [in, out], torch [out, in]
+    model = AutoModelForQuestionAnswering.from_pretrained(str(bundled_path()))
+    state = {k: torch.tensor(v) for k, v in weights.items()}
+    state["bert.embeddings.word_embeddings.weight"] = model.bert.embeddings.word_embeddings.weight.detach().clone()
+    model.load_state_dict(state, strict=False)
+    missing = set(model.state_dict()) - set(state)
+    if missing - {"bert.embeddings.position_ids"}:
+        sys.exit(f"{args.source} lacks weights for {sorted(missing)[:5]}: not a reader this recipe exported")
+    args.run.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {"model": model.state_dict(), "step": card["steps"], "seconds": 0, "steps": card["steps"]},
+        args.run / "checkpoint.pt",
+    )
+    recovered = {"recovered_from": card["sha256"][card["model_file"]]}
+    (args.run / "settings.json").write_text(
+        json.dumps({"settings": recovered, "stages": card["stages"], "data_sha256": card["data_sha256"]}, indent=1)
+    )
+    (args.run / "done.json").write_text(json.dumps({"steps": 0, "seconds": 0, "machine": machine()}, indent=1))
+    print(f"recovered {len(weights)} weights of {args.source / card['model_file']} into {args.run}")
+
+
 def stages_of(run: Path, state: dict) -> list[dict]:
     """The runs this one continues (or averages), earliest first, and itself: settings, steps, seconds, machine.
 
     `state` is this run's checkpoint, read when the run has not finished; the runs it continues have
     finished (--start-from requires it), so their own done.json says.
     """
-    settings = json.loads((run / "settings.json").read_text())["settings"]
+    saved = json.loads((run / "settings.json").read_text())
+    if "stages" in saved:  # a recovered reader: the stages its card lists
+        return saved["stages"]
+    settings = saved["settings"]
     continued = [settings["start_from"]] if settings.get("start_from") else []
     earlier = [Path(p) for p in settings.get("average_of") or continued]
     # the card names the run folders, not where they lay on the machine that trained them
