@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer.names import article_terms, unmentioned, unwritten, versions
+from .answer.names import article_terms, titled, unmentioned, unwritten, versions
 from .answer.question import Query, asks_about_the_article, clean_question, follow_up_context, with_referent
 from .answer.ranker import load_ranker
 from .answer.reading import Reader, Reading, load_reader
@@ -32,6 +32,7 @@ from .index.backends import Backend, open_backend
 from .index.changes import stale_reason
 from .index.embedding import Embedder, load_embedder
 from .index.indexer import update_index
+from .index.keyword import tokenize
 from .index.protocols import ReadableStore
 from .index.report import IndexReport
 from .ingest.documents import ArticleFile, Document, scan
@@ -256,6 +257,13 @@ class Engine:
             store = self._same_article(store, question, first.citation.source if first else None)
             if previous and previous.phrase:
                 read_as = with_referent(question, previous.question, previous.phrase.text) or question
+        elif not within:
+            article = self._same_article(store, question, titled(question, store.manifest.documents))
+            if isinstance(article, Within):  # named by its title, whose words then tell no passage from another
+                store = article
+                title = set(tokenize(str(article.documents[0].get("title") or "")))
+                terms = [t for t in query.terms if t not in title]
+                query = replace(query, terms=terms, weights={t: w for t, w in query.weights.items() if t in terms})
         depth = max(CANDIDATES, 4 * k)  # as for k passages: the spare ones do not change the first k
         wanted = max(k + SPARE, READ_DEPTH)
         if context:
@@ -395,7 +403,9 @@ class Engine:
     @staticmethod
     def _same_article(store: ReadableStore, question: str, source: str | None) -> ReadableStore:
         """A follow-up is answered from the previous answer's article ("When was it published?" asks about
-        that one), unless it names something that article never mentions ("And in Python?"): then from all."""
+        that one), and a question naming an article by its title from that one ("Where was the author of 'My
+        Decade in Review' born?"), unless it names something the article never mentions ("And in Python?"):
+        then from all."""
         article = within_source(store, source) if source else None
         if article is None:
             return store

@@ -7,6 +7,7 @@ import random
 import pytest
 
 from rag.answer import scope
+from rag.answer.names import titled
 from rag.answer.scope import matching_documents
 from rag.errors import InputError
 
@@ -74,3 +75,42 @@ def test_a_selection_naming_no_article_says_so(engine):
         engine.ask(FIRST, within=["reports/*"])
     assert engine.chosen([]) == sorted(engine.chosen([])) and len(engine.chosen([])) == 2
     assert engine.chosen(["torvalds*"]) == [TORVALDS]
+
+
+@pytest.mark.parametrize(
+    "question, source",
+    [
+        ("Where was the author of 'My Decade in Review' born?", "decade.md"),
+        ("Where was the author of my decade in review born?", "decade.md"),  # case and quotes aside
+        ("Who dies in Romeo and Juliet?", "romeo.epub"),
+        ("What do the notes on Romeo and Juliet say?", "notes.md"),  # the longer title that holds the other
+        ("Is Romeo and Juliet longer than My Decade in Review?", None),  # two articles named: neither
+        ("What happens in chapter I?", None),  # a title of short words only
+        ("What did I review this decade?", None),  # the title's words, not the title
+    ],
+)
+def test_a_question_names_an_article_by_its_whole_title(question, source):
+    docs = [
+        {"source": "decade.md", "title": "My Decade in Review"},
+        {"source": "romeo.epub", "title": "Romeo and Juliet"},
+        {"source": "notes.md", "title": "Notes on Romeo and Juliet"},
+        {"source": "war.txt", "title": "CHAPTER I"},
+    ]
+    assert titled(question, docs) == source
+
+
+@pytest.mark.both_stores
+def test_a_question_naming_an_article_by_its_title_is_answered_from_it(engine, corpus):
+    """The title's words are in the question but tell nothing of which of the article's passages answers."""
+    (corpus / "decade.md").write_text(
+        "---\ntitle: My Decade in Review\n---\n\n"
+        "## Looking back\n\nThis decade in review: a decade of work, a decade of review, looking back on a decade.\n\n"
+        "## 2010\n\nI was born in Russia and finished school there in 2009, then moved to London.\n"
+    )
+    (corpus / "poets.md").write_text(
+        "# Poets\n\nThe author of many books of poems was born in Lisbon, where the author lived and wrote.\n"
+    )
+    engine.update()
+    answer = engine.ask("Where was the author of 'My Decade in Review' born?", k=3)
+    assert {r.citation.source for r in answer.results} == {"decade.md"}
+    assert "born in Russia" in answer.results[0].text

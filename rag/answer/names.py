@@ -30,7 +30,16 @@ from collections.abc import Callable, Iterable
 
 from ..index.keyword import tokenize
 
-__all__ = ["names", "versions", "unmentioned", "article_terms", "phrases", "written_together", "unwritten"]
+__all__ = [
+    "names",
+    "versions",
+    "unmentioned",
+    "article_terms",
+    "titled",
+    "phrases",
+    "written_together",
+    "unwritten",
+]
 
 _WORD = re.compile(r"\w+(?:[.\-/:+'’]\w+)*")
 _VERSION = re.compile(r"\d+(?:\.\d+)+")
@@ -40,6 +49,8 @@ _COUNTED = re.compile(r"\d+(?:st|nd|rd|th|s)", re.IGNORECASE)  # "25th", "1990s"
 NAME_LETTERS = 4  # a capitalised word shorter than this is too often an abbreviation ("Feb", "NY", "CPU")
 PHRASE_GAP = 3  # the words of a name of several words stand at most this far apart in a passage that writes it
 _POSSESSIVE = re.compile(r"['’]s?$")
+_TITLE_WORD = re.compile(r"\w+")
+TITLE_WORDS = 2  # words of three letters or more that a title must hold to name its article in a question
 
 
 def names(question: str) -> list[str]:
@@ -89,6 +100,33 @@ def article_terms(documents) -> frozenset[str]:
     for doc in documents:
         terms.update(tokenize(" ".join(str(doc.get(key) or "") for key in ("title", "source", "author"))))
     return frozenset(terms)
+
+
+def titled(question: str, documents) -> str | None:
+    """The source of the one article whose title `question` writes out whole ("Where was the author of 'My
+    Decade in Review' born?"), case and punctuation aside; None when none does, or several.
+
+    A title of one word, or of short words only ("Chapter I"), is too often a plain word of a question: the
+    title must hold TITLE_WORDS words of three letters or more. Where two titles are written, the longer
+    one names the article when it holds the other ("Romeo and Juliet" within "Notes on Romeo and Juliet");
+    a question naming two articles names neither.
+
+    >>> docs = [{"source": "w.epub", "title": "The Waste Land"}, {"source": "c.txt", "title": "CHAPTER I"}]
+    >>> titled("To whom did Eliot dedicate The Waste Land?", docs), titled("What happens in chapter I?", docs)
+    ('w.epub', None)
+    """
+    asked = f" {' '.join(_TITLE_WORD.findall(question.lower()))} "
+    found: dict[str, list[str]] = {}
+    for doc in documents:
+        words = _TITLE_WORD.findall(str(doc.get("title") or "").lower())
+        if sum(len(w) >= 3 for w in words) >= TITLE_WORDS and f" {' '.join(words)} " in asked:
+            found.setdefault(" ".join(words), []).append(str(doc["source"]))
+    if not found:
+        return None
+    longest = max(found, key=len)
+    if len(found[longest]) > 1 or not all(f" {t} " in f" {longest} " for t in found):
+        return None  # two articles of that title, or a question naming two articles
+    return found[longest][0]
 
 
 def versions(question: str) -> list[str]:
