@@ -263,7 +263,8 @@ class Engine:
                 store = article
                 title = set(tokenize(str(article.documents[0].get("title") or "")))
                 terms = [t for t in query.terms if t not in title]
-                query = replace(query, terms=terms, weights={t: w for t, w in query.weights.items() if t in terms})
+                if terms:  # a question that is the title alone asks of the article as a whole
+                    query = replace(query, terms=terms, weights={t: w for t, w in query.weights.items() if t in terms})
         depth = max(CANDIDATES, 4 * k)  # as for k passages: the spare ones do not change the first k
         wanted = max(k + SPARE, READ_DEPTH)
         if context:
