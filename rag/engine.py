@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer.names import article_terms, titled, unmentioned, unwritten, versions
+from .answer.names import article_terms, article_titles, titled, unmentioned, unwritten, versions
 from .answer.question import Query, asks_about_the_article, clean_question, follow_up_context, with_referent
 from .answer.ranker import load_ranker
 from .answer.reading import Reader, Reading, load_reader
@@ -71,6 +71,7 @@ class Engine:
         self._given = embedder  # indexes too when given; otherwise updates load the int8 model, queries float32
         self._store: ReadableStore | None = None
         self._article_terms: tuple[ReadableStore, frozenset[str]] | None = None  # of this store's articles
+        self._article_titles: tuple[ReadableStore, dict[str, list[str]]] | None = None  # the same, for titles
         # Two locks, so that a question never waits for an update (an upload may take minutes to index):
         # `_lock` guards the loaded model and generation, `_updating` keeps this engine's updates in turn.
         # Only a question finding no usable index holds both (it builds one); it takes `_lock` first.
@@ -258,7 +259,7 @@ class Engine:
             if previous and previous.phrase:
                 read_as = with_referent(question, previous.question, previous.phrase.text) or question
         elif not within:
-            article = self._same_article(store, question, titled(question, store.manifest.documents))
+            article = self._same_article(store, question, titled(question, self._titles(store)))
             if isinstance(article, Within):  # named by its title, whose words then tell no passage from another
                 store = article
                 title = set(tokenize(str(article.documents[0].get("title") or "")))
@@ -377,6 +378,12 @@ class Engine:
         if self._article_terms is None or self._article_terms[0] is not store:
             self._article_terms = (store, article_terms(store.manifest.documents))
         return self._article_terms[1]
+
+    def _titles(self, store: ReadableStore) -> dict[str, list[str]]:
+        """The titles that may name `store`'s articles in a question (names.article_titles), made once a store."""
+        if self._article_titles is None or self._article_titles[0] is not store:
+            self._article_titles = (store, article_titles(store.manifest.documents))
+        return self._article_titles[1]
 
     def chosen(self, within: Sequence[str]) -> list[str]:
         """The articles (sources) that `within` names, all when it is empty; a selection naming none is refused."""

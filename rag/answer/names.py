@@ -35,6 +35,7 @@ __all__ = [
     "versions",
     "unmentioned",
     "article_terms",
+    "article_titles",
     "titled",
     "phrases",
     "written_together",
@@ -102,31 +103,42 @@ def article_terms(documents) -> frozenset[str]:
     return frozenset(terms)
 
 
-def titled(question: str, documents) -> str | None:
-    """The source of the one article whose title `question` writes out whole ("Where was the author of 'My
-    Decade in Review' born?"), case and punctuation aside; None when none does, or several.
+def article_titles(documents) -> dict[str, list[str]]:
+    """The articles' titles that may name them in a question, as titled() compares them (lower case, words
+    only), each with the sources of the articles bearing it. A title of one word, or of short words only
+    ("Chapter I"), is too often a plain word of a question: it must hold TITLE_WORDS words of three letters
+    or more.
 
-    A title of one word, or of short words only ("Chapter I"), is too often a plain word of a question: the
-    title must hold TITLE_WORDS words of three letters or more. Where two titles are written, the longer
-    one names the article when it holds the other ("Romeo and Juliet" within "Notes on Romeo and Juliet");
-    a question naming two articles names neither.
-
-    >>> docs = [{"source": "w.epub", "title": "The Waste Land"}, {"source": "c.txt", "title": "CHAPTER I"}]
-    >>> titled("To whom did Eliot dedicate The Waste Land?", docs), titled("What happens in chapter I?", docs)
-    ('w.epub', None)
+    >>> article_titles([{"source": "w.epub", "title": "The Waste Land"}, {"source": "c.txt", "title": "CHAPTER I"}])
+    {'the waste land': ['w.epub']}
     """
-    asked = f" {' '.join(_TITLE_WORD.findall(question.lower()))} "
-    found: dict[str, list[str]] = {}
+    titles: dict[str, list[str]] = {}
     for doc in documents:
         words = _TITLE_WORD.findall(str(doc.get("title") or "").lower())
-        if sum(len(w) >= 3 for w in words) >= TITLE_WORDS and f" {' '.join(words)} " in asked:
-            found.setdefault(" ".join(words), []).append(str(doc["source"]))
+        if sum(len(w) >= 3 for w in words) >= TITLE_WORDS:
+            titles.setdefault(" ".join(words), []).append(str(doc["source"]))
+    return titles
+
+
+def titled(question: str, titles: dict[str, list[str]]) -> str | None:
+    """The source of the one article whose title (of `titles`, article_titles') `question` writes out whole
+    ("Where was the author of 'My Decade in Review' born?"), case and punctuation aside; None when none
+    does, or several. Where two titles are written, the longer one names the article when it holds the
+    other ("Romeo and Juliet" within "Notes on Romeo and Juliet"); a question naming two articles names
+    neither.
+
+    >>> titles = {"the waste land": ["w.epub"], "romeo and juliet": ["r.epub"]}
+    >>> titled("To whom did Eliot dedicate The Waste Land?", titles), titled("Is it Romeo and Juliet's?", titles)
+    ('w.epub', 'r.epub')
+    """
+    asked = f" {' '.join(_TITLE_WORD.findall(question.lower()))} "
+    found = [title for title in titles if f" {title} " in asked]
     if not found:
         return None
     longest = max(found, key=len)
-    if len(found[longest]) > 1 or not all(f" {t} " in f" {longest} " for t in found):
+    if len(titles[longest]) > 1 or not all(f" {t} " in f" {longest} " for t in found):
         return None  # two articles of that title, or a question naming two articles
-    return found[longest][0]
+    return titles[longest][0]
 
 
 def versions(question: str) -> list[str]:
