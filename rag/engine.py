@@ -71,7 +71,9 @@ class Engine:
         self._given = embedder  # indexes too when given; otherwise updates load the int8 model, queries float32
         self._store: ReadableStore | None = None
         self._article_terms: tuple[ReadableStore, frozenset[str]] | None = None  # of this store's articles
-        self._article_titles: tuple[ReadableStore, dict[str, list[str]]] | None = None  # the same, for titles
+        self._article_titles: tuple[ReadableStore, dict[str, dict[str, list[str]]]] | None = (
+            None  # the same, for titles
+        )
         # Two locks, so that a question never waits for an update (an upload may take minutes to index):
         # `_lock` guards the loaded model and generation, `_updating` keeps this engine's updates in turn.
         # Only a question finding no usable index holds both (it builds one); it takes `_lock` first.
@@ -379,7 +381,7 @@ class Engine:
             self._article_terms = (store, article_terms(store.manifest.documents))
         return self._article_terms[1]
 
-    def _titles(self, store: ReadableStore) -> dict[str, list[str]]:
+    def _titles(self, store: ReadableStore) -> dict[str, dict[str, list[str]]]:
         """The titles that may name `store`'s articles in a question (names.article_titles), made once a store."""
         if self._article_titles is None or self._article_titles[0] is not store:
             self._article_titles = (store, article_titles(store.manifest.documents))

@@ -103,42 +103,44 @@ def article_terms(documents) -> frozenset[str]:
     return frozenset(terms)
 
 
-def article_titles(documents) -> dict[str, list[str]]:
+def article_titles(documents) -> dict[str, dict[str, list[str]]]:
     """The articles' titles that may name them in a question, as titled() compares them (lower case, words
-    only), each with the sources of the articles bearing it. A title of one word, or of short words only
-    ("Chapter I"), is too often a plain word of a question: it must hold TITLE_WORDS words of three letters
-    or more.
+    only), each with the sources of the articles bearing it, filed under the title's first word. A title of
+    one word, or of short words only ("Chapter I"), is too often a plain word of a question: it must hold
+    TITLE_WORDS words of three letters or more.
 
     >>> article_titles([{"source": "w.epub", "title": "The Waste Land"}, {"source": "c.txt", "title": "CHAPTER I"}])
-    {'the waste land': ['w.epub']}
+    {'the': {'the waste land': ['w.epub']}}
     """
-    titles: dict[str, list[str]] = {}
+    titles: dict[str, dict[str, list[str]]] = {}
     for doc in documents:
         words = _TITLE_WORD.findall(str(doc.get("title") or "").lower())
         if sum(len(w) >= 3 for w in words) >= TITLE_WORDS:
-            titles.setdefault(" ".join(words), []).append(str(doc["source"]))
+            titles.setdefault(words[0], {}).setdefault(" ".join(words), []).append(str(doc["source"]))
     return titles
 
 
-def titled(question: str, titles: dict[str, list[str]]) -> str | None:
+def titled(question: str, titles: dict[str, dict[str, list[str]]]) -> str | None:
     """The source of the one article whose title (of `titles`, article_titles') `question` writes out whole
     ("Where was the author of 'My Decade in Review' born?"), case and punctuation aside; None when none
     does, or several. Where two titles are written, the longer one names the article when it holds the
     other ("Romeo and Juliet" within "Notes on Romeo and Juliet"); a question naming two articles names
-    neither.
+    neither. Only the titles starting with a word of the question are compared with it.
 
-    >>> titles = {"the waste land": ["w.epub"], "romeo and juliet": ["r.epub"]}
+    >>> docs = [{"source": "w", "title": "The Waste Land"}, {"source": "r", "title": "Romeo and Juliet"}]
+    >>> titles = article_titles(docs)
     >>> titled("To whom did Eliot dedicate The Waste Land?", titles), titled("Is it Romeo and Juliet's?", titles)
-    ('w.epub', 'r.epub')
+    ('w', 'r')
     """
-    asked = f" {' '.join(_TITLE_WORD.findall(question.lower()))} "
-    found = [title for title in titles if f" {title} " in asked]
+    words = _TITLE_WORD.findall(question.lower())
+    asked = f" {' '.join(words)} "
+    found = {t: sources for w in set(words) for t, sources in titles.get(w, {}).items() if f" {t} " in asked}
     if not found:
         return None
     longest = max(found, key=len)
-    if len(titles[longest]) > 1 or not all(f" {t} " in f" {longest} " for t in found):
+    if len(found[longest]) > 1 or not all(f" {t} " in f" {longest} " for t in found):
         return None  # two articles of that title, or a question naming two articles
-    return titles[longest][0]
+    return found[longest][0]
 
 
 def versions(question: str) -> list[str]:
