@@ -121,7 +121,7 @@ def test_with_follow_links_proc_and_devices_are_still_never_read(folder, fake_em
 
 def test_a_file_name_cannot_forge_a_citation_line(folder, fake_embedder):
     CASES["escapes-in-text-and-name"].build(folder / "corpus", folder / "outside")
-    result = run(folder, fake_embedder, "ask", "red terminal tricks text query", "-k", "2")
+    result = run(folder, fake_embedder, "ask", "red tapir text query", "-k", "2")
     assert result.exit_code == 0, result.output
     citations = [line for line in result.stdout.splitlines() if line.startswith("[")]
     assert len(citations) == 2, result.stdout
