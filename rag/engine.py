@@ -70,10 +70,8 @@ class Engine:
         self._reader = reader  # True: the shipped reader, loaded when first needed; None or False: no reading
         self._given = embedder  # indexes too when given; otherwise updates load the int8 model, queries float32
         self._store: ReadableStore | None = None
-        self._article_terms: tuple[ReadableStore, frozenset[str]] | None = None  # of this store's articles
-        self._article_titles: tuple[ReadableStore, dict[str, dict[str, list[str]]]] | None = (
-            None  # the same, for titles
-        )
+        # Of this store's articles: their names' terms, and the titles that may name them in a question.
+        self._articles: tuple[ReadableStore, frozenset[str], dict[str, dict[str, list[str]]]] | None = None
         # Two locks, so that a question never waits for an update (an upload may take minutes to index):
         # `_lock` guards the loaded model and generation, `_updating` keeps this engine's updates in turn.
         # Only a question finding no usable index holds both (it builds one); it takes `_lock` first.
@@ -376,16 +374,19 @@ class Engine:
         return [h for h, _ in kept], [f for _, f in kept]
 
     def _named_articles(self, store: ReadableStore) -> frozenset[str]:
-        """The terms of `store`'s article titles, file names and authors (names.article_terms), made once a store."""
-        if self._article_terms is None or self._article_terms[0] is not store:
-            self._article_terms = (store, article_terms(store.manifest.documents))
-        return self._article_terms[1]
+        """The terms of `store`'s article titles, file names and authors (names.article_terms)."""
+        return self._about_articles(store)[1]
 
     def _titles(self, store: ReadableStore) -> dict[str, dict[str, list[str]]]:
-        """The titles that may name `store`'s articles in a question (names.article_titles), made once a store."""
-        if self._article_titles is None or self._article_titles[0] is not store:
-            self._article_titles = (store, article_titles(store.manifest.documents))
-        return self._article_titles[1]
+        """The titles that may name `store`'s articles in a question (names.article_titles)."""
+        return self._about_articles(store)[2]
+
+    def _about_articles(self, store: ReadableStore) -> tuple[ReadableStore, frozenset[str], dict]:
+        """`store` with its articles' name terms and titles, read from its manifest once a store."""
+        if self._articles is None or self._articles[0] is not store:
+            documents = store.manifest.documents
+            self._articles = (store, article_terms(documents), article_titles(documents))
+        return self._articles
 
     def chosen(self, within: Sequence[str]) -> list[str]:
         """The articles (sources) that `within` names, all when it is empty; a selection naming none is refused."""

@@ -79,8 +79,13 @@ def main() -> None:
     score.add_argument("--articles", type=Path, required=True)
     score.add_argument("--limit", type=int, default=0)
     args = parser.parse_args()
-    commands = {"train": train_reader, "average": average_runs, "export": export_reader, "score": score_reader}
-    commands["recover"] = recover_reader
+    commands = {
+        "train": train_reader,
+        "average": average_runs,
+        "export": export_reader,
+        "recover": recover_reader,
+        "score": score_reader,
+    }
     commands[args.command](args)
 
 
@@ -485,17 +490,16 @@ def recover_reader(args) -> None:
             weights[name.removeprefix("qa.")] = value  # biases and layer norms, kept in float
         elif name.startswith("qa.") and name.endswith(".weight_quantized"):
             weights[name.removeprefix("qa.").removesuffix("_quantized")] = dequantized(name)  # embeddings
+    reads = {n.input[0]: n for n in graph.node if n.op_type in ("Cast", "Mul")}
     for node in graph.node:
         if node.op_type == "MatMulInteger":  # quantized input @ weight, then a cast and a scale
-            scaled = [n for n in graph.node if n.op_type == "Cast" and n.input[0] == node.output[0]]
-            product = next(n for n in graph.node if n.op_type == "Mul" and n.input[0] == scaled[0].output[0])
+            product = reads[reads[node.output[0]].output[0]]  # its output names the module: ".../query/MatMul..."
             module = product.output[0].removeprefix("/qa/").rsplit("/", 1)[0].replace("/", ".")
             weights[module + ".weight"] = dequantized(node.input[1]).T  # ONNX holds [in, out], torch [out, in]
     model = AutoModelForQuestionAnswering.from_pretrained(str(bundled_path()))
     state = {k: torch.tensor(v) for k, v in weights.items()}
     state["bert.embeddings.word_embeddings.weight"] = model.bert.embeddings.word_embeddings.weight.detach().clone()
-    model.load_state_dict(state, strict=False)
-    missing = set(model.state_dict()) - set(state)
+    missing = set(model.load_state_dict(state, strict=False).missing_keys)
     if missing - {"bert.embeddings.position_ids"}:
         sys.exit(f"{args.source} lacks weights for {sorted(missing)[:5]}: not a reader this recipe exported")
     args.run.mkdir(parents=True, exist_ok=True)
