@@ -96,13 +96,23 @@ def measure_rag(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, fol
     if index.__class__.__name__ == "IndexFlatIP":
         kind = "rag: exact (IndexFlatIP, mmap)"
     else:
-        kind = f"rag: HNSW{index.hnsw.nb_neighbors(1)}, efSearch {index.hnsw.efSearch}, mmap"
+        parts = graphs(index)
+        shards = f"{len(parts)} graphs of {parts[0].ntotal:,}" if len(parts) > 1 else "one graph"
+        kind = f"rag: HNSW{parts[0].hnsw.nb_neighbors(1)}, {shards}, efSearch {parts[0].hnsw.efSearch}, mmap"
         for ef in SWEEP:
-            index.hnsw.efSearch = ef
+            for part in parts:
+                part.hnsw.efSearch = ef
             t, f = latencies(index, queries[:300])
             SWEPT.append([f"{len(vectors):,}", ef, *ms(t), recall(f, truth[:300])])
     del index
     return [kind, build, opened * 1000, after_open, after_queries, disk, *ms(times), recall(found, truth)]
+
+
+def graphs(index) -> list:
+    """The HNSW graphs of a dense index: itself, or each of its shards."""
+    import faiss
+
+    return [index] if hasattr(index, "hnsw") else [faiss.downcast_index(index.at(i)) for i in range(index.count())]
 
 
 def measure_flat(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> list:

@@ -40,3 +40,19 @@ def test_large_corpora_get_a_memory_mapped_hnsw_graph_with_high_recall(tmp_path,
     index = load_dense(tmp_path)
     assert index.ntotal == 6000 and index.hnsw.efSearch == dense.ef_search(6000)
     assert recall_at_10(index, x, unit(300, seed=5)) >= 0.99
+
+
+def test_a_large_corpus_is_built_a_shard_at_a_time_and_searched_as_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(dense, "EXACT_LIMIT", 2000)
+    monkeypatch.setattr(dense, "SHARD", 2500)
+    x = unit(6000)
+    build_dense(tmp_path, x)
+    assert sorted(p.name for p in tmp_path.glob("*.faiss")) == ["dense.1.faiss", "dense.2.faiss", "dense.faiss"]
+    index = load_dense(tmp_path)
+    assert index.ntotal == 6000 and index.d == x.shape[1]
+    q = unit(300, seed=5)
+    assert recall_at_10(index, x, q) >= 0.99
+    sims, ids = index.search(q, 10)  # ids run across the shards, each with its own similarity
+    assert ids.max() >= 4000 and ids.min() < 2000
+    np.testing.assert_allclose(sims, np.einsum("qd,qkd->qk", q, x[ids]), rtol=1e-4, atol=1e-5)
+    assert (np.diff(sims, axis=1) <= 1e-6).all()

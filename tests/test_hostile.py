@@ -241,3 +241,20 @@ def test_a_worker_killed_mid_file_skips_that_file_and_the_next_is_read(tmp_path)
             "slow.html: needed more than 1 GB to read; split it, or raise RAG_READ_MEMORY_MB.",
         )
         assert pool.read(good, b"Quokkas smile.").text == "Quokkas smile."
+
+
+def test_a_worker_that_grew_is_replaced_after_its_file_and_the_next_is_read(tmp_path, monkeypatch):
+    """A reader left holding a large file's memory is stopped; the next file starts a fresh one."""
+    from rag.ingest import sandbox
+    from rag.ingest.documents import ArticleFile
+
+    good = ArticleFile(tmp_path / "good.txt", "good.txt", 0, 0)
+    with sandbox.ReaderPool(sandbox.Limits(workers=1)) as pool:
+        worker = pool._workers[0]
+        assert pool.read(good, b"Tapirs browse at night.").text == "Tapirs browse at night."
+        first = worker.proc.pid
+        assert pool.read(good, b"Quokkas smile.").text == "Quokkas smile." and worker.proc.pid == first
+        monkeypatch.setattr(sandbox, "RECYCLE_MB", -1.0)  # any worker now counts as grown
+        assert pool.read(good, b"Okapis hide.").text == "Okapis hide." and worker.proc is None
+        monkeypatch.undo()
+        assert pool.read(good, b"Tapirs swim.").text == "Tapirs swim." and worker.proc.pid != first

@@ -79,12 +79,13 @@ def test_damaged_file_is_detected_and_rebuilt_on_the_next_question(built, settin
 
 @pytest.fixture
 def graph_index(tmp_path, monkeypatch):
-    """A synthetic generation large enough (for this test) to get an HNSW graph."""
+    """A synthetic generation large enough (for this test) to get HNSW graphs, three of them."""
     import rag.index.faiss.dense
     from rag.index.faiss.writer import write_store
     from rag.index.schema import PASSAGE_DTYPE, Manifest
 
     monkeypatch.setattr(rag.index.faiss.dense, "EXACT_LIMIT", 1000)
+    monkeypatch.setattr(rag.index.faiss.dense, "SHARD", 400)
     n, dim = 1000, 32  # under 1 MiB, so every load hashes it
     vectors = np.random.default_rng(0).standard_normal((n, dim), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -92,13 +93,14 @@ def graph_index(tmp_path, monkeypatch):
     rows = np.array([(0, i, i + 1) for i in range(n)], dtype=PASSAGE_DTYPE)
     manifest = Manifest("synthetic", dim, {"size": 600, "overlap": 120}, docs, n, 0.0)
     gen = write_store(tmp_path / "index", manifest, rows, [f"passage {i}" for i in range(n)], vectors)
-    assert json.loads((gen / "dense.json").read_text())["kind"] == "hnsw"
-    assert Store.load(tmp_path / "index").dense.ntotal == n
+    assert json.loads((gen / "dense.json").read_text()) | {"kind": "hnsw", "shards": [334, 334, 332]}
+    store = Store.load(tmp_path / "index")
+    assert store.dense.ntotal == n and store.dense_search(vectors[999], 1)[0] == [999]
     return gen
 
 
 @pytest.mark.parametrize("how", ["truncate", "flip", "delete"])
-@pytest.mark.parametrize("name", ["dense.faiss", "dense.json"])
+@pytest.mark.parametrize("name", ["dense.faiss", "dense.2.faiss", "dense.json"])
 def test_damaged_graph_index_is_detected(graph_index, how, name):
     damage(graph_index, how, name)
     with pytest.raises(IndexStateError, match=rf"is damaged \({name} "):

@@ -194,12 +194,14 @@ def test_store_keyword_search_ranks_and_breaks_ties_as_a_full_argpartition(tmp_p
     assert not_by_id  # the test would catch ties broken another way
 
 
-def test_a_matrix_built_a_few_passages_at_a_time_is_the_same(monkeypatch):
+@pytest.mark.parametrize("block, budget", [(3, 8_000_000), (4096, 50), (3, 1)])
+def test_a_matrix_built_a_few_passages_and_terms_at_a_time_is_the_same(monkeypatch, block, budget):
     import rag.index.keyword
 
     texts = corpus_passages()
     whole = KeywordIndex.build(texts)
-    monkeypatch.setattr(rag.index.keyword, "_BLOCK", 3)
+    monkeypatch.setattr(rag.index.keyword, "_BLOCK", block)
+    monkeypatch.setattr(rag.index.keyword, "_BUDGET", budget)
     blocks = KeywordIndex.build(texts)
     assert blocks.terms == whole.terms
     for name in KeywordIndex._ARRAYS:

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
 from ..config import Settings
 from ..errors import CorpusError, IndexStateError
 from ..ingest.chunking import passage_spans
@@ -91,7 +93,7 @@ def read_corpus(
     Files are read by the worker processes of sandbox.py, a few at a time: a
     reader that crashes, runs out of memory or overruns skips that file only.
     The passage texts of each fresh article go to `stage` as it is read; only
-    its entry and passage spans are kept, not its text.
+    its entry and passage spans (an array: 16 bytes a passage) are kept, not its text.
     """
     kept: list[Kept] = []
     fresh: list[Fresh] = []
@@ -125,7 +127,7 @@ def read_corpus(
         heads = [(at, at + len(text)) for at, _, text in doc.headings]
         spans = passage_spans(doc.text, settings.chunk_size, settings.chunk_overlap, heads)
         stage([doc.text[s:e] for s, e in spans])
-        fresh.append((f, fresh_entry(f, doc, spans), spans))
+        fresh.append((f, fresh_entry(f, doc, spans), np.array(spans, dtype=np.int64).reshape(-1, 2)))
         report.updated += bool(prior)
         report.added += not prior
     return kept, fresh, unusable

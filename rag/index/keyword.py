@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+import tempfile
 from array import array
 from collections.abc import Sequence
 from functools import lru_cache
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .mentions import Vocabulary
+from .staging import NpyWriter, RowsOnDisk
 
 __all__ = ["tokenize", "KeywordIndex", "K1", "B"]
 
@@ -118,34 +120,86 @@ class KeywordIndex:
     def build(
         cls, texts: Sequence[str], reuse: KeywordIndex | None = None, reuse_ids: np.ndarray | None = None
     ) -> KeywordIndex:
-        """Index `texts`; passage i with `reuse_ids[i] >= 0` takes the terms of that passage of `reuse`.
+        """Index `texts` in memory (as `write` does on disk, then read back)."""
+        with tempfile.TemporaryDirectory(prefix="rag-keyword-") as tmp:
+            cls.write(Path(tmp), texts, reuse, reuse_ids)
+            arrays = [np.load(Path(tmp) / f"{name}.npy") for name in cls._ARRAYS]
+            terms = json.loads((Path(tmp) / "terms.json").read_text(encoding="utf-8"))
+        return cls(terms, *arrays)
 
-        `texts[i]` is read once, and only for the passages not reused; the term ids of all of them are
-        held as one int32 array, not an array per passage, so a large corpus costs a few bytes a term.
+    @classmethod
+    def write(
+        cls,
+        folder: Path,
+        texts: Sequence[str],
+        reuse: KeywordIndex | None = None,
+        reuse_ids: np.ndarray | None = None,
+    ) -> None:
+        """Index `texts` into `folder`, as `load` reads it; passage i with `reuse_ids[i] >= 0` takes the
+        terms of that passage of `reuse`.
+
+        What is held stays the same whatever the corpus's size, besides the terms and a few integers a
+        passage: `texts[i]` is read once, and only for the passages not reused; term ids go to disk a block
+        of passages at a time (_BLOCK), numbered as met, then renumbered in sorted order; and the BM25
+        matrix is written a range of terms at a time, each range at most _BUDGET entries.
         """
+        folder.mkdir(parents=True, exist_ok=True)
         n = len(texts)
         if reuse is None or reuse_ids is None:
             reuse, reuse_ids = cls([], *_empty_arrays()), np.full(n, -1)
         reuse_ids = np.asarray(reuse_ids, dtype=np.int64)
         new_terms: dict[str, int] = {}  # terms not in `reuse`, numbered after its terms
-        fresh = np.flatnonzero(reuse_ids < 0)
-        fresh_tokens = array("i")
         lengths = np.zeros(n, dtype=np.int64)
-        for i in fresh.tolist():
-            ids = cls._ids_of(tokenize(texts[i]), reuse, new_terms)
-            fresh_tokens.extend(ids)
-            lengths[i] = len(ids)
-        kept = np.flatnonzero(reuse_ids >= 0)
-        lengths[kept] = np.diff(reuse.offsets)[reuse_ids[kept]]
+        counts = np.zeros(len(reuse.terms), dtype=np.int64)  # uses of each term, by its number as met
+        met = folder / "tokens.met"
+        with met.open("wb") as out:
+            for a, b in _blocks(n):
+                ids = cls._block_ids(texts, a, b, reuse, reuse_ids, new_terms, lengths)
+                out.write(ids.tobytes())
+                counts = np.concatenate([counts, np.zeros(len(reuse.terms) + len(new_terms) - len(counts), np.int64)])
+                counts += np.bincount(ids, minlength=len(counts))
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        tokens = np.empty(offsets[-1], dtype=np.int32)
-        tokens[_runs(offsets[kept], lengths[kept])] = reuse.tokens[_runs(reuse.offsets[reuse_ids[kept]], lengths[kept])]
-        tokens[_runs(offsets[fresh], lengths[fresh])] = np.frombuffer(fresh_tokens, dtype=np.int32)
-        del fresh_tokens
-        terms = list(reuse.terms) + list(new_terms)
-        terms, tokens = _compact(terms, tokens)
-        return cls(terms, *_bm25_matrix(tokens, offsets, len(terms)), tokens, offsets)
+        terms, new_id = _sorted_terms(list(reuse.terms) + list(new_terms), counts)
+        del counts, new_terms
+        try:
+            tokens = RowsOnDisk(met, 0, int(offsets[-1]), 1, np.int32)
+            with NpyWriter(folder / "tokens.npy", (int(offsets[-1]),), np.int32) as out:
+                for a, b in _blocks(n):
+                    out.write(new_id[tokens[offsets[a] : offsets[b]].ravel()])
+        finally:
+            met.unlink()
+        np.save(folder / "offsets.npy", offsets)
+        _write_bm25_matrix(folder, RowsOnDisk.npy(folder / "tokens.npy"), offsets, len(terms))
+        _write_terms(folder, terms, n)
+
+    @classmethod
+    def _block_ids(
+        cls,
+        texts: Sequence[str],
+        a: int,
+        b: int,
+        reuse: KeywordIndex,
+        reuse_ids: np.ndarray,
+        new_terms: dict[str, int],
+        lengths: np.ndarray,
+    ) -> np.ndarray:
+        """Term ids (as met) of passages a .. b - 1, back to back; sets their `lengths`."""
+        fresh = a + np.flatnonzero(reuse_ids[a:b] < 0)
+        kept = a + np.flatnonzero(reuse_ids[a:b] >= 0)
+        fresh_ids = array("i")
+        for i in fresh.tolist():
+            ids = cls._ids_of(tokenize(texts[i]), reuse, new_terms)
+            fresh_ids.extend(ids)
+            lengths[i] = len(ids)
+        lengths[kept] = np.diff(reuse.offsets)[reuse_ids[kept]]
+        starts = np.zeros(b - a + 1, dtype=np.int64)
+        np.cumsum(lengths[a:b], out=starts[1:])
+        block = np.empty(starts[-1], dtype=np.int32)
+        reused = _runs(reuse.offsets[reuse_ids[kept]], lengths[kept])
+        block[_runs(starts[kept - a], lengths[kept])] = reuse.tokens[reused]
+        block[_runs(starts[fresh - a], lengths[fresh])] = np.frombuffer(fresh_ids, dtype=np.int32)
+        return block
 
     @staticmethod
     def _ids_of(words: list[str], reuse: KeywordIndex, new_terms: dict[str, int]) -> list[int]:
@@ -171,9 +225,7 @@ class KeywordIndex:
         folder.mkdir(parents=True, exist_ok=True)
         for name in self._ARRAYS:
             np.save(folder / f"{name}.npy", getattr(self, name))
-        (folder / "terms.json").write_text(json.dumps(self.terms, ensure_ascii=False))
-        params = {"format": FORMAT, "method": "lucene", "k1": K1, "b": B, "passages": len(self)}
-        (folder / "params.json").write_text(json.dumps(params))
+        _write_terms(folder, self.terms, len(self))
 
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex:
@@ -226,6 +278,13 @@ class KeywordIndex:
         return out
 
 
+def _write_terms(folder: Path, terms: list[str], passages: int) -> None:
+    """terms.json and params.json: the terms by id, and how the scores were computed."""
+    (folder / "terms.json").write_text(json.dumps(terms, ensure_ascii=False))
+    params = {"format": FORMAT, "method": "lucene", "k1": K1, "b": B, "passages": passages}
+    (folder / "params.json").write_text(json.dumps(params))
+
+
 def _empty_arrays() -> tuple[np.ndarray, ...]:
     return (
         np.zeros(0, np.float32),
@@ -246,57 +305,91 @@ def _runs(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.repeat(starts - ends + lengths, lengths) + np.arange(ends[-1] if len(ends) else 0)
 
 
-def _compact(terms: list[str], tokens: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Drop terms no passage uses any more and number the rest in sorted order (ids of `tokens` follow)."""
-    used = np.flatnonzero(np.bincount(tokens, minlength=len(terms)))
+def _sorted_terms(terms: list[str], counts: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The terms some passage uses (`counts` > 0), sorted, and each old number's new one.
+
+    >>> _sorted_terms(["b", "gone", "a"], np.array([2, 0, 1]))
+    (['a', 'b'], array([1, 0, 0], dtype=int32))
+    """
+    used = np.flatnonzero(counts)
     kept = [terms[i] for i in used]
     order = sorted(range(len(kept)), key=kept.__getitem__)
-    new_id = np.empty(len(terms), dtype=np.int32)
+    new_id = np.zeros(len(terms), dtype=np.int32)
     new_id[used[order]] = np.arange(len(order), dtype=np.int32)
-    return [kept[i] for i in order], new_id[tokens]
+    return [kept[i] for i in order], new_id
 
 
-def _bm25_matrix(tokens: np.ndarray, offsets: np.ndarray, n_terms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(data, indices, indptr) of the BM25 term x passage matrix, computed as bm25s' "lucene" method does.
+def _blocks(n: int) -> list[tuple[int, int]]:
+    return [(a, min(a + _BLOCK, n)) for a in range(0, n, _BLOCK)]
+
+
+def _write_bm25_matrix(folder: Path, tokens: RowsOnDisk, offsets: np.ndarray, n_terms: int) -> None:
+    """data.npy, indices.npy and indptr.npy of the BM25 term x passage matrix, computed as bm25s' "lucene"
+    method does.
 
     score(t, d) = idf(t) * tf / (tf + k1 * (1 - b + b * len(d) / avglen)),
     idf(t) = log(1 + (N - df + 0.5) / (df + 0.5)).
 
-    Built a block of passages at a time: each block's (term, passage) counts go straight to their
-    place in the matrix, so what is held beside the result is one block's worth, not a copy per term.
+    The matrix is stored term by term. It is filled a range of terms at a time, at most _BUDGET entries,
+    each range from the (term, passage) counts of every block of passages, and written after the one
+    before: what is held is one range and one block, not the matrix.
     """
     n = len(offsets) - 1
     lengths = np.diff(offsets)
-    if n == 0 or len(tokens) == 0:
-        return np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(n_terms + 1, np.int64)
-    blocks = [(a, min(a + _BLOCK, n)) for a in range(0, n, _BLOCK)]
 
     def pairs(a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Term, passage and count of each distinct (term, passage) of passages a .. b - 1, by term then passage."""
         passage = np.repeat(np.arange(a, b, dtype=np.int64), lengths[a:b])
-        keys, tf = np.unique(tokens[offsets[a] : offsets[b]].astype(np.int64) * n + passage, return_counts=True)
+        ids = tokens[offsets[a] : offsets[b]].ravel().astype(np.int64)
+        keys, tf = np.unique(ids * n + passage, return_counts=True)
         return keys // n, keys % n, tf
 
     df = np.zeros(n_terms, dtype=np.int64)
-    for a, b in blocks:
+    for a, b in _blocks(n):
         df += np.bincount(pairs(a, b)[0], minlength=n_terms)
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
+    np.save(folder / "indptr.npy", indptr)
     idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
-    average = lengths.mean()
-    data = np.empty(indptr[-1], dtype=np.float32)
-    indices = np.empty(indptr[-1], dtype=np.int32)
-    filled = indptr[:-1].copy()  # where each term's next entry goes: blocks come in passage order
-    for a, b in blocks:
-        term, doc, tf64 = pairs(a, b)
-        first_of_term = np.searchsorted(term, term)  # entries of a term are together, by passage
-        at = filled[term] + np.arange(len(term)) - first_of_term
-        tf = tf64.astype(np.float64)
-        tfc = tf / (K1 * ((1 - B) + B * lengths[doc] / average) + tf)
-        data[at] = (idf[term] * tfc).astype(np.float32)
-        indices[at] = doc
-        filled += np.bincount(term, minlength=n_terms)
-    return data, indices, indptr
+    average = lengths.mean() if n else 0.0
+    nnz = int(indptr[-1])
+    with (
+        NpyWriter(folder / "data.npy", (nnz,), np.float32) as data_out,
+        NpyWriter(folder / "indices.npy", (nnz,), np.int32) as indices_out,
+    ):
+        for t0, t1 in _term_ranges(indptr):
+            base = indptr[t0]
+            data = np.empty(indptr[t1] - base, dtype=np.float32)
+            indices = np.empty(indptr[t1] - base, dtype=np.int32)
+            filled = indptr[t0:t1] - base  # where each term's next entry goes: blocks come in passage order
+            for a, b in _blocks(n):
+                term, doc, tf64 = pairs(a, b)
+                lo, hi = np.searchsorted(term, [t0, t1])
+                term, doc, tf = term[lo:hi], doc[lo:hi], tf64[lo:hi].astype(np.float64)
+                first_of_term = np.searchsorted(term, term)  # entries of a term are together, by passage
+                at = filled[term - t0] + np.arange(len(term)) - first_of_term
+                tfc = tf / (K1 * ((1 - B) + B * lengths[doc] / average) + tf)
+                data[at] = (idf[term] * tfc).astype(np.float32)
+                indices[at] = doc
+                filled += np.bincount(term - t0, minlength=t1 - t0)
+            data_out.write(data)
+            indices_out.write(indices)
 
 
-_BLOCK = 4096  # passages per block of _bm25_matrix
+def _term_ranges(indptr: np.ndarray) -> list[tuple[int, int]]:
+    """Consecutive ranges of terms holding at most _BUDGET entries each (a term with more, alone).
+
+    >>> _term_ranges(np.array([0, 2, 4, 9, 10]))  # _BUDGET is large: one range
+    [(0, 4)]
+    """
+    ranges, t0, n_terms = [], 0, len(indptr) - 1
+    while t0 < n_terms:
+        t1 = int(np.searchsorted(indptr, indptr[t0] + _BUDGET, side="right")) - 1
+        t1 = min(max(t1, t0 + 1), n_terms)
+        ranges.append((t0, t1))
+        t0 = t1
+    return ranges
+
+
+_BLOCK = 4096  # passages per block, read, counted and written together
+_BUDGET = 8_000_000  # entries of the BM25 matrix filled at a time: 64 MB of scores and passage ids

@@ -131,8 +131,8 @@ def _check_documents(manifest: Manifest) -> None:
 
 
 Kept = tuple[ArticleFile, DocumentEntry, int]  # an unchanged article: its file, its document entry, its document number
-# a new or changed article: its file, its entry (fresh_entry, made as it is read), its passage spans
-Fresh = tuple[ArticleFile, DocumentEntry, list[tuple[int, int]]]
+# a new or changed article: its file, its entry (fresh_entry, made as it is read), its passage spans ((P, 2) int64)
+Fresh = tuple[ArticleFile, DocumentEntry, np.ndarray]
 
 
 def kept_entry(kept: Kept) -> DocumentEntry:

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-__all__ = ["Staging", "TextRows", "ArrayRows", "RowsOnDisk", "Rows"]
+__all__ = ["Staging", "TextRows", "ArrayRows", "RowsOnDisk", "Rows", "NpyWriter"]
 
 
 class TextRows:
@@ -87,14 +87,14 @@ class RowsOnDisk:
 
     @classmethod
     def npy(cls, path: Path) -> RowsOnDisk:
-        """The 2-d array of a .npy file."""
+        """The 2-d array of a .npy file; a 1-d one as rows of one value."""
         with path.open("rb") as f:
             version = np.lib.format.read_magic(f)
             read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
             shape, fortran, dtype = read(f)
-            if fortran or len(shape) != 2:
+            if fortran or len(shape) not in (1, 2):
                 raise ValueError(f"{path} does not hold rows")
-            return cls(path, f.tell(), shape[0], shape[1], dtype)
+            return cls(path, f.tell(), shape[0], shape[1] if len(shape) == 2 else 1, dtype)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -112,6 +112,31 @@ class RowsOnDisk:
 
 
 Rows = np.ndarray | RowsOnDisk  # rows in memory, or in a file read a slice at a time
+
+
+class NpyWriter:
+    """A .npy file of `shape`, written a batch of rows (along the first axis) at a time, with plain writes:
+    what is written does not stay in the process's memory, as it would through a memory map."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype) -> None:
+        self.path, self.shape, self.dtype = path, shape, np.dtype(dtype)
+        self.out = path.open("wb")
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(self.out, header)  # as np.save writes it
+        self.written = 0
+
+    def write(self, rows: np.ndarray) -> None:
+        rows = np.ascontiguousarray(rows, dtype=self.dtype).reshape(-1, *self.shape[1:])
+        self.out.write(rows.tobytes())
+        self.written += len(rows)
+
+    def __enter__(self) -> NpyWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.out.close()
+        if exc[0] is None and self.written != self.shape[0]:
+            raise AssertionError(f"{self.path.name}: {self.written} rows written of {self.shape[0]}")
 
 
 class ArrayRows:

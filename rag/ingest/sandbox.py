@@ -12,6 +12,9 @@ of memory or overrun is that file's skip, with one line ("took more than
 60 s to read": of processor time, or twice that on the clock); the worker is replaced and every other file is read. The
 workers live as long as the process that started them (a pool per limits,
 reused by every update), and read `Settings.read_workers` files at a time.
+A worker that holds RECYCLE_MB more memory after a file than when it started
+(a parser's caches and a fragmented heap after a large file) is stopped, and
+another started for the next file, so a long run's readers stay small.
 `read_workers=0` reads in this process instead, without the limits.
 
 The worker speaks length-prefixed pickles over its stdin and stdout; only the
@@ -50,6 +53,7 @@ _HEADER = struct.Struct("<Q")
 _READY = b"ready\n"
 STARTUP_SECONDS = 120.0  # for a worker to import the readers, on a machine that may be very busy
 WALL_FACTOR = 2  # a file gets `seconds` of processor time, and twice that on the clock
+RECYCLE_MB = 64.0  # growth past which a worker is replaced after its file
 _KIND = {
     ".pdf": "PDF",
     ".docx": "Word file",
@@ -205,6 +209,7 @@ class _Worker:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.proc: subprocess.Popen | None = None
+        self.started_mb = 0.0  # its resident memory when it said it was ready
 
     def read(self, article: ArticleFile, data: bytes) -> Document | CorpusError:
         request = pickle.dumps((str(article.path), article.source, article.size, article.mtime_ns, data), protocol=5)
@@ -218,7 +223,10 @@ class _Worker:
                 self._kill()
                 if attempt == 2:
                     return CorpusError("could not start a process to read it; try again.", article.source)
-        return self._answer(article)
+        result = self._answer(article)
+        if self.proc is not None and _resident_mb(self.proc.pid) > self.started_mb + RECYCLE_MB:
+            self.stop()
+        return result
 
     def _answer(self, article: ArticleFile) -> Document | CorpusError:
         # the worker stops itself after `seconds` of processor time (RLIMIT_CPU); this wall-clock limit is for a
@@ -263,6 +271,7 @@ class _Worker:
         except (TimeoutError, EOFError, OSError):
             self._kill()
             raise OSError("the reading process did not start") from None
+        self.started_mb = _resident_mb(self.proc.pid)
 
     def _crash_reason(self) -> str:
         """Why the worker died mid-file, in words; waits for it, and notes its peak memory."""
@@ -296,6 +305,15 @@ class _Worker:
             proc.kill()
             proc.wait()
         _close(proc)
+
+
+def _resident_mb(pid: int) -> float:
+    """Resident memory of process `pid` in MB (0 where /proc cannot tell)."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _reap(proc: subprocess.Popen) -> int:

@@ -3,14 +3,19 @@
 Below EXACT_LIMIT passages, an exact index (IndexFlatIP): every vector is
 compared, which at that size takes a few milliseconds.
 
-From EXACT_LIMIT up, an HNSW graph (IndexHNSWFlat, inner product). Its
-`efSearch` gives recall@10 >= 0.99 against exact search on questions that
-are far from every passage, as real questions are (measured by
-benchmarks/scale.py). IVF was measured too: it needed a third of its lists
-probed for that recall, many times slower per question than HNSW.
+From EXACT_LIMIT up, HNSW graphs (IndexHNSWFlat, inner product), one per
+shard of at most SHARD passages, searched together (faiss.IndexShards).
+A graph is built in memory with its vectors, so a shard at a time bounds
+what building costs whatever the corpus's size (about 1.8 KB a passage,
+180 MB a shard). Each graph's `efSearch` gives recall@10 >= 0.99 against
+exact search on questions that are far from every passage, as real
+questions are (measured by benchmarks/scale.py); the best ten of all
+shards hold the best ten of each. IVF was measured too: it needed a third
+of its lists probed for that recall, many times slower per question than
+HNSW.
 
-Both are opened memory-mapped, so opening one does not grow with the
-corpus. The graph is built again on every update: seconds at 50,000
+All are opened memory-mapped, so opening one does not grow with the
+corpus. The graphs are built again on every update: seconds at 50,000
 passages, minutes at a million (see benchmarks/README.md).
 """
 
@@ -24,14 +29,15 @@ import numpy as np
 
 from ..staging import Rows
 
-__all__ = ["EXACT_LIMIT", "build_dense", "load_dense", "exact_index", "ef_search"]
+__all__ = ["EXACT_LIMIT", "SHARD", "build_dense", "load_dense", "exact_index", "ef_search", "shard_bounds"]
 
 log = logging.getLogger(__name__)
 
 EXACT_LIMIT = 50_000
 HNSW_M = 32  # neighbours per node
 EF_CONSTRUCTION = 80  # breadth of the search that links each new node: a better graph, a slower build
-CHUNK = 100_000  # vectors handed to FAISS at a time, so a float32 copy of a memory-mapped file stays small
+SHARD = 100_000  # most passages in one graph
+CHUNK = 8_192  # vectors handed to FAISS at a time: what is read from disk beside the index's own copy stays small
 
 
 def ef_search(n: int) -> int:
@@ -43,8 +49,25 @@ def ef_search(n: int) -> int:
     return 128 if n <= 100_000 else 512 if n <= 1_000_000 else 1024
 
 
+def shard_bounds(n: int) -> list[tuple[int, int]]:
+    """First and end row of each graph for `n` vectors: as few shards as SHARD allows, of even sizes.
+
+    >>> shard_bounds(60_000), shard_bounds(250_000)
+    ([(0, 60000)], [(0, 83334), (83334, 166668), (166668, 250000)])
+    """
+    count = -(-n // SHARD)
+    size = -(-n // count)
+    return [(a, min(a + size, n)) for a in range(0, n, size)]
+
+
+def shard_file(i: int) -> str:
+    """File name of graph `i`: the first is dense.faiss, as the exact index's is."""
+    return "dense.faiss" if i == 0 else f"dense.{i}.faiss"
+
+
 def build_dense(folder: Path, vectors: Rows) -> None:
-    """Write the FAISS index for `vectors` into `folder`/dense.faiss, and what kind it is into dense.json."""
+    """Write the FAISS index for `vectors` into `folder` (dense.faiss, and dense.N.faiss for further
+    graphs), and what kind it is into dense.json."""
     import faiss
 
     n = len(vectors)
@@ -52,13 +75,15 @@ def build_dense(folder: Path, vectors: Rows) -> None:
         faiss.write_index(exact_index(vectors), str(folder / "dense.faiss"))
         (folder / "dense.json").write_text(json.dumps({"kind": "flat"}))
         return
-    index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = EF_CONSTRUCTION
-    index.hnsw.efSearch = ef_search(n)
-    for at in range(0, n, CHUNK):
-        index.add(np.ascontiguousarray(vectors[at : at + CHUNK], dtype=np.float32))
-    faiss.write_index(index, str(folder / "dense.faiss"))
-    info = {"kind": "hnsw", "M": HNSW_M, "efConstruction": EF_CONSTRUCTION, "efSearch": index.hnsw.efSearch}
+    bounds = shard_bounds(n)
+    for i, (first, end) in enumerate(bounds):
+        index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = EF_CONSTRUCTION
+        for at in range(first, end, CHUNK):
+            index.add(np.ascontiguousarray(vectors[at : min(at + CHUNK, end)], dtype=np.float32))
+        faiss.write_index(index, str(folder / shard_file(i)))
+        del index
+    info = {"kind": "hnsw", "M": HNSW_M, "efConstruction": EF_CONSTRUCTION, "shards": [b - a for a, b in bounds]}
     (folder / "dense.json").write_text(json.dumps(info))
 
 
@@ -73,10 +98,22 @@ def exact_index(vectors: Rows):
 
 
 def load_dense(folder: Path):
-    """The FAISS index of a generation, memory-mapped (the graph's links too)."""
+    """The FAISS index of a generation, memory-mapped (the graphs' links too): one index, or the
+    shards of dense.json searched as one, their ids following each other."""
     import faiss
 
-    index = faiss.read_index(str(folder / "dense.faiss"), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
-    if hasattr(index, "hnsw"):  # the breadth in force, not the one of the version that wrote the file
-        index.hnsw.efSearch = ef_search(index.ntotal)
-    return index
+    info = json.loads((folder / "dense.json").read_text())
+    parts = []
+    for i in range(len(info.get("shards", [0]))):
+        index = faiss.read_index(str(folder / shard_file(i)), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+        if hasattr(index, "hnsw"):  # the breadth in force, not the one of the version that wrote the file
+            index.hnsw.efSearch = ef_search(index.ntotal)
+        parts.append(index)
+    if len(parts) == 1:
+        return parts[0]
+    # not threaded (searched in turn); successive ids (shard i's follow shard i - 1's). The stubs know (d) only.
+    shards = faiss.IndexShards(parts[0].d, False, True)  # type: ignore[call-arg]
+    shards.metric_type = faiss.METRIC_INNER_PRODUCT
+    for index in parts:
+        shards.add_shard(index)
+    return shards

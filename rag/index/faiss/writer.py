@@ -26,7 +26,7 @@ from ...config import Settings
 from ..passage_vectors import row_offsets
 from ..quantize import quantize
 from ..schema import PASSAGE_DTYPE, DocumentEntry, IndexChange, Manifest, kept_entry
-from ..staging import Rows, RowsOnDisk
+from ..staging import NpyWriter, Rows, RowsOnDisk
 from .generations import fsync_tree, remove_stale
 from .integrity import record
 from .reader import Store
@@ -64,7 +64,7 @@ def write_generation(settings: Settings, old: Store | None, change: IndexChange)
         else:
             runs.append([kind, first, count])
 
-    fresh_bounds = np.array([span for _, _, spans in fresh for span in spans], dtype=np.int64).reshape(-1, 2)
+    fresh_bounds = np.concatenate([np.zeros((0, 2), np.int64), *(spans for _, _, spans in fresh)])
     bounds: list[np.ndarray] = []
     reuse: list[np.ndarray] = []
     sentence_counts: list[np.ndarray] = []
@@ -100,9 +100,9 @@ def write_generation(settings: Settings, old: Store | None, change: IndexChange)
         sentences = int(offsets[-1])
         with (
             _TextWriter(folder, total) as texts,
-            _RowWriter(folder / "vectors.npy", total, dim, np.float32) as vectors,
-            _RowWriter(folder / "sentence_vectors.npy", sentences, dim, np.int8) as codes,
-            _RowWriter(folder / "sentence_spans.npy", sentences, 2, np.int32) as spans,
+            NpyWriter(folder / "vectors.npy", (total, dim), np.float32) as vectors,
+            NpyWriter(folder / "sentence_vectors.npy", (sentences, dim), np.int8) as codes,
+            NpyWriter(folder / "sentence_spans.npy", (sentences, 2), np.int32) as spans,
         ):
             for part in parts:
                 texts.write(part.texts())
@@ -199,7 +199,7 @@ def _publish(
         build_dense(tmp, RowsOnDisk.npy(tmp / "vectors.npy"))
         texts = _TextsOnDisk(tmp)
         try:
-            KeywordIndex.build(texts, previous.keyword if previous else None, reuse_ids).save(tmp / "keyword")
+            KeywordIndex.write(tmp / "keyword", texts, previous.keyword if previous else None, reuse_ids)
         finally:
             texts.close()
         manifest.files = record(tmp)
@@ -217,31 +217,6 @@ def _publish(
         raise
     remove_stale(index_dir)
     return gen
-
-
-class _RowWriter:
-    """A .npy file of `rows` x `width`, written a batch of rows at a time (no memory map: what is written
-    does not stay in the process's memory)."""
-
-    def __init__(self, path: Path, rows: int, width: int, dtype) -> None:
-        self.path, self.rows, self.width, self.dtype = path, rows, width, np.dtype(dtype)
-        self.out = path.open("wb")
-        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": (rows, width)}
-        np.lib.format.write_array_header_1_0(self.out, header)
-        self.written = 0
-
-    def write(self, rows: np.ndarray) -> None:
-        rows = np.ascontiguousarray(rows, dtype=self.dtype).reshape(-1, self.width)
-        self.out.write(rows.tobytes())
-        self.written += len(rows)
-
-    def __enter__(self) -> _RowWriter:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.out.close()
-        if exc[0] is None and self.written != self.rows:
-            raise AssertionError(f"{self.path.name}: {self.written} rows written of {self.rows}")
 
 
 class _TextWriter:

@@ -168,7 +168,7 @@ def _passage_rows(placed, new: NewVectors, texts_of, chunk_size: int, counts: Co
     at = 0
     for doc_id, first, passage_spans in placed:
         texts = texts_of(first, len(passage_spans))
-        for n, ((start, end), text) in enumerate(zip(passage_spans, texts, strict=True)):
+        for n, ((start, end), text) in enumerate(zip(passage_spans.tolist(), texts, strict=True)):
             terms = bm25_terms(text)
             counts.update(set(terms.split()))
             a, b = offsets[at], offsets[at + 1]
