@@ -13,9 +13,11 @@ measure how memory grows with the number of files and passages, quickly.
 With `--warm`, each run after a folder's first starts with the model export
 and the vector cache the first left in its index folder, so it embeds
 nothing at all (the model is still loaded): quicker again, and the same
-growth, which is in reading, staging and writing.
+growth, which is in reading, staging and writing. `--cache-from INDEX` starts
+every run with INDEX's export and vector cache instead (an index of the same
+folder made before, by `rag index --index INDEX`).
 
-    python benchmarks/index_memory.py [--folders DIR,DIR] [--copies 1,2,4] [--warm]
+    python benchmarks/index_memory.py [--folders DIR,DIR] [--copies 1,2,4] [--warm | --cache-from INDEX]
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ def main() -> None:
     ap.add_argument("--folders", default=f"{REALDOCS / 'tech' / 'corpus'},{REALDOCS / 'prose' / 'corpus'}")
     ap.add_argument("--copies", default="1,2,4")
     ap.add_argument("--warm", action="store_true", help="later runs start with the first run's export and cache")
+    ap.add_argument("--cache-from", type=Path, help="every run starts with this index's export and cache")
     args = ap.parse_args()
     print(machine())
     rows = []
@@ -135,12 +138,13 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="index-memory-") as tmp:
                 corpus = corpus_of(folder, copies, Path(tmp))
                 index = Path(tmp) / "index"
-                if args.warm and run:
+                seed = args.cache_from or (first if args.warm and run else None)
+                if seed:
                     index.mkdir()
                     for part in ("onnx", "cache"):
-                        shutil.copytree(first / part, index / part)
+                        shutil.copytree(seed / part, index / part)
                 seconds, own, whole, made_of, last = index_peak(corpus, index)
-                if run == 0:
+                if run == 0 and not args.cache_from:
                     for part in ("onnx", "cache"):
                         shutil.copytree(index / part, first / part)
                 name = folder.parent.name if folder.name == "corpus" else folder.name

@@ -42,7 +42,7 @@ STEPS = [
     ("load the model", OnnxEmbedder, "__init__"),
     ("embed the changed article's passages", OnnxEmbedder, "embed"),
     ("write the new generation", faiss_write, "write_generation"),
-    ("  BM25 index (kept passages' terms re-used)", keyword.KeywordIndex, "build"),
+    ("  BM25 index (kept passages' terms re-used)", keyword.KeywordIndex, "write"),
     ("  dense index", dense, "build_dense"),
     ("  fsync", faiss_write, "fsync_tree"),
     ("  delete the old generation", faiss_write, "remove_stale"),
