@@ -99,8 +99,9 @@ def _reserve(index, n: int) -> None:
     import faiss
 
     try:
+        storage = faiss.downcast_index(index.storage)  # an IndexFlat, whose codes are the float32 vectors' bytes
         for vector, size in (
-            (faiss.downcast_index(index.storage).codes, n * index.d * 4),
+            (storage.codes, n * index.d * 4),  # type: ignore[attr-defined]
             (index.hnsw.neighbors, n * (2 * HNSW_M + 2)),
         ):
             vector.resize(size)
