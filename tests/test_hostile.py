@@ -258,3 +258,22 @@ def test_a_worker_that_grew_is_replaced_after_its_file_and_the_next_is_read(tmp_
         assert pool.read(good, b"Okapis hide.").text == "Okapis hide." and worker.proc is None
         monkeypatch.undo()
         assert pool.read(good, b"Tapirs swim.").text == "Tapirs swim." and worker.proc.pid != first
+
+
+def test_after_a_whole_folder_the_idle_workers_are_stopped_and_start_again_when_needed(tmp_path, monkeypatch):
+    """Reading a folder's files leaves no worker holding memory while the index is written; an edit keeps its."""
+    from dataclasses import replace
+
+    from rag.ingest import sandbox
+    from rag.ingest.documents import ArticleFile
+
+    settings = replace(Settings(corpus=tmp_path, index=tmp_path / "index"), read_workers=1, read_seconds=61.0)
+    files = [(ArticleFile(tmp_path / f"{n}.txt", f"{n}.txt", 0, 0), f"Tapir {n}.".encode()) for n in range(3)]
+    pool = sandbox.shared_pool(sandbox.Limits.of(settings))
+    monkeypatch.setattr(sandbox, "RELEASE_AFTER", 3)
+    assert [doc.text for _, doc in sandbox.read_documents(files[:2], settings)] == ["Tapir 0.", "Tapir 1."]
+    assert pool._workers[0].proc is not None  # two files: an edit, its worker kept
+    assert [doc.text for _, doc in sandbox.read_documents(files, settings)] == ["Tapir 0.", "Tapir 1.", "Tapir 2."]
+    assert pool._workers[0].proc is None  # a folder: stopped
+    assert [doc.text for _, doc in sandbox.read_documents(files[:1], settings)] == ["Tapir 0."]
+    assert pool._workers[0].proc is not None

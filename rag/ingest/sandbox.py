@@ -14,7 +14,9 @@ workers live as long as the process that started them (a pool per limits,
 reused by every update), and read `Settings.read_workers` files at a time.
 A worker that holds RECYCLE_MB more memory after a file than when it started
 (a parser's caches and a fragmented heap after a large file) is stopped, and
-another started for the next file, so a long run's readers stay small.
+another started for the next file, so a long run's readers stay small; and
+after a call that read a whole folder (RELEASE_AFTER files or more) the idle
+workers are stopped, so they hold nothing while the index is written.
 `read_workers=0` reads in this process instead, without the limits.
 
 The worker speaks length-prefixed pickles over its stdin and stdout; only the
@@ -54,6 +56,7 @@ _READY = b"ready\n"
 STARTUP_SECONDS = 120.0  # for a worker to import the readers, on a machine that may be very busy
 WALL_FACTOR = 2  # a file gets `seconds` of processor time, and twice that on the clock
 RECYCLE_MB = 64.0  # growth past which a worker is replaced after its file
+RELEASE_AFTER = 100  # files read in one call, past which the idle workers are stopped at its end
 _KIND = {
     ".pdf": "PDF",
     ".docx": "Word file",
@@ -131,7 +134,9 @@ def read_documents(
 ) -> Iterator[tuple[ArticleFile, Document | CorpusError]]:
     """Each article read, in the order given, `settings.read_workers` at a time; failures as CorpusError.
 
-    `items` is consumed lazily: only a few files' bytes are held at once.
+    `items` is consumed lazily: only a few files' bytes are held at once. After RELEASE_AFTER files or
+    more (a folder, not an edit) the idle workers are stopped: the embedding and writing that follow need
+    the memory more than the next file needs a started worker.
     """
     limits = Limits.of(settings)
     if limits.workers < 1:
@@ -139,16 +144,20 @@ def read_documents(
             yield article, read_here(article, data, limits)
         return
     pool = shared_pool(limits)
+    count = 0
     with ThreadPoolExecutor(limits.workers, thread_name_prefix="rag-read") as ex:
         window: collections.deque = collections.deque()
         for article, data in items:
             window.append((article, ex.submit(pool.read, article, data)))
+            count += 1
             while len(window) > 2 * limits.workers:
                 done, future = window.popleft()
                 yield done, future.result()
         while window:
             done, future = window.popleft()
             yield done, future.result()
+    if count >= RELEASE_AFTER:
+        pool.release_idle()
 
 
 _pools: dict[Limits, ReaderPool] = {}
@@ -195,6 +204,18 @@ class ReaderPool:
     def close(self) -> None:
         for w in self._workers:
             w.stop()
+
+    def release_idle(self) -> None:
+        """Stop the workers no caller is using; each starts again when next needed."""
+        idle: list[_Worker] = []
+        while True:
+            try:
+                idle.append(self._idle.get_nowait())
+            except queue.Empty:
+                break
+        for w in idle:
+            w.stop()
+            self._idle.put(w)
 
     def __enter__(self) -> ReaderPool:
         return self
