@@ -9,8 +9,8 @@ A graph is built in memory with its vectors, so a shard at a time bounds
 what building costs whatever the corpus's size (about 2 KB a passage,
 200 MB a shard). Each graph's `efSearch` gives recall@10 >= 0.99 against
 exact search on questions that are far from every passage, as real
-questions are (measured by benchmarks/scale.py); the best ten of all
-shards hold the best ten of each. IVF was measured too: it needed a third
+questions are (measured by benchmarks/scale.py); the best ten overall are
+among the best ten of each shard, so recall holds as shards are added. IVF was measured too: it needed a third
 of its lists probed for that recall, many times slower per question than
 HNSW.
 
